@@ -1,0 +1,1 @@
+"""data_gen: the tasks and corpora of the RMT paper, generated or loaded offline."""

@@ -1,0 +1,111 @@
+"""One frozen, validated configuration for every model variant (DESIGN.md section 3)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+VARIANTS = ("transformer", "xl", "rmt", "mt", "rmt_xl")
+MEM_INITS = ("distinct", "shared")
+
+# Which variants carry memory tokens / an XL cache, and whether memory is written at the end.
+HAS_MEMORY = {"transformer": False, "xl": False, "rmt": True, "mt": True, "rmt_xl": True}
+HAS_CACHE = {"transformer": False, "xl": True, "rmt": False, "mt": False, "rmt_xl": True}
+WRITES_AT_END = {"transformer": False, "xl": False, "rmt": True, "mt": False, "rmt_xl": True}
+
+
+def _allowed(name: str, value, allowed: str) -> ValueError:
+    return ValueError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes and memory options of one model.
+
+    variant: how context crosses a segment boundary (see ``VARIANTS``).
+    num_mem_tokens: memory slots (rmt, mt, rmt_xl); ``mem_len``: XL cache length (xl, rmt_xl).
+    read_mem_from_cache: rmt_xl only; memory blocks also attend to the XL cache.
+    mem_init: "distinct" (one N(0,1) vector per slot) or "shared" (the reference: every slot
+        starts from the same N(0,1) vector; the slots are still separate parameters).
+    encoder: bidirectional attention, memory at the start only, read and written there
+        (long-document classification, paper section 4.4); needs ``num_classes``.
+    """
+
+    variant: str = "rmt"
+    vocab_size: int = 12
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 256
+    dropout: float = 0.0
+    num_mem_tokens: int = 0
+    mem_len: int = 0
+    read_mem_from_cache: bool = False
+    mem_init: str = "distinct"
+    encoder: bool = False
+    num_classes: int = 0
+    rope_base: float = 10000.0
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise _allowed("variant", self.variant, f"one of {', '.join(VARIANTS)}")
+        for name in ("vocab_size", "d_model", "n_layers", "n_heads", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise _allowed(name, value, "a positive integer")
+        for name in ("num_mem_tokens", "mem_len", "num_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise _allowed(name, value, "an integer >= 0")
+        if self.d_model % self.n_heads:
+            raise _allowed("n_heads", self.n_heads, f"a divisor of d_model={self.d_model}")
+        if (self.d_model // self.n_heads) % 2:
+            raise _allowed("n_heads", self.n_heads,
+                           f"a value giving an even head width (d_model/n_heads) for rotary positions")
+        if not 0.0 <= self.dropout < 1.0:
+            raise _allowed("dropout", self.dropout, "a float in [0, 1)")
+        if self.rope_base <= 1.0:
+            raise _allowed("rope_base", self.rope_base, "a float > 1")
+        if self.mem_init not in MEM_INITS:
+            raise _allowed("mem_init", self.mem_init, f"one of {', '.join(MEM_INITS)}")
+        v = self.variant
+        if not HAS_MEMORY[v] and self.num_mem_tokens:
+            raise _allowed("num_mem_tokens", self.num_mem_tokens,
+                           f"0 for variant={v!r}, which has no memory tokens (use rmt, mt or rmt_xl)")
+        if v in ("mt", "rmt_xl") and self.num_mem_tokens == 0:
+            raise _allowed("num_mem_tokens", 0, f"an integer >= 1 for variant={v!r}")
+        if not HAS_CACHE[v] and self.mem_len:
+            raise _allowed("mem_len", self.mem_len,
+                           f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
+        if HAS_CACHE[v] and self.mem_len == 0:
+            raise _allowed("mem_len", 0, f"an integer >= 1 for variant={v!r}")
+        if self.read_mem_from_cache and v != "rmt_xl":
+            raise _allowed("read_mem_from_cache", True, f"False for variant={v!r} (only rmt_xl has both)")
+        if self.encoder and v not in ("transformer", "rmt"):
+            raise _allowed("encoder", True, f"False for variant={v!r} (encoder mode serves transformer and rmt)")
+        if self.encoder and self.num_classes < 2:
+            raise _allowed("num_classes", self.num_classes, "an integer >= 2 in encoder mode")
+        if not self.encoder and self.num_classes:
+            raise _allowed("num_classes", self.num_classes, "0 unless encoder=True")
+
+    @property
+    def has_memory(self) -> bool:
+        return HAS_MEMORY[self.variant] and self.num_mem_tokens > 0
+
+    @property
+    def has_cache(self) -> bool:
+        return HAS_CACHE[self.variant]
+
+    @property
+    def writes_at_end(self) -> bool:
+        """Whether the input is [M ; x ; M] (rmt, rmt_xl decoders) rather than [M ; x]."""
+        return self.has_memory and WRITES_AT_END[self.variant] and not self.encoder
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig key(s) {unknown}; allowed: {sorted(known)}")
+        return cls(**data)

@@ -1,0 +1,259 @@
+"""The model family: one pre-LN decoder backbone with memory tokens and/or an XL cache.
+
+The memory mechanics of the paper (Bulatov et al. 2022, section 3) fit on this screen:
+
+* a segment's input is ``[M ; emb(x) ; M]`` -- the same memory vectors at the start (read block)
+  and the end (write block); ``mt`` keeps only the start, the encoder has ``[M ; x]``;
+* :func:`attention_mask` decides who sees whom (read memory sees only itself, tokens are causal
+  and never see the write block, write memory sees everything of the segment);
+* the next memory is the final-layer output at the write block (``rmt``), at the start block
+  (``mt``, encoder);
+* ``xl`` keeps a detached per-layer cache of the last ``mem_len`` token hidden states;
+* positions are rotary over ``[cache ; R ; x ; W]``: memory slots are ordinary positions, so the
+  read block sits just before the tokens and the write block just after them, and a cached state
+  is as far from a query as it was in the text.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import ModelConfig
+
+
+@lru_cache(maxsize=256)
+def _blocked_cpu(num_mem: int, seg_len: int, cache_len: int, write_mem: bool,
+                 read_mem_from_cache: bool, causal: bool) -> Tensor:
+    M, T, C = num_mem, seg_len, cache_len
+    W = M if write_mem else 0
+    rows, cols = M + T + W, C + M + T + W
+    blocked = torch.ones(rows, cols, dtype=torch.bool)
+    if not causal:  # encoder: [M ; x] sees all of itself
+        blocked[:, C:] = False
+        return blocked
+    tok = slice(M, M + T)
+    r_cols, t_cols, w_cols = slice(C, C + M), slice(C + M, C + M + T), slice(C + M + T, cols)
+    blocked[:M, r_cols] = False                                   # read memory: read block only
+    blocked[tok, :C + M] = False                                  # tokens: cache + read memory
+    blocked[tok, t_cols] = torch.ones(T, T, dtype=torch.bool).triu(1)   # ... and causal tokens
+    blocked[M + T:, r_cols] = False                               # write memory: read memory,
+    blocked[M + T:, t_cols] = False                               # all tokens,
+    blocked[M + T:, w_cols] = False                               # all write slots
+    if read_mem_from_cache:
+        blocked[:M, :C] = False
+        blocked[M + T:, :C] = False
+    return blocked
+
+
+def attention_mask(num_mem: int, seg_len: int, cache_len: int = 0, *, write_mem: bool = True,
+                   read_mem_from_cache: bool = False, causal: bool = True) -> Tensor:
+    """Boolean mask, True = blocked, rows ``[R ; x ; W]`` and columns ``[cache ; R ; x ; W]``.
+
+    This is the table of DESIGN.md section 3.1 (the reference code's mask). ``write_mem=False``
+    drops the write block (``mt``, encoder, no memory); ``causal=False`` is the encoder.
+    """
+    return _blocked_cpu(num_mem, seg_len, cache_len, write_mem, read_mem_from_cache, causal).clone()
+
+
+@dataclass
+class SegmentState:
+    """What crosses a segment boundary: memory ``[B, M, d]`` and/or one XL cache ``[B, C, d]`` per layer."""
+
+    memory: Tensor | None = None
+    cache: tuple[Tensor, ...] | None = None
+
+    def detach(self) -> "SegmentState":
+        return SegmentState(
+            None if self.memory is None else self.memory.detach(),
+            None if self.cache is None else tuple(c.detach() for c in self.cache),
+        )
+
+
+@dataclass
+class SegmentOutput:
+    logits: Tensor | None          # [B, T, V] token logits (None in encoder mode)
+    hidden: Tensor                 # [B, T, d] final-layer outputs at the token positions
+    state: SegmentState            # the state handed to the next segment
+    attentions: list[Tensor] | None = None   # per layer [B, H, rows, cols] when asked for
+
+
+def _rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.n_heads, self.d_head = cfg.n_heads, cfg.d_model // cfg.n_heads
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.out = nn.Linear(cfg.d_model, cfg.d_model)
+        self.dropout = cfg.dropout
+
+    def forward(self, a: Tensor, kv_input: Tensor, allowed: Tensor, cos: Tensor, sin: Tensor,
+                return_attention: bool) -> tuple[Tensor, Tensor | None]:
+        B, Lq, d = a.shape
+        Lk = kv_input.shape[1]
+        # queries only for the current segment; keys/values for [cache ; segment]
+        q, k, v = self.qkv(kv_input).view(B, Lk, 3, self.n_heads, self.d_head).permute(2, 0, 3, 1, 4)
+        q = _rotate(q[:, :, Lk - Lq:], cos[Lk - Lq:], sin[Lk - Lq:])
+        k = _rotate(k, cos, sin)
+        p = self.dropout if self.training else 0.0
+        weights = None
+        if return_attention:
+            scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.d_head)
+            weights = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
+            y = F.dropout(weights, p, self.training) @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=p)
+        return self.out(y.transpose(1, 2).reshape(B, Lq, d)), weights
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.d_model), nn.LayerNorm(cfg.d_model)
+        self.attn = Attention(cfg)
+        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(),
+                                 nn.Linear(cfg.d_ff, cfg.d_model), nn.Dropout(cfg.dropout))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, h: Tensor, cache: Tensor | None, allowed: Tensor, cos: Tensor, sin: Tensor,
+                return_attention: bool) -> tuple[Tensor, Tensor | None]:
+        a = self.ln1(h)
+        kv_input = a if cache is None else torch.cat((self.ln1(cache), a), dim=1)
+        y, weights = self.attn(a, kv_input, allowed, cos, sin, return_attention)
+        h = h + self.drop(y)
+        return h + self.mlp(self.ln2(h)), weights
+
+
+class MemoryTransformer(nn.Module):
+    """Every variant of DESIGN.md section 3 on one backbone; call it one segment at a time."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.embed = nn.Embedding(cfg.vocab_size, d)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.head = nn.Linear(d, cfg.num_classes) if cfg.encoder else None
+        self.initial_memory = nn.Parameter(torch.empty(cfg.num_mem_tokens, d)) if cfg.has_memory else None
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.dim() == 2 and name.startswith("blocks"):
+                std = 0.02 / math.sqrt(2 * self.cfg.n_layers) if name.endswith(("out.weight", "mlp.2.weight")) else 0.02
+                nn.init.normal_(p, std=std)
+        # token inputs are emb * sqrt(d): unit scale, like the N(0,1) memory vectors
+        nn.init.normal_(self.embed.weight, std=self.cfg.d_model ** -0.5)
+        if self.initial_memory is not None:
+            if self.cfg.mem_init == "shared":  # the reference: one vector copied into every slot
+                self.initial_memory.data.copy_(torch.randn(1, self.cfg.d_model).expand_as(self.initial_memory))
+            else:
+                nn.init.normal_(self.initial_memory)
+
+    # ----------------------------------------------------------------------------------------
+    def init_state(self, batch_size: int) -> SegmentState:
+        """The state before the first segment: the learned memory M_0 and an empty cache."""
+        memory = None
+        if self.initial_memory is not None:
+            memory = self.initial_memory.unsqueeze(0).expand(batch_size, -1, -1)
+        return SegmentState(memory=memory, cache=None)
+
+    def _rope(self, length: int, device, dtype) -> tuple[Tensor, Tensor]:
+        half = self.cfg.d_model // self.cfg.n_heads // 2
+        inv_freq = self.cfg.rope_base ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
+        angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq
+        angles = torch.cat((angles, angles), dim=-1)
+        return angles.cos().to(dtype), angles.sin().to(dtype)
+
+    def forward(self, tokens: Tensor, state: SegmentState | None = None, token_mask: Tensor | None = None,
+                return_attention: bool = False) -> SegmentOutput:
+        """Process one segment ``tokens [B, T]`` given the incoming ``state``.
+
+        ``token_mask [B, T]`` (True = real token) hides padding from every query; a sample whose
+        segment is all padding keeps its memory unchanged.
+        """
+        cfg = self.cfg
+        if tokens.dim() != 2 or tokens.dtype != torch.long:
+            raise ValueError(f"tokens has shape {tuple(tokens.shape)} and dtype {tokens.dtype}; "
+                             "expected a [batch, segment_len] tensor of dtype torch.long")
+        if token_mask is not None and token_mask.shape != tokens.shape:
+            raise ValueError(f"token_mask has shape {tuple(token_mask.shape)}; expected {tuple(tokens.shape)}")
+        B, T = tokens.shape
+        state = state if state is not None else self.init_state(B)
+        M = cfg.num_mem_tokens if cfg.has_memory else 0
+        x = self.embed(tokens) * math.sqrt(cfg.d_model)
+        if M:
+            memory = state.memory
+            if memory is None or memory.shape != (B, M, cfg.d_model):
+                raise ValueError(f"state.memory has shape {None if memory is None else tuple(memory.shape)}; "
+                                 f"expected {(B, M, cfg.d_model)}")
+            blocks = (memory, x, memory) if cfg.writes_at_end else (memory, x)
+            h = torch.cat(blocks, dim=1).to(x.dtype)
+        else:
+            h = x
+        cache = state.cache if cfg.has_cache else None
+        C = 0 if cache is None else cache[0].shape[1]
+
+        blocked = attention_mask(M, T, C, write_mem=cfg.writes_at_end,
+                                 read_mem_from_cache=cfg.read_mem_from_cache,
+                                 causal=not cfg.encoder).to(tokens.device)
+        if token_mask is not None:
+            pad = torch.zeros(B, blocked.shape[1], dtype=torch.bool, device=tokens.device)
+            pad[:, C + M:C + M + T] = ~token_mask
+            eye = torch.zeros_like(blocked)
+            eye[:, C:].fill_diagonal_(True)        # a position may always see itself: no empty rows
+            allowed = ~((blocked | pad[:, None, :]) & ~eye)[:, None]   # [B, 1, rows, cols]
+        else:
+            allowed = ~blocked
+        cos, sin = self._rope(C + h.shape[1], h.device, h.dtype)
+
+        attentions = [] if return_attention else None
+        new_cache = []
+        for i, block in enumerate(self.blocks):
+            if cfg.has_cache:   # Transformer-XL: cache this layer's token inputs, detached
+                seen = h[:, M:M + T] if cache is None else torch.cat((cache[i], h[:, M:M + T]), dim=1)
+                new_cache.append(seen[:, -cfg.mem_len:].detach())
+            h, weights = block(h, None if cache is None else cache[i], allowed, cos, sin, return_attention)
+            if return_attention:
+                attentions.append(weights)
+        out = self.ln_f(h)
+
+        next_memory = None
+        if M:
+            next_memory = out[:, -M:] if cfg.writes_at_end else out[:, :M]
+            if token_mask is not None:   # an all-padding segment leaves memory as it was
+                empty = ~token_mask.any(dim=1)
+                next_memory = torch.where(empty[:, None, None], state.memory, next_memory)
+        hidden = out[:, M:M + T]
+        logits = None if cfg.encoder else hidden @ self.embed.weight.t()
+        return SegmentOutput(logits=logits, hidden=hidden,
+                             state=SegmentState(next_memory, tuple(new_cache) if cfg.has_cache else None),
+                             attentions=attentions)
+
+    def classify(self, output: SegmentOutput, token_mask: Tensor | None = None) -> Tensor:
+        """Class logits ``[B, num_classes]`` (encoder mode): from the mean of the final memory
+        slots when the model has memory, else from the mean of the last segment's real tokens."""
+        if self.head is None:
+            raise ValueError("classify needs encoder=True and num_classes >= 2 in the ModelConfig")
+        if output.state.memory is not None:
+            pooled = output.state.memory.mean(dim=1)
+        elif token_mask is None:
+            pooled = output.hidden.mean(dim=1)
+        else:
+            w = token_mask.to(output.hidden.dtype).unsqueeze(-1)
+            pooled = (output.hidden * w).sum(1) / w.sum(1).clamp_min(1.0)
+        return self.head(pooled)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,69 @@
+"""Config validation: every error names the parameter, the value and what is allowed."""
+import pytest
+import torch
+
+from rmt_lite import MemoryTransformer, ModelConfig, generate, get_device, run_segments
+
+from conftest import make_model, random_tokens
+
+BAD = [
+    (dict(variant="lstm"), "variant='lstm'", "transformer, xl, rmt, mt, rmt_xl"),
+    (dict(d_model=0), "d_model=0", "positive integer"),
+    (dict(n_layers=-1), "n_layers=-1", "positive integer"),
+    (dict(vocab_size=2.5), "vocab_size=2.5", "positive integer"),
+    (dict(d_model=30, n_heads=4), "n_heads=4", "divisor of d_model=30"),
+    (dict(d_model=12, n_heads=4), "n_heads=4", "even head width"),
+    (dict(dropout=1.0), "dropout=1.0", "[0, 1)"),
+    (dict(num_mem_tokens=-2), "num_mem_tokens=-2", ">= 0"),
+    (dict(variant="transformer", num_mem_tokens=4), "num_mem_tokens=4", "no memory tokens"),
+    (dict(variant="xl", num_mem_tokens=4, mem_len=4), "num_mem_tokens=4", "no memory tokens"),
+    (dict(variant="rmt", mem_len=4), "mem_len=4", "no XL cache"),
+    (dict(variant="xl"), "mem_len=0", ">= 1"),
+    (dict(variant="mt"), "num_mem_tokens=0", ">= 1"),
+    (dict(variant="rmt", num_mem_tokens=2, read_mem_from_cache=True), "read_mem_from_cache=True", "only rmt_xl"),
+    (dict(mem_init="zeros"), "mem_init='zeros'", "distinct, shared"),
+    (dict(variant="xl", mem_len=2, encoder=True, num_classes=2), "encoder=True", "transformer and rmt"),
+    (dict(encoder=True), "num_classes=0", ">= 2"),
+    (dict(num_classes=3), "num_classes=3", "encoder=True"),
+]
+
+
+@pytest.mark.parametrize("kwargs,names,allowed", BAD)
+def test_bad_config_names_parameter_value_and_allowed(kwargs, names, allowed):
+    with pytest.raises(ValueError) as err:
+        ModelConfig(**kwargs)
+    assert names in str(err.value) and allowed in str(err.value)
+
+
+def test_config_is_frozen_and_round_trips():
+    cfg = ModelConfig(variant="rmt_xl", num_mem_tokens=4, mem_len=8)
+    with pytest.raises(AttributeError):
+        cfg.d_model = 3
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown ModelConfig key"):
+        ModelConfig.from_dict({**cfg.to_dict(), "n_embd": 3})
+
+
+def test_bad_tensors_are_rejected_with_their_shape():
+    model = make_model("rmt")
+    with pytest.raises(ValueError, match=r"tokens has shape \(4,\)"):
+        model(torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="torch.float32"):
+        model(torch.zeros(2, 4))
+    with pytest.raises(ValueError, match=r"state.memory has shape \(3, 2, 32\)"):
+        model(random_tokens(2, 4), model.init_state(3))
+    with pytest.raises(ValueError, match="targets has shape"):
+        run_segments(model, random_tokens(2, 8), 4, targets=random_tokens(2, 7))
+    with pytest.raises(ValueError, match="segment_len=0"):
+        run_segments(model, random_tokens(2, 8), 0)
+    with pytest.raises(ValueError, match="bptt_depth=-1"):
+        run_segments(model, random_tokens(2, 8), 4, bptt_depth=-1)
+    with pytest.raises(ValueError, match="prompt has shape"):
+        generate(model, random_tokens(2, 0), 3, 4)
+
+
+def test_get_device():
+    assert get_device("cpu").type == "cpu"
+    assert get_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="device='tpu'"):
+        get_device("tpu")

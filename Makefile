@@ -28,7 +28,7 @@ test-fast: $(STAMP)
 
 ## make notebooks: execute every notebook of _toc.yml with papermill at PROFILE (default smoke)
 notebooks: $(STAMP)
-	$(PY) -m rmt_lite.book execute --profile $(PROFILE) --seed $(SEED) --kernel $(KERNEL)
+	$(PY) -m rmt_lite.book execute --profile $(PROFILE) --seed $(SEED) --kernel $(KERNEL) $(PARAMS)
 
 ## make book: execute the notebooks, then build _build/html with Jupyter Book 1.x (warnings are errors)
 book: notebooks

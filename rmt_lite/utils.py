@@ -46,3 +46,22 @@ def git_sha(short: bool = True) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("+dirty" if dirty else "")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a result depends on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "numpy", "pandas", "rmt-book"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def provenance(profile: str, seed: int | str, device: str = "cpu", source: str = "this run") -> str:
+    """One line for a figure or table: which profile, seed, commit and device produced it."""
+    return f"{source}: profile={profile}, seed={seed}, commit {git_sha()}, torch {torch.__version__}, {device}"

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rmt_lite import VARIANTS, generate, run_segments
+from rmt_lite import VARIANTS, analysis, generate, run_segments
 
 from conftest import VOCAB, make_model, random_tokens
 
@@ -112,37 +112,7 @@ def test_segment_two_depends_on_segment_one(variant, carries):
 
 
 def gradient_reach(model, n_segments, bptt_depth=None):
-    """Per segment: the norm of the gradient of the last segment's loss w.r.t. that segment's
-    token embeddings (the embedding table is perturbed through a per-segment offset)."""
-    tokens = random_tokens(2, n_segments * SEG)
-    offsets = torch.zeros(n_segments, 1, 1, model.cfg.d_model, dtype=torch.float64, requires_grad=True)
-    calls = []
-
-    def add_offset(module, args, out):
-        seg = calls.pop(0)
-        return out + offsets[seg]
-
-    # which segment each embedding call belongs to is known from the token content itself
-    segs_tokens = [tokens[:, i * SEG:(i + 1) * SEG] for i in range(n_segments)]
-
-    def find(module, args):
-        for i, t in enumerate(segs_tokens):
-            if torch.equal(args[0], t):
-                calls.append(i)
-                return
-        raise AssertionError("unexpected embedding call")
-
-    h1 = model.embed.register_forward_pre_hook(find)
-    h2 = model.embed.register_forward_hook(add_offset)
-    try:
-        mask = torch.zeros_like(tokens, dtype=torch.bool)
-        mask[:, -SEG:] = True
-        out = run_segments(model, tokens, SEG, targets=tokens.roll(-1, 1), loss_mask=mask, bptt_depth=bptt_depth)
-        out.loss.backward()
-    finally:
-        h1.remove()
-        h2.remove()
-    return offsets.grad.flatten(1).norm(dim=1)
+    return analysis.gradient_reach(model, random_tokens(2, n_segments * SEG), SEG, bptt_depth)
 
 
 def test_gradient_reaches_the_first_segment_with_full_bptt():

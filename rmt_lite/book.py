@@ -1,0 +1,154 @@
+"""Build the book: execute the notebooks of ``_toc.yml`` with papermill, then Jupyter Book 1.x.
+
+``python -m rmt_lite.book execute --profile smoke [--param KEY=VALUE ...]`` writes executed copies
+under ``_build/executed`` (the sources in ``notebooks/`` stay without outputs);
+``python -m rmt_lite.book build`` stages the book sources with those copies and builds
+``_build/html`` with warnings as errors.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "_build"
+EXECUTED = BUILD / "executed"
+STAGE = BUILD / "stage"
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+
+
+class BookError(RuntimeError):
+    pass
+
+
+def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every ``file:`` entry of the table of contents, in order (root first)."""
+    import yaml
+
+    toc = yaml.safe_load(toc_path.read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return files
+
+
+def toc_notebooks() -> list[Path]:
+    return [ROOT / f"{f}.ipynb" for f in toc_files() if (ROOT / f"{f}.ipynb").exists()]
+
+
+def parse_params(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` pairs; values are Python literals when they parse as one, else strings."""
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise BookError(f"--param {pair!r} is not allowed: expected KEY=VALUE with KEY a Python name")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def check_parameters(notebook: Path, params: dict) -> None:
+    """Every parameter must exist in the notebook's ``parameters`` cell (papermill would inject
+    an unknown name silently)."""
+    import papermill
+
+    known = papermill.inspect_notebook(str(notebook))
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise BookError(f"{notebook.name}: unknown parameter(s) {unknown}; this notebook takes {sorted(known)}")
+
+
+def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
+    import papermill
+
+    notebooks = toc_notebooks()
+    if only:
+        notebooks = [nb for nb in notebooks if nb.stem in only]
+    for nb in notebooks:                        # check every notebook before running any
+        check_parameters(nb, params)
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    for nb in notebooks:
+        target = EXECUTED / nb.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial.ipynb")
+        start = time.perf_counter()
+        print(f"executing {nb.relative_to(ROOT)} with {params} ...", flush=True)
+        try:
+            papermill.execute_notebook(str(nb), str(partial), parameters=params, kernel_name=kernel,
+                                       cwd=str(nb.parent), progress_bar=False)
+        except papermill.PapermillExecutionError as err:
+            raise BookError(f"{nb.relative_to(ROOT)} failed in cell {err.exec_count} "
+                            f"({err.ename}: {err.evalue}); the executed copy is {partial}") from None
+        partial.replace(target)
+        print(f"  done in {time.perf_counter() - start:.0f} s -> {target.relative_to(ROOT)}", flush=True)
+
+
+def build() -> Path:
+    """Stage ``_config.yml``, ``_toc.yml``, ``book/`` and the executed notebooks, then build."""
+    missing = [nb for nb in toc_notebooks() if not (EXECUTED / nb.relative_to(ROOT)).exists()]
+    if missing:
+        raise BookError(f"not executed yet: {[str(m.relative_to(ROOT)) for m in missing]}; "
+                        "run `make notebooks` (or `make book`) first")
+    shutil.rmtree(STAGE, ignore_errors=True)
+    STAGE.mkdir(parents=True)
+    for name in BOOK_SOURCES:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, STAGE / name)
+    shutil.copytree(EXECUTED / "notebooks", STAGE / "notebooks")
+    html = BUILD / "html"
+    shutil.rmtree(html, ignore_errors=True)
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(STAGE), "--path-output", str(BUILD / "jb"),
+           "-W", "-n", "--keep-going"]
+    result = subprocess.run(cmd)
+    if result.returncode:
+        raise BookError(f"jupyter-book build failed (exit {result.returncode}); see the warnings above")
+    shutil.move(str(BUILD / "jb" / "_build" / "html"), str(html))
+    print(f"book: {html / 'index.html'}")
+    return html
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rmt_lite.book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("execute", help="execute the notebooks of _toc.yml with papermill")
+    ex.add_argument("--profile", default="smoke", choices=("smoke", "cpu", "paper"))
+    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="another notebook parameter (checked against each notebook)")
+    ex.add_argument("--only", action="append", metavar="STEM", help="execute only these notebooks")
+    ex.add_argument("--kernel", default="rmt-book")
+    sub.add_parser("build", help="build _build/html from the executed notebooks")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "execute":
+            params = {"PROFILE": args.profile, "SEED": args.seed, **parse_params(args.param)}
+            execute(params, args.kernel, args.only)
+        else:
+            build()
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

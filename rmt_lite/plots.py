@@ -1,0 +1,106 @@
+"""Seaborn figures for the book. Every figure carries a provenance line (profile, seed, commit)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import ListedColormap
+
+from .config import ModelConfig
+from .model import attention_mask
+
+VARIANT_ORDER = ["transformer", "xl", "rmt", "mt", "rmt_xl"]
+
+
+def set_style() -> None:
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.titleweight": "bold"})
+
+
+def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
+    """Write where the figure comes from under it."""
+    fig.text(0.99, -0.01, provenance, ha="right", va="top", fontsize=8, color="0.35")
+    return fig
+
+
+def mask_blocks(cfg: ModelConfig, seg_len: int, cache_len: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Names and sizes of the row blocks and column blocks of a variant's mask."""
+    M = cfg.num_mem_tokens if cfg.has_memory else 0
+    C = cache_len if cfg.has_cache else 0
+    rows = [("read mem", M)] if M else []
+    rows.append(("tokens", seg_len))
+    if cfg.writes_at_end:
+        rows.append(("write mem", M))
+    cols = ([("cache", C)] if C else []) + rows
+    return rows, cols
+
+
+def plot_attention_mask(ax: plt.Axes, cfg: ModelConfig, seg_len: int, cache_len: int = 0) -> None:
+    """The mask of one variant: dark = may attend; block edges and names drawn on the axes."""
+    rows, cols = mask_blocks(cfg, seg_len, cache_len)
+    M = cfg.num_mem_tokens if cfg.has_memory else 0
+    C = cache_len if cfg.has_cache else 0
+    blocked = attention_mask(M, seg_len, C, write_mem=cfg.writes_at_end,
+                             read_mem_from_cache=cfg.read_mem_from_cache, causal=not cfg.encoder)
+    cmap = ListedColormap(["#1f4e79", "#eef2f7"])
+    ax.imshow(blocked.numpy(), cmap=cmap, vmin=0, vmax=1, aspect="equal")
+    for axis, blocks in (("x", cols), ("y", rows)):
+        edges = np.cumsum([n for _, n in blocks])[:-1] - 0.5
+        centers = np.cumsum([n for _, n in blocks]) - np.array([n for _, n in blocks]) / 2 - 0.5
+        for e in edges:
+            (ax.axvline if axis == "x" else ax.axhline)(e, color="#c0392b", lw=1.2)
+        labels = [name for name, _ in blocks]
+        if axis == "x":
+            ax.set_xticks(centers, labels, rotation=35, ha="right", fontsize=8)
+        else:
+            ax.set_yticks(centers, labels, fontsize=8)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query")
+    ax.grid(False)
+
+
+def plot_masks(configs: dict[str, ModelConfig], seg_len: int, cache_len: int, provenance: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, len(configs), figsize=(3.2 * len(configs), 3.6))
+    for ax, (title, cfg) in zip(np.atleast_1d(axes), configs.items()):
+        plot_attention_mask(ax, cfg, seg_len, cache_len)
+        ax.set_title(title)
+    fig.suptitle("Who may attend to whom (dark = allowed)", y=1.02)
+    fig.tight_layout()
+    return stamp(fig, provenance)
+
+
+def plot_per_segment(df: pd.DataFrame, value: str, title: str, ylabel: str, provenance: str,
+                     log: bool = False, hue: str = "setting") -> plt.Figure:
+    """One line per setting over the segment index (zeros drawn at the bottom edge on a log axis)."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    data = df.copy()
+    if log:
+        floor = data.loc[data[value] > 0, value].min() / 10 if (data[value] > 0).any() else 1e-12
+        data[value] = data[value].clip(lower=floor)
+        ax.set_yscale("log")
+    sns.lineplot(data=data, x="segment", y=value, hue=hue, style=hue, markers=True, dashes=False, ax=ax)
+    if log:
+        ax.axhline(floor, color="0.6", lw=0.8, ls=":")
+        ax.text(data["segment"].min(), floor, " exactly zero", va="bottom", fontsize=8, color="0.4")
+    ax.set_xticks(sorted(data["segment"].unique()))
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("segment")
+    ax.legend(title=None, fontsize=8, loc="best")
+    fig.tight_layout()
+    return stamp(fig, provenance)
+
+
+def plot_training_curves(df: pd.DataFrame, metric: str, title: str, provenance: str,
+                         chance: float | None = None) -> plt.Figure:
+    """``df`` with columns step, metric, model: one curve per model."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.lineplot(data=df, x="step", y=metric, hue="model", style="model", markers=True, dashes=False, ax=ax)
+    if chance is not None:
+        ax.axhline(chance, color="0.5", ls="--", lw=1)
+        ax.text(df["step"].max(), chance, "chance", ha="right", va="bottom", fontsize=8, color="0.4")
+    ax.set_title(title)
+    ax.set_ylim(0, 1.02)
+    fig.tight_layout()
+    return stamp(fig, provenance)

@@ -76,6 +76,21 @@ def check_parameters(notebook: Path, params: dict) -> None:
         raise BookError(f"{notebook.name}: unknown parameter(s) {unknown}; this notebook takes {sorted(known)}")
 
 
+def output_problems(notebook: Path) -> list[str]:
+    """Error outputs and stray warnings (stderr text mentioning a warning) of an executed notebook."""
+    import nbformat
+
+    found = []
+    for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append(f"cell {index}: error {out.get('ename')}: {out.get('evalue')}")
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr" \
+                    and "warn" in out.get("text", "").lower():
+                found.append(f"cell {index}: warning on stderr: {out['text'].strip()[:300]}")
+    return found
+
+
 def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
     import papermill
 
@@ -97,6 +112,9 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
         except papermill.PapermillExecutionError as err:
             raise BookError(f"{nb.relative_to(ROOT)} failed in cell {err.exec_count} "
                             f"({err.ename}: {err.evalue}); the executed copy is {partial}") from None
+        problems = output_problems(partial)
+        if problems:
+            raise BookError(f"{nb.relative_to(ROOT)} ran but its outputs hold: " + "; ".join(problems))
         partial.replace(target)
         print(f"  done in {time.perf_counter() - start:.0f} s -> {target.relative_to(ROOT)}", flush=True)
 

@@ -61,10 +61,14 @@ def plot_attention_mask(ax: plt.Axes, cfg: ModelConfig, seg_len: int, cache_len:
 
 
 def plot_masks(configs: dict[str, ModelConfig], seg_len: int, cache_len: int, provenance: str) -> plt.Figure:
-    fig, axes = plt.subplots(1, len(configs), figsize=(3.2 * len(configs), 3.6))
-    for ax, (title, cfg) in zip(np.atleast_1d(axes), configs.items()):
+    ncols = min(3, len(configs))
+    nrows = -(-len(configs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.0 * nrows), squeeze=False)
+    for ax, (title, cfg) in zip(axes.flat, configs.items()):
         plot_attention_mask(ax, cfg, seg_len, cache_len)
         ax.set_title(title)
+    for ax in list(axes.flat)[len(configs):]:
+        ax.set_visible(False)
     fig.suptitle("Who may attend to whom (dark = allowed)", y=1.02)
     fig.tight_layout()
     return stamp(fig, provenance)

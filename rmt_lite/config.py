@@ -18,15 +18,17 @@ def _allowed(name: str, value, allowed: str) -> ValueError:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes and memory options of one model.
+    """Sizes and memory options of one model (paper section 3; DESIGN.md section 3).
 
-    variant: how context crosses a segment boundary (see ``VARIANTS``).
-    num_mem_tokens: memory slots (rmt, mt, rmt_xl); ``mem_len``: XL cache length (xl, rmt_xl).
-    read_mem_from_cache: rmt_xl only; memory blocks also attend to the XL cache.
-    mem_init: "distinct" (one N(0,1) vector per slot) or "shared" (the reference: every slot
-        starts from the same N(0,1) vector; the slots are still separate parameters).
-    encoder: bidirectional attention, memory at the start only, read and written there
-        (long-document classification, paper section 4.4); needs ``num_classes``.
+    Attributes:
+        variant: how context crosses a segment boundary, one of ``VARIANTS``.
+        num_mem_tokens: memory slots (``rmt``, ``mt``, ``rmt_xl``).
+        mem_len: length of the Transformer-XL cache (``xl``, ``rmt_xl``).
+        read_mem_from_cache: ``rmt_xl`` only: memory blocks also attend to the XL cache.
+        mem_init: ``"distinct"`` (one N(0,1) vector per slot) or ``"shared"`` (the reference:
+            every slot starts from the same N(0,1) vector; the slots are still separate parameters).
+        encoder: bidirectional attention, memory at the start only, read and written there
+            (long-document classification, paper section 4.4); needs ``num_classes``.
     """
 
     variant: str = "rmt"

@@ -1,0 +1,581 @@
+"""Every experiment of the book, defined once, with its three profiles (DESIGN.md section 5).
+
+A *profile* fixes everything a run needs: the model sizes, the task (or corpus), the segment
+length, the memory size and the training hyperparameters.
+
+- ``smoke``: seconds; proves the code path (CI).
+- ``cpu``: a real run on a 2-core CPU, at most about 10 minutes; the book shows these results.
+- ``paper``: the reference hyperparameters, read off the paper's raw result CSVs
+  (``../shared/paper_results``); GPU, hours.
+
+The model variant (``transformer``, ``xl``, ``rmt``, ``mt``, ``rmt_xl``) is chosen per run;
+``mem_size`` means the number of memory tokens for rmt/mt, the XL cache length for xl, and both
+for rmt_xl (the paper compares variants at equal memory size). Any field can be overridden by
+``key=value`` (:func:`resolve`), which validates the result.
+
+Deviations from the reference (also said in the book):
+- heads: the reference used ``d_head=64`` independently of ``d_model`` (e.g. 4 heads x 64 on
+  ``d_model=128``); here the head width is ``d_model / n_heads`` and must be even (rotary
+  positions), so ``paper`` keeps the reference head count where it divides ``d_model``
+  (copy/reverse/retrieval: 4) and otherwise picks the nearest that does (quadratic: 6 -> 4;
+  WikiText-103: 10 heads of 41 -> 5 heads of 82).
+- optimiser: the reference used Adam; AdamW with ``weight_decay=0`` is the same update.
+- WikiText-103 used an adaptive softmax; here the output layer is the tied embedding.
+- the Hyperpartisan result fine-tuned a pretrained RoBERTa; the ``paper`` classification profile
+  is a from-scratch encoder of RoBERTa-base size and is marked as not taken from the CSVs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .config import VARIANTS, ModelConfig
+
+PROFILES = ("smoke", "cpu", "paper")
+MODELS = VARIANTS
+KINDS = ("task", "lm", "classification")
+SCHEDULES = ("constant", "cosine", "plateau")
+CURRICULUM_MODES = ("segments", "length")
+
+
+def _err(name: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one training run (except the device and the output folder).
+
+    ``task`` holds the data parameters: task-generator arguments (``length``, ``num_symbols``,
+    ``num_pairs``) for algorithmic tasks, ``corpus``/``corpus_path`` for language modelling,
+    ``dataset``/``dataset_path`` for classification.
+    """
+
+    experiment: str
+    model: str
+    profile: str
+    seed: int = 0
+    task: dict = field(default_factory=dict)
+    # segments and memory
+    segment_len: int = 24
+    mem_size: int = 8
+    read_mem_from_cache: bool = True      # rmt_xl only (the paper's runs had it on)
+    mem_init: str = "distinct"
+    bptt_depth: int | None = None         # None = full BPTT (per-sample tasks); LM needs an int
+    checkpoint_segments: bool = False
+    max_segments: int = 4                 # classification: documents are cut to this many segments
+    # backbone
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 256
+    dropout: float = 0.0
+    # optimisation
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip: float = 1.0                     # max gradient norm; 0 = no clipping
+    schedule: str = "cosine"
+    warmup_steps: int = 0
+    min_lr: float = 0.0
+    decay_rate: float = 0.5               # plateau: factor on a plateau
+    patience: int = 8                     # plateau: evaluations without improvement of valid loss
+    # evaluation, curriculum, early stopping
+    eval_interval: int = 100
+    eval_size: int = 256                  # validation samples (LM: tokens of the valid stream, 0 = all)
+    test_size: int = 1000                 # test samples (LM: tokens of the test stream, 0 = all)
+    eval_batch_size: int = 256
+    curriculum: tuple = ()                # numbers of segments, e.g. (1, 2, 3); () = none
+    curriculum_mode: str = "segments"     # "segments": fixed sample, shorter segments; "length": fixed
+                                          # segment, longer sample (copy/reverse)
+    curriculum_threshold: float = 0.99    # move on when the valid metric reaches it
+    target: float | None = None           # stop early once the final stage reaches it
+    amp: bool = True                      # bf16 autocast, on CUDA only
+
+    # --------------------------------------------------------------------------------------------
+    @property
+    def spec(self) -> "Experiment":
+        return EXPERIMENTS[self.experiment]
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    def model_config(self, vocab_size: int, num_classes: int = 0) -> ModelConfig:
+        """The :class:`ModelConfig` of this run for a data set of ``vocab_size`` tokens."""
+        v = self.model
+        return ModelConfig(
+            variant=v, vocab_size=vocab_size, d_model=self.d_model, n_layers=self.n_layers,
+            n_heads=self.n_heads, d_ff=self.d_ff, dropout=self.dropout,
+            num_mem_tokens=self.mem_size if v in ("rmt", "mt", "rmt_xl") else 0,
+            mem_len=self.mem_size if v in ("xl", "rmt_xl") else 0,
+            read_mem_from_cache=self.read_mem_from_cache if v == "rmt_xl" else False,
+            mem_init=self.mem_init, encoder=self.kind == "classification",
+            num_classes=num_classes if self.kind == "classification" else 0,
+        )
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["curriculum"] = list(self.curriculum)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        d["curriculum"] = tuple(d.get("curriculum", ()))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown RunConfig key(s) {unknown}; allowed: {sorted(known)}")
+        return cls(**d)
+
+    def fingerprint(self) -> str:
+        """Short hash of the whole configuration (used to detect a folder holding another run)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+# keys of RunConfig that overrides may set (experiment/model/profile are chosen, not overridden)
+CONFIG_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in ("experiment", "model", "profile", "seed", "task"))
+POSITIVE_INT = ("segment_len", "max_segments", "d_model", "n_layers", "n_heads", "d_ff", "steps",
+                "batch_size", "eval_interval", "eval_batch_size", "patience")
+NONNEG_INT = ("mem_size", "warmup_steps", "eval_size", "test_size")
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: its kind, data, metric, and the three profiles (dicts of RunConfig fields)."""
+
+    name: str
+    kind: str                      # task | lm | classification
+    description: str
+    metric: str                    # the valid metric for curriculum, early stopping and the record
+    maximize: bool
+    profiles: dict                 # profile -> {field: value}, "task" holds the data parameters
+    source: str = ""               # where the paper profile comes from
+    length_factor: int = 0         # copy 3, reverse 2: model input length = factor * length
+    task_name: str = ""            # data_gen task of a "task" experiment (default: the name)
+
+
+def _merge(*dicts: dict) -> dict:
+    out: dict = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = {**out.get(k, {}), **v} if k == "task" else v
+    return out
+
+
+# shared pieces -----------------------------------------------------------------------------------
+_SMOKE = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, dropout=0.0, steps=16, batch_size=8,
+              lr=3e-3, weight_decay=0.0, clip=1.0, schedule="cosine", warmup_steps=2, min_lr=0.0,
+              eval_interval=8, eval_size=16, test_size=16, eval_batch_size=16)
+_CPU = dict(d_model=128, n_layers=4, n_heads=4, d_ff=256, dropout=0.0, batch_size=64, lr=1e-3,
+            weight_decay=0.01, clip=1.0, schedule="cosine", warmup_steps=50, min_lr=1e-5,
+            eval_size=256, test_size=1000, eval_batch_size=256)
+# short synthetic tasks of the paper (short_synthetic+MT.csv): adam 1e-4, dev_perf (reduce on
+# plateau x0.5, patience 8), clip 0.25, batch 32, dropout 0.1, evaluation on 50 batches of 32.
+_PAPER_SHORT = dict(d_model=128, n_layers=4, n_heads=4, d_ff=256, dropout=0.1, batch_size=32,
+                    lr=1e-4, weight_decay=0.0, clip=0.25, schedule="plateau", warmup_steps=0,
+                    min_lr=1e-6, decay_rate=0.5, patience=8, steps=400_000, eval_interval=12_000,
+                    eval_size=1600, test_size=1600, eval_batch_size=256)
+
+
+def _task_experiment(name, description, metric, smoke, cpu, paper, source, length_factor=0, task_name=""):
+    return Experiment(name=name, kind="task", description=description, metric=metric, maximize=True,
+                      profiles={"smoke": _merge(_SMOKE, smoke), "cpu": _merge(_CPU, cpu),
+                                "paper": paper}, source=source, length_factor=length_factor,
+                      task_name=task_name or name)
+
+
+_QUAD = dict(root_range=99, k_max=10, no_root_fraction=0.2, chunk_len=30)   # data_gen defaults = the paper
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def _register(e: Experiment) -> None:
+    EXPERIMENTS[e.name] = e
+
+
+_register(_task_experiment(
+    "copy", "copy L=24 symbols twice (72 input tokens; paper Fig. 4)", "acc",
+    smoke=dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2),
+    cpu=dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=8, steps=800,
+             eval_interval=100, target=0.999),
+    paper=_merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24)),
+    source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)", length_factor=3))
+_register(_task_experiment(
+    "reverse", "reverse L=24 symbols (48 input tokens; paper Fig. 4)", "acc",
+    smoke=dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2),
+    cpu=dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=8, steps=1000,
+             eval_interval=100, target=0.999),
+    paper=_merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24,
+                                    patience=10)),
+    source="short_synthetic+MT.csv (reverse, tgt_len 24: 2 segments; patience 8-10)", length_factor=2))
+_register(_task_experiment(
+    "retrieval", "associative retrieval, 4 key-value pairs (10 input tokens; paper Fig. 4)", "acc",
+    smoke=dict(task=dict(num_pairs=4), segment_len=5, mem_size=2),
+    cpu=dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=64, n_layers=6, d_ff=128,
+             steps=1500, eval_interval=150, target=0.999),
+    paper=_merge(_PAPER_SHORT, dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=64,
+                                    n_layers=6, d_ff=128, patience=10, decay_rate=0.3)),
+    source="short_synthetic+MT.csv (retrieval, tgt_len 5: 2 segments; 6 layers, d_model 64)"))
+_register(_task_experiment(
+    "quadratic", "quadratic equations: six 30-token chunks, answer in the last (paper section 4.2)",
+    "answer_acc",
+    smoke=dict(task=_QUAD, segment_len=30, mem_size=2, eval_size=8, test_size=8),
+    cpu=dict(task=_QUAD, segment_len=30, mem_size=10, batch_size=32, steps=600, eval_interval=150,
+             eval_size=128, test_size=500),
+    paper=_merge(_PAPER_SHORT, dict(task=_QUAD, segment_len=30, mem_size=30, n_layers=6, patience=10,
+                                    steps=600_000)),
+    source="res_square_equations.csv (tgt_len 30 = 6 segments, 30 memory tokens, 6 layers; 6 heads -> 4)"))
+_register(_task_experiment(
+    "copy_long", "long copy (paper Fig. 5: L=240, 8 symbols, 6 segments of 120)", "acc",
+    smoke=dict(task=dict(length=12, num_symbols=8), segment_len=6, mem_size=2, curriculum=(2, 6),
+               curriculum_mode="length", curriculum_threshold=0.0),
+    cpu=dict(task=dict(length=48, num_symbols=8), segment_len=24, mem_size=8, steps=1200,
+             eval_interval=100, curriculum=(1, 2, 4, 6), curriculum_mode="length",
+             curriculum_threshold=0.98, eval_size=128, test_size=500, batch_size=32),
+    paper=_merge(_PAPER_SHORT, dict(task=dict(length=240, num_symbols=8), segment_len=120, mem_size=60,
+                                    batch_size=256, steps=300_000, eval_interval=40_000, patience=5,
+                                    min_lr=1e-5)),
+    source="long_copy_reverse.csv (copy240, tgt_len 120, 60 memory tokens, batch 256)", length_factor=3,
+    task_name="copy"))
+_register(_task_experiment(
+    "reverse_long", "long reverse (paper Fig. 5: L=120, 8 symbols, 4 segments of 60)", "acc",
+    smoke=dict(task=dict(length=8, num_symbols=8), segment_len=8, mem_size=2, curriculum=(1, 2),
+               curriculum_mode="length", curriculum_threshold=0.0),
+    cpu=dict(task=dict(length=48, num_symbols=8), segment_len=24, mem_size=8, steps=1200,
+             eval_interval=100, curriculum=(1, 2, 4), curriculum_mode="length",
+             curriculum_threshold=0.98, eval_size=128, test_size=500, batch_size=32),
+    paper=_merge(_PAPER_SHORT, dict(task=dict(length=120, num_symbols=8), segment_len=60, mem_size=60,
+                                    batch_size=128, steps=500_000, eval_interval=40_000)),
+    source="long_copy_reverse.csv (reverse120, tgt_len 60: 4 segments, 60 memory tokens)", length_factor=2,
+    task_name="reverse"))
+
+# language modelling: memory carried along B streams; loss per token; bpc / perplexity
+_LM_SMOKE = _merge(_SMOKE, dict(segment_len=16, mem_size=2, bptt_depth=1, batch_size=4, eval_size=512,
+                                test_size=512, eval_batch_size=4, target=None))
+_LM_CPU = _merge(_CPU, dict(segment_len=64, mem_size=10, bptt_depth=2, batch_size=16, lr=1e-3,
+                            steps=1500, warmup_steps=100, eval_interval=250, eval_size=65_536,
+                            test_size=0, eval_batch_size=16))
+_register(Experiment(
+    "lm_bytes", "lm", "byte-level language modelling, bpc (enwik8 style; paper section 4.3)", "loss", False,
+    profiles={
+        "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
+        "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
+        "paper": dict(task=dict(corpus="enwik8", corpus_path=None), segment_len=128, mem_size=10, bptt_depth=2, d_model=512,
+                      n_layers=12, n_heads=8, d_ff=2048, dropout=0.1, batch_size=64, lr=2.5e-4,
+                      weight_decay=0.0, clip=0.25, schedule="cosine", warmup_steps=0, min_lr=0.0,
+                      steps=400_000, eval_interval=4000, eval_size=0, test_size=0, eval_batch_size=16),
+    },
+    source="results_wt103_enwik8_all_parameters.csv (enwik8, tgt_len 128, RMT-10, depth 2: 1.228 bpc)"))
+_register(Experiment(
+    "lm_words", "lm", "word-level language modelling, perplexity (WikiText-103 style; paper section 4.3)",
+    "loss", False,
+    profiles={
+        "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_words", corpus_path=None))),
+        "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_words", corpus_path=None), segment_len=50, batch_size=16,
+                                    eval_size=16_384)),
+        "paper": dict(task=dict(corpus="wt103", corpus_path=None), segment_len=150, mem_size=10, bptt_depth=3, d_model=410,
+                      n_layers=16, n_heads=5, d_ff=2100, dropout=0.1, batch_size=60, lr=2.5e-4,
+                      weight_decay=0.0, clip=0.25, schedule="cosine", warmup_steps=0, min_lr=0.0,
+                      steps=200_000, eval_interval=4000, eval_size=0, test_size=0, eval_batch_size=10),
+    },
+    source="results_wt103_enwik8_all_parameters.csv (wt103, tgt_len 150, RMT-10, depth 3: 25.04 ppl; 10 heads -> 5)"))
+
+# long-document classification (encoder mode, memory at the start)
+_register(Experiment(
+    "classification", "classification", "long-document classification (Hyperpartisan style; paper section 4.4)",
+    "acc", True,
+    profiles={
+        "smoke": _merge(_SMOKE, dict(task=dict(dataset="sotu"), segment_len=32, max_segments=2, mem_size=2,
+                                     target=None)),
+        "cpu": _merge(_CPU, dict(task=dict(dataset="sotu"), segment_len=128, max_segments=4, mem_size=8,
+                                 batch_size=16, steps=600, eval_interval=100, lr=5e-4, eval_size=0,
+                                 test_size=0, eval_batch_size=32)),
+        "paper": dict(task=dict(dataset="hyperpartisan"), segment_len=502, max_segments=4, mem_size=10,
+                      d_model=768, n_layers=12, n_heads=12, d_ff=3072, dropout=0.1, batch_size=32,
+                      lr=2e-5, weight_decay=0.01, clip=1.0, schedule="cosine", warmup_steps=100,
+                      min_lr=0.0, steps=3000, eval_interval=250, eval_size=0, test_size=0,
+                      eval_batch_size=16),
+    },
+    source="not in the CSVs: the paper fine-tuned RoBERTa-base (512-token window, 10 memory tokens); "
+           "this is a from-scratch encoder of that size"))
+
+
+# ------------------------------------------------------------------------------------------------
+def _parse_value(key: str, raw: Any, default: Any, annotation: str) -> Any:
+    """Turn a ``--set key=value`` string (or a Python value) into the type of the field."""
+    text = raw.strip() if isinstance(raw, str) else None
+    optional = "None" in annotation
+    if text is not None and optional and text.lower() in ("none", "null", "full", ""):
+        return None
+    if raw is None:
+        if optional:
+            return None
+        raise _err(key, raw, f"a value of type {annotation}")
+    if "tuple" in annotation:
+        if text is not None:
+            text = text.strip("()[] ")
+            items = [t for t in text.replace(" ", "").split(",") if t]
+            try:
+                return tuple(int(t) for t in items)
+            except ValueError:
+                raise _err(key, raw, "comma-separated integers, e.g. 1,2,4") from None
+        if isinstance(raw, (list, tuple)) and all(isinstance(t, int) and not isinstance(t, bool) for t in raw):
+            return tuple(raw)
+        raise _err(key, raw, "a list of integers")
+    if annotation == "bool" or isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        if text is not None and text.lower() in ("true", "1", "yes", "on"):
+            return True
+        if text is not None and text.lower() in ("false", "0", "no", "off"):
+            return False
+        raise _err(key, raw, "true or false")
+    if "int" in annotation and "float" not in annotation or (isinstance(default, int) and annotation == "task"):
+        if isinstance(raw, bool):
+            raise _err(key, raw, "an integer")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
+        try:
+            return int(text)
+        except (TypeError, ValueError):
+            raise _err(key, raw, "an integer") from None
+    if "float" in annotation or (isinstance(default, float) and annotation == "task"):
+        if isinstance(raw, bool):
+            raise _err(key, raw, "a number")
+        if isinstance(raw, (int, float)):
+            return float(raw)
+        try:
+            return float(text)
+        except (TypeError, ValueError):
+            raise _err(key, raw, "a number") from None
+    if text is not None:
+        return text
+    if isinstance(raw, str):
+        return raw
+    raise _err(key, raw, "a string")
+
+
+_ANNOTATIONS = {f.name: str(f.type) for f in fields(RunConfig)}
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, str]:
+    """``["lr=1e-3", "length=12"]`` -> ``{"lr": "1e-3", "length": "12"}`` (values parsed later)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise _err("--set", item, "key=value, e.g. --set lr=3e-4")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise _err("--set", item, "key=value with a non-empty key")
+        out[key] = value
+    return out
+
+
+def _check(cfg: RunConfig) -> None:
+    """Range checks; every message names the parameter, the value and what is allowed."""
+    for name in POSITIVE_INT:
+        v = getattr(cfg, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise _err(name, v, "a positive integer")
+    for name in NONNEG_INT:
+        v = getattr(cfg, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise _err(name, v, "an integer >= 0")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
+        raise _err("seed", cfg.seed, "an integer >= 0")
+    if not cfg.lr > 0 or not math.isfinite(cfg.lr):
+        raise _err("lr", cfg.lr, "a finite number > 0")
+    if not 0 <= cfg.min_lr <= cfg.lr:
+        raise _err("min_lr", cfg.min_lr, f"a number in [0, lr={cfg.lr}]")
+    if not 0 <= cfg.weight_decay < 1:
+        raise _err("weight_decay", cfg.weight_decay, "a number in [0, 1)")
+    if not 0 <= cfg.clip or not math.isfinite(cfg.clip):
+        raise _err("clip", cfg.clip, "a number >= 0 (0 = no clipping)")
+    if not 0 < cfg.decay_rate < 1:
+        raise _err("decay_rate", cfg.decay_rate, "a number in (0, 1)")
+    if not 0 <= cfg.dropout < 1:
+        raise _err("dropout", cfg.dropout, "a number in [0, 1)")
+    if cfg.schedule not in SCHEDULES:
+        raise _err("schedule", cfg.schedule, f"one of {', '.join(SCHEDULES)}")
+    if cfg.warmup_steps >= cfg.steps:
+        raise _err("warmup_steps", cfg.warmup_steps, f"an integer in [0, steps={cfg.steps})")
+    if cfg.bptt_depth is not None and (not isinstance(cfg.bptt_depth, int) or cfg.bptt_depth < 0):
+        raise _err("bptt_depth", cfg.bptt_depth, "an integer >= 0, or none (full BPTT)")
+    if cfg.curriculum_mode not in CURRICULUM_MODES:
+        raise _err("curriculum_mode", cfg.curriculum_mode, f"one of {', '.join(CURRICULUM_MODES)}")
+    if not 0 <= cfg.curriculum_threshold <= 1 and cfg.spec.maximize:
+        raise _err("curriculum_threshold", cfg.curriculum_threshold, "a number in [0, 1]")
+    if cfg.target is not None and cfg.spec.maximize and not 0 <= cfg.target <= 1:
+        raise _err("target", cfg.target, f"none or a number in [0, 1] (the valid {cfg.spec.metric})")
+    if cfg.mem_init not in ("distinct", "shared"):
+        raise _err("mem_init", cfg.mem_init, "distinct or shared")
+    if cfg.model in ("mt", "rmt_xl", "xl") and cfg.mem_size < 1:
+        raise _err("mem_size", cfg.mem_size, f"an integer >= 1 for model={cfg.model!r}")
+    if cfg.kind == "lm":
+        if cfg.bptt_depth is None:
+            raise _err("bptt_depth", None, "an integer >= 0 for language modelling (memory flows along "
+                       "an unbounded stream, so BPTT must be truncated)")
+        if cfg.curriculum:
+            raise _err("curriculum", cfg.curriculum, "() for language modelling")
+    if cfg.kind == "classification":
+        if cfg.model not in ("transformer", "rmt"):
+            raise _err("model", cfg.model, "transformer or rmt for classification (encoder mode)")
+    if cfg.curriculum:
+        c = cfg.curriculum
+        if any(not isinstance(n, int) or n < 1 for n in c) or list(c) != sorted(set(c)):
+            raise _err("curriculum", c, "strictly increasing positive numbers of segments, e.g. 1,2,4")
+        if cfg.curriculum_mode == "length" and not cfg.spec.length_factor:
+            raise _err("curriculum_mode", "length", f"segments for experiment {cfg.experiment!r} "
+                       "(only copy/reverse tasks can grow their length)")
+
+
+def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int = 0,
+            overrides: dict[str, Any] | None = None) -> RunConfig:
+    """The validated :class:`RunConfig` of ``experiment`` at ``profile`` for one ``model`` variant,
+    with ``overrides`` (``{key: value}``; values may be strings as from ``--set``) applied.
+
+    Extra keys: ``num_segments`` (sets ``segment_len`` to split the sample into that many
+    segments; tasks only) and any task parameter of the experiment (e.g. ``length``).
+    """
+    if experiment not in EXPERIMENTS:
+        raise _err("experiment", experiment, f"one of {', '.join(EXPERIMENTS)}")
+    if model not in MODELS:
+        raise _err("model", model, f"one of {', '.join(MODELS)}")
+    if profile not in PROFILES:
+        raise _err("profile", profile, f"one of {', '.join(PROFILES)}")
+    if isinstance(seed, str):
+        seed = _parse_value("seed", seed, 0, "int")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise _err("seed", seed, "an integer >= 0")
+    spec = EXPERIMENTS[experiment]
+    base = dict(spec.profiles[profile])
+    task = dict(base.pop("task", {}))
+    values: dict[str, Any] = {}
+    num_segments = None
+    for key, raw in (overrides or {}).items():
+        if key in ("experiment", "model", "profile", "seed"):
+            raise _err(key, raw, f"set through the {key} argument (--{key}), not as an override")
+        if key == "num_segments":
+            num_segments = _parse_value(key, raw, 1, "int")
+            if num_segments < 1:
+                raise _err(key, num_segments, "a positive integer")
+        elif key in task:
+            task[key] = _parse_value(key, raw, task[key], "task")
+        elif key in CONFIG_KEYS:
+            default = base.get(key, getattr(RunConfig, key, None))
+            values[key] = _parse_value(key, raw, default, _ANNOTATIONS[key])
+        else:
+            allowed = sorted(set(CONFIG_KEYS) | set(task) | ({"num_segments"} if spec.kind == "task" else set()))
+            raise _err("override key", key, f"one of {', '.join(allowed)}")
+    cfg = RunConfig(experiment=experiment, model=model, profile=profile, seed=seed, task=task,
+                    **{**base, **values})
+    if num_segments is not None:
+        if spec.kind != "task":
+            raise _err("num_segments", num_segments, "only for algorithmic tasks; set segment_len")
+        if "segment_len" in values:
+            raise _err("num_segments", num_segments, "not together with segment_len; set one of them")
+        S = sample_len(cfg)
+        seg = -(-S // num_segments)
+        if num_segments > S or len(range(0, S, seg)) != num_segments:
+            raise _err("num_segments", num_segments, f"a number of segments that splits the {S}-token sample "
+                       "into exactly that many segments of one length (at most "
+                       f"{S}; e.g. a divisor of {S})")
+        cfg = dataclasses.replace(cfg, segment_len=seg)
+    _check(cfg)
+    if spec.kind == "task":
+        _check_segments(cfg)
+    return cfg
+
+
+def make_task(cfg: RunConfig, length: int | None = None):
+    """The data_gen task of a task experiment (``length`` replaces the task's length: curriculum)."""
+    import data_gen
+
+    params = dict(cfg.task)
+    if length is not None:
+        params["length"] = length
+    return data_gen.make_task(cfg.spec.task_name, **params)
+
+
+def sample_len(cfg: RunConfig) -> int:
+    """Model input length of one sample of a task experiment."""
+    return int(make_task(cfg).seq_len)
+
+
+def num_segments(seq_len: int, segment_len: int) -> int:
+    return -(-seq_len // segment_len)
+
+
+def stages(cfg: RunConfig, seq_len: int) -> list[dict]:
+    """The curriculum as a list of ``{"segments", "segment_len", "length"}`` (one entry without a
+    curriculum). ``length`` is None unless the task grows (``curriculum_mode="length"``)."""
+    final = num_segments(seq_len, cfg.segment_len)
+    if not cfg.curriculum:
+        return [dict(segments=final, segment_len=cfg.segment_len, length=None)]
+    out = []
+    for n in cfg.curriculum:
+        if cfg.curriculum_mode == "segments":
+            seg = -(-seq_len // n)
+            out.append(dict(segments=n, segment_len=seg, length=None))
+        else:
+            out.append(dict(segments=n, segment_len=cfg.segment_len,
+                            length=n * cfg.segment_len // cfg.spec.length_factor))
+    return out
+
+
+def _check_segments(cfg: RunConfig) -> None:
+    S = sample_len(cfg)
+    if cfg.segment_len > S:
+        raise _err("segment_len", cfg.segment_len, f"at most the sample length {S} (experiment "
+                   f"{cfg.experiment!r} with {', '.join(f'{k}={v}' for k, v in cfg.task.items()) or 'defaults'})")
+    final = num_segments(S, cfg.segment_len)
+    c = cfg.curriculum
+    if not c:
+        return
+    if c[-1] != final:
+        raise _err("curriculum", c, f"numbers of segments ending at {final}, the number of "
+                   f"{cfg.segment_len}-token segments in the {S}-token sample")
+    for n in c:
+        if cfg.curriculum_mode == "segments":
+            seg = -(-S // n)
+            if n > S or num_segments(S, seg) != n:
+                raise _err("curriculum", c, f"numbers of segments that split the {S}-token sample exactly "
+                           f"({n} does not)")
+        else:
+            f = cfg.spec.length_factor
+            if (n * cfg.segment_len) % f:
+                raise _err("curriculum", c, f"numbers of segments n with n*segment_len divisible by {f} "
+                           f"(the task length grows with n; {n} does not)")
+            if int(make_task(cfg, n * cfg.segment_len // f).seq_len) != n * cfg.segment_len:
+                raise _err("curriculum_mode", "length", f"segments: task {cfg.spec.task_name!r} does not "
+                           "have seq_len = factor * length")
+
+
+def describe(profile: str | None = None) -> "Any":
+    """A pandas table of every experiment and profile (the book's profile table)."""
+    import pandas as pd
+
+    rows = []
+    for e in EXPERIMENTS.values():
+        for p in PROFILES if profile is None else (profile,):
+            c = resolve(e.name, "rmt", p)
+            rows.append(dict(experiment=e.name, profile=p, kind=e.kind, metric=e.metric,
+                             data=", ".join(f"{k}={v}" for k, v in c.task.items()),
+                             segment_len=c.segment_len, mem_size=c.mem_size,
+                             bptt_depth="full" if c.bptt_depth is None else c.bptt_depth,
+                             layers=c.n_layers, d_model=c.d_model, heads=c.n_heads, d_ff=c.d_ff,
+                             dropout=c.dropout, batch=c.batch_size, steps=c.steps, lr=c.lr,
+                             schedule=c.schedule, curriculum=",".join(map(str, c.curriculum)) or "-"))
+    return pd.DataFrame(rows)

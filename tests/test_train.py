@@ -85,6 +85,15 @@ def fake_data(monkeypatch):
     monkeypatch.setattr(data_gen, "load_classification", fake_load_classification, raising=False)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: one thread is fastest, and on a shared 2-core machine two threads can be 100x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _quiet(_line):
     pass
 
@@ -135,7 +144,9 @@ def test_overrides_are_parsed_and_typed():
     assert resolve("copy", "rmt", "smoke", 0, {"bptt_depth": "full"}).bptt_depth is None
     # num_segments: exact segments of one length
     assert resolve("copy", "transformer", "cpu", 0, {"num_segments": 1}).segment_len == 72
-    assert resolve("copy", "rmt", "cpu", 0, {"num_segments": 9}).segment_len == 8
+    nine = resolve("copy", "rmt", "cpu", 0, {"num_segments": 9})
+    assert nine.segment_len == 8 and nine.curriculum == (1, 2, 3, 9)   # the profile's curriculum, extended
+    assert resolve("copy", "rmt", "cpu", 0, {"num_segments": 2}).curriculum == (1, 2)
 
 
 @pytest.mark.parametrize("args, overrides, words", [
@@ -226,7 +237,7 @@ def test_smoke_never_writes_into_committed_results():
 def test_run_id_names_the_changes():
     assert default_run_id(resolve("copy", "rmt", "cpu", 2)) == "rmt-cpu-s2"
     rid = default_run_id(resolve("copy", "xl", "cpu", 0, {"num_segments": 6, "length": 24}))
-    assert rid == "xl-cpu-s0-segment_len12"
+    assert rid == "xl-cpu-s0-curriculum1,2,3,6-segment_len12"    # the curriculum follows the segments
 
 
 def test_every_model_variant_trains_on_a_task(tmp_path):

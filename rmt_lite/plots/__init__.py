@@ -1,4 +1,7 @@
-"""Seaborn figures for the book. Every figure carries a provenance line (profile, seed, commit)."""
+"""Seaborn figures for the book. Every figure carries a provenance line (profile, seed, commit).
+
+Shared helpers live here; each chapter family has its own submodule (``plots.tasks``, ...).
+"""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,8 +10,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import ListedColormap
 
-from .config import ModelConfig
-from .model import attention_mask
+from ..config import ModelConfig
+from ..model import attention_mask
 
 VARIANT_ORDER = ["transformer", "xl", "rmt", "mt", "rmt_xl"]
 

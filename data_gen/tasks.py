@@ -525,8 +525,8 @@ class QuadraticTask(Task):
     padding, is never input) and ``targets`` are exactly the six chunks. Input segments of 30 tokens
     then predict exactly one chunk each, and the final chunk is ``targets[:, -30:]``. Scored: the last
     150 positions (chunks 2-6, padding included, as the reference's loss). Token ids: pad 0, start 1,
-    '0'-'9' -> 2-11, ``+ - * / ^ = ( ) x D ; ,`` -> 12-23 (';' and '/' and '*'... all in the vocabulary of
-    the reference; ';' is never produced by this generator).
+    '0'-'9' -> 2-11, ``+ - * / ^ = ( ) x D ; ,`` -> 12-23, the reference's vocabulary (';' is in it but
+    never produced here). ``num_symbols`` = 23: a scored position holds one of 22 characters or pad.
     """
 
     name: ClassVar[str] = "quadratic"

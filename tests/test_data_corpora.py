@@ -22,10 +22,15 @@ def _cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def wiki_words():
+def wiki_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("wiki-cache")
+
+
+@pytest.fixture(scope="module")
+def wiki_words(wiki_cache):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(_io.CACHE_ENV, "off")
-        return load_corpus("wiki_words")
+        mp.setenv(_io.CACHE_ENV, str(wiki_cache))
+        return load_corpus("wiki_words")  # computed once for the module; writes the cache
 
 
 # -- the shipped excerpt ----------------------------------------------------------------------------
@@ -42,9 +47,8 @@ def test_wiki_bytes_is_an_enwik8_stand_in():
     n = len(c.train) + len(c.valid) + len(c.test)
     assert n == corpora.WIKI_RAW_SIZE
     assert len(c.valid) == len(c.test) == round(0.05 * n)
-    raw = bz2.decompress(corpora.WIKI_ASSET.read_bytes())
-    assert bytes(c.train[:100].tolist()) == raw[:100]
-    assert bytes(c.test[-50:].tolist()) == raw[-50:]
+    assert c.decode(c.train[:60]) == '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"'
+    assert c.decode(c.test[-30:]).endswith("</page>\n</mediawiki>\n")
     assert c.decode(c.train[:10]) == "<mediawiki"
     assert c.train.dtype == torch.long and int(c.train.max()) < 256
 
@@ -74,17 +78,28 @@ def test_wiki_words_is_a_wikitext_stand_in(wiki_words):
     assert " @-@ " in c.decode(c.train)
 
 
-def test_wiki_words_cache_roundtrip(tmp_path, wiki_words):
-    first = load_corpus("wiki_words")  # computes and writes the cache
-    cached = list((tmp_path / "cache").glob("*.pt"))
+def test_wiki_words_cache_roundtrip(wiki_cache, wiki_words, monkeypatch):
+    cached = list(wiki_cache.glob("*.pt"))
     assert len(cached) == 1
-    second = load_corpus("wiki_words")  # reads it
+    monkeypatch.setenv(_io.CACHE_ENV, str(wiki_cache))
+    again = load_corpus("wiki_words")  # read from the cache
     for split in ("train", "valid", "test"):
-        assert torch.equal(getattr(first, split), getattr(second, split))
-        assert torch.equal(getattr(first, split), getattr(wiki_words, split))
-    assert first.itos == second.itos
-    cached[0].write_bytes(b"not a torch file")  # a corrupt cache is recomputed, not trusted
-    assert torch.equal(load_corpus("wiki_words").test, first.test)
+        assert torch.equal(getattr(again, split), getattr(wiki_words, split))
+    assert again.itos == wiki_words.itos and again.vocab_size == wiki_words.vocab_size
+
+
+def test_cache_is_atomic_and_never_trusted_when_corrupt(tmp_path, monkeypatch):
+    monkeypatch.setenv(_io.CACHE_ENV, str(tmp_path / "c"))
+    key = _io.cache_key("test", "entry")
+    assert _io.cache_load(key) is None
+    _io.cache_save(key, {"x": torch.arange(3), "itos": "a\nb"})
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [f"{key}.pt"]  # no temp file left behind
+    assert torch.equal(_io.cache_load(key)["x"], torch.arange(3))
+    (tmp_path / "c" / f"{key}.pt").write_bytes(b"not a torch file")
+    assert _io.cache_load(key) is None  # recomputed by the caller, not trusted
+    monkeypatch.setenv(_io.CACHE_ENV, "off")
+    _io.cache_save(key, {"x": 1})
+    assert _io.cache_load(key) is None
 
 
 def test_wiki_excerpt_errors(tmp_path):

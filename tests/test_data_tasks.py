@@ -154,7 +154,7 @@ def test_train_stream_never_yields_held_out_samples():
         held = rows(t.fixed_set("test", 5)) | rows(t.fixed_set("valid", 5))
         g = gen(3)
         seen = set()
-        for _ in range(20):
+        for _ in range(8):
             seen |= rows(t.batch(500, g))
         assert not seen & held, t
         assert len(seen) > 100

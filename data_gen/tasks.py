@@ -40,7 +40,7 @@ import re
 import zlib
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -126,7 +126,7 @@ def _mix64(h: np.ndarray) -> np.ndarray:
 def _buckets(params: torch.Tensor) -> torch.Tensor:
     """Bucket in [0, NUM_BUCKETS) of each row of ``params`` [n, P]: a fixed 64-bit hash of the row
     (fixed forever: changing it changes every validation and test set)."""
-    x = params.to(torch.int64).numpy().view(np.uint64)
+    x = params.to(torch.int64).contiguous().numpy().view(np.uint64)
     h = np.full(x.shape[0], np.uint64(20220706), dtype=np.uint64)
     for j in range(x.shape[1]):
         h = _mix64(h ^ (x[:, j] + np.uint64((_GOLDEN * (j + 1)) % 2**64)))

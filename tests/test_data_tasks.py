@@ -10,7 +10,7 @@ from data_gen import (
     QuadraticCheckError, TaskBatch, answer_correct, check_quadratic_batch, check_quadratic_sample, make_task,
     render_quadratic,
 )
-from data_gen.tasks import CHAR_TO_ID, RetrievalTask
+from data_gen.tasks import CHAR_TO_ID
 
 
 def gen(seed=0):

@@ -27,9 +27,18 @@ def model_name(mem_len: int, num_mem_tokens: int, mem_at_end: bool, n_segments: 
     return "transformer (whole)" if n_segments == 1 else "transformer"
 
 
+def chunked_segments(seq_len: int, segment_len: int) -> int:
+    """How many segments the reference really made: ``torch.chunk(x, seq_len // segment_len)``
+    gives chunks of ``ceil(seq_len / n)`` tokens (retrieval: segment_len 4 and 5 both give 2)."""
+    n = max(1, seq_len // segment_len)
+    size = -(-seq_len // n)
+    return -(-seq_len // size)
+
+
 def synthetic() -> pd.DataFrame:
     """Copy, reverse and retrieval (short and long): one row per run, columns task, model,
-    mem_size, segment_len, n_segments, seq_len (model input length), accuracy, seed."""
+    mem_size, segment_len, n_segments (as the reference really split; ``n_chunks_csv`` is the
+    CSV's own column, sometimes nominal), seq_len (model input length), accuracy, seed."""
     frames = []
     for name in ("short_synthetic+MT.csv", "long_copy_reverse.csv"):
         df = _read(name)
@@ -38,9 +47,10 @@ def synthetic() -> pd.DataFrame:
         input_len = task.map({"copy": 3, "reverse": 2, "retrieval": 2}) * length + (task == "retrieval") * 2
         frames.append(pd.DataFrame({
             "task": df["dataset"], "length": length, "seq_len": input_len, "segment_len": df["tgt_len"],
-            "n_segments": df["n_chunks"],
-            "model": [model_name(m, n, e, s) for m, n, e, s in
-                      zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"], df["n_chunks"])],
+            "n_segments": [chunked_segments(int(s), int(t)) for s, t in zip(input_len, df["tgt_len"])],
+            "n_chunks_csv": df["n_chunks"],
+            "model": [model_name(m, n, e, chunked_segments(int(s), int(t))) for m, n, e, s, t in
+                      zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"], input_len, df["tgt_len"])],
             "mem_size": df["mem_size"], "accuracy": df["test acc"], "seed": df["seed"],
         }))
     return pd.concat(frames, ignore_index=True).dropna(subset=["accuracy"])

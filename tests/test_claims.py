@@ -1,0 +1,57 @@
+"""The claim checks of chapter 9 on hand-made record tables."""
+import pandas as pd
+
+from rmt_lite import claims
+
+
+def task_rows(experiment, model, num_segments, accs, num_symbols=10):
+    return [dict(experiment=experiment, model=model, num_segments=num_segments, seed=s, profile="cpu",
+                 test_acc=a, num_symbols=num_symbols, mem_size=8) for s, a in enumerate(accs)]
+
+
+def table(*groups):
+    return pd.DataFrame([row for g in groups for row in g])
+
+
+def test_nothing_recorded_means_not_run_yet():
+    result = claims.claims_table(pd.DataFrame())
+    assert len(result) == len(claims.CLAIMS)
+    assert (result["verdict"] == claims.NOT_RUN).all()
+    assert result["paper"].str.len().min() > 0          # the paper's numbers come from the CSVs anyway
+
+
+def test_segmented_transformer_at_chance():
+    at_chance = table(task_rows("copy", "transformer", 3, [0.11, 0.10, 0.12]))
+    assert claims.segmented_transformer_at_chance(at_chance).verdict == "holds"
+    learned = table(task_rows("copy", "transformer", 3, [0.11, 0.10, 0.62]))
+    assert claims.segmented_transformer_at_chance(learned).verdict == "does not hold"
+    whole = table(task_rows("copy", "transformer", 1, [1.0]))  # one segment is not "segmented"
+    assert claims.segmented_transformer_at_chance(whole).verdict == claims.NOT_RUN
+
+
+def test_rmt_vs_xl_gap_and_growth():
+    growing = table(task_rows("copy", "xl", 3, [1.0, 1.0, 1.0]), task_rows("copy", "rmt", 3, [1.0, 1.0, 1.0]),
+                    task_rows("copy", "xl", 9, [0.3, 0.2, 0.3]), task_rows("copy", "rmt", 9, [1.0, 0.9, 1.0]))
+    assert claims.rmt_matches_xl_and_gap_grows(growing).verdict == "holds"
+    worse = table(task_rows("copy", "xl", 3, [1.0]), task_rows("copy", "rmt", 3, [0.5]))
+    assert claims.rmt_matches_xl_and_gap_grows(worse).verdict.startswith("does not hold (tentative: 1 seed)")
+    shrinking = table(task_rows("copy", "xl", 3, [0.5]), task_rows("copy", "rmt", 3, [1.0]),
+                      task_rows("copy", "xl", 9, [0.5]), task_rows("copy", "rmt", 9, [0.6]))
+    assert claims.rmt_matches_xl_and_gap_grows(shrinking).verdict.startswith("partly")
+
+
+def test_mt_no_better_than_no_memory():
+    same = table(task_rows("reverse", "mt", 4, [0.1, 0.1, 0.11]), task_rows("reverse", "transformer", 4, [0.1, 0.1, 0.1]))
+    assert claims.start_only_memory_no_better(same).verdict == "holds"
+    better = table(task_rows("reverse", "mt", 4, [0.6]), task_rows("reverse", "transformer", 4, [0.1]))
+    assert claims.start_only_memory_no_better(better).verdict.startswith("does not hold")
+
+
+def test_language_modelling_and_bptt_depth():
+    rows = [dict(experiment="lm_bytes", model=m, mem_size=s, bptt_depth=d, seed=0, profile="cpu", test_bpc=v)
+            for m, s, d, v in [("transformer", 0, None, 2.0), ("xl", 10, None, 1.8), ("rmt", 10, 0, 1.9),
+                               ("rmt", 10, 2, 1.7)]]
+    records = pd.DataFrame(rows)
+    lm = claims.language_modelling(records)
+    assert "rmt 1.700" in lm.ours and lm.verdict == "holds (tentative: 1 seed)"   # the depth-0 ablation is left out
+    assert claims.bptt_depth_matters(records).verdict.startswith("holds")

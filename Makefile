@@ -8,7 +8,7 @@ PROFILE ?= smoke
 SEED    ?= 0
 KERNEL  := rmt-book
 
-.PHONY: book test test-fast notebooks bench clean
+.PHONY: book test test-fast notebooks bench reproduce clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ notebooks: $(STAMP)
 ## make book: execute the notebooks, then build _build/html with Jupyter Book 1.x (warnings are errors)
 book: notebooks
 	$(PY) -m rmt_lite.book build
+
+## make reproduce: every run the claims rest on, at PROFILE (use cpu); finished runs are skipped
+reproduce: $(STAMP)
+	$(PY) -m rmt_lite.reproduce --profile $(PROFILE)
 
 ## make bench: the benchmark suite; results land in results/bench/
 bench: $(STAMP)

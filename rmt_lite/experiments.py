@@ -289,17 +289,20 @@ _register(Experiment(
     },
     source="results_wt103_enwik8_all_parameters.csv (wt103, tgt_len 150, RMT-10, depth 3: 25.04 ppl; 10 heads -> 5)"))
 
-# long-document classification (encoder mode, memory at the start)
+# long-document classification (encoder mode, memory at the start); data_gen.load_classification
+# arguments: None = the loader's default (not passed)
+_SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None)
+_HYPERPARTISAN = dict(dataset="hyperpartisan", articles_xml=None, ground_truth_xml=None, test_articles_xml=None,
+                      test_ground_truth_xml=None, min_count=2, max_vocab=None)
 _register(Experiment(
     "classification", "classification", "long-document classification (Hyperpartisan style; paper section 4.4)",
     "acc", True,
     profiles={
-        "smoke": _merge(_SMOKE, dict(task=dict(dataset="sotu"), segment_len=32, max_segments=2, mem_size=2,
-                                     target=None)),
-        "cpu": _merge(_CPU, dict(task=dict(dataset="sotu"), segment_len=128, max_segments=4, mem_size=8,
+        "smoke": _merge(_SMOKE, dict(task=_SOTU, segment_len=32, max_segments=2, mem_size=2, target=None)),
+        "cpu": _merge(_CPU, dict(task=_SOTU, segment_len=128, max_segments=4, mem_size=8,
                                  batch_size=16, steps=600, eval_interval=100, lr=5e-4, eval_size=0,
                                  test_size=0, eval_batch_size=32)),
-        "paper": dict(task=dict(dataset="hyperpartisan"), segment_len=502, max_segments=4, mem_size=10,
+        "paper": dict(task=_HYPERPARTISAN, segment_len=502, max_segments=4, mem_size=10,
                       d_model=768, n_layers=12, n_heads=12, d_ff=3072, dropout=0.1, batch_size=32,
                       lr=2e-5, weight_decay=0.01, clip=1.0, schedule="cosine", warmup_steps=100,
                       min_lr=0.0, steps=3000, eval_interval=250, eval_size=0, test_size=0,
@@ -313,6 +316,17 @@ _register(Experiment(
 def _parse_value(key: str, raw: Any, default: Any, annotation: str) -> Any:
     """Turn a ``--set key=value`` string (or a Python value) into the type of the field."""
     text = raw.strip() if isinstance(raw, str) else None
+    if annotation == "task" and default is None:        # a loader argument whose default is "unset"
+        if text is None:
+            return raw
+        if text.lower() in ("none", "null", ""):
+            return None
+        for cast in (int, float):
+            try:
+                return cast(text)
+            except ValueError:
+                pass
+        return text
     optional = "None" in annotation
     if text is not None and optional and text.lower() in ("none", "null", "full", ""):
         return None

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         record = train_experiment(args.experiment, args.model, args.profile, int(seed) if seed.isdigit() else seed,
                                   overrides, out_dir=args.out, run_name=args.run_name, device=args.device,
                                   progress=not args.no_progress, rerun=args.rerun)
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:      # bad input, or a data file that is not there
         print(f"error: {e}", file=sys.stderr)
         return 2
     except FloatingPointError as e:          # TrainingDiverged: the last good checkpoint is kept

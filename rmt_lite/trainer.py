@@ -212,16 +212,17 @@ class StreamRegime(_Regime):
     def _next(self) -> tuple[Tensor, Tensor]:
         from data_gen import stream_batches
 
+        def batches(start):
+            return iter(stream_batches(self.corpus.train, self.cfg.batch_size, self.cfg.segment_len,
+                                       drop_last=True, start=start))
         if self._iter is None:
-            self._iter = iter(stream_batches(self.corpus.train, self.cfg.batch_size, self.cfg.segment_len))
-            for _ in range(self.index):
-                next(self._iter)
+            self._iter = batches(self.index)           # resuming: skip what was already trained on
         try:
             x, y = next(self._iter)
         except StopIteration:                          # a new epoch: streams restart from M_0
             self.epoch, self.index = self.epoch + 1, 0
             self._reset_streams()
-            self._iter = iter(stream_batches(self.corpus.train, self.cfg.batch_size, self.cfg.segment_len))
+            self._iter = batches(0)
             x, y = next(self._iter)
         self.index += 1
         return x[self.rows].to(self.device), y[self.rows].to(self.device)

@@ -418,6 +418,17 @@ def test_classification_smoke_run(fake_data, tmp_path):
         assert 0 <= rec.metrics["test"]["acc"] <= 1 and rec.metrics["test"]["docs"] == 16
 
 
+@pytest.mark.parametrize("experiment", ["lm_bytes", "classification"])
+def test_smoke_runs_on_the_real_offline_data(tmp_path, experiment):
+    """The shipped Wikipedia excerpt (bytes) and the State of the Union addresses, end to end."""
+    rec = _train(tmp_path, experiment, overrides={"steps": 4, "eval_interval": 4, "warmup_steps": 0})
+    test = rec.metrics["test"]
+    if experiment == "lm_bytes":
+        assert test["tokens"] > 0 and test["bpc"] == pytest.approx(test["loss"] / math.log(2))
+    else:
+        assert test["docs"] > 0 and 0 <= test["acc"] <= 1
+
+
 # ------------------------------------------------------------------------------------------------
 # command line
 def test_cli_help_lists_experiments_models_profiles(capsys):

@@ -19,13 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
-def _cli(*extra: str) -> list[str]:
-    return [sys.executable, "-m", "rmt_lite.train", "--experiment", "copy", "--profile", "smoke", "--seed", "1",
+def _cli(*extra: str, experiment: str = "copy") -> list[str]:
+    return [sys.executable, "-m", "rmt_lite.train", "--experiment", experiment, "--profile", "smoke", "--seed", "1",
             "--threads", "1", "--no-progress", *extra]
 
 
-def _record(out: Path) -> dict:
-    (path,) = out.glob("copy/*/record.json")
+def _record(out: Path, experiment: str = "copy") -> dict:
+    (path,) = out.glob(f"{experiment}/*/record.json")
     return json.loads(path.read_text())
 
 
@@ -73,23 +73,28 @@ def test_killed_run_resumes_bit_identically(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_torchrun_two_processes_match_one_process(tmp_path):
-    settings = ["--set", "steps=24", "--set", "eval_interval=12", "--set", "batch_size=8"]
-    one = subprocess.run(_cli(*settings, "--out", str(tmp_path / "one")), env=ENV, cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+@pytest.mark.parametrize("experiment", ["copy", "lm_bytes"])
+def test_torchrun_two_processes_match_one_process(tmp_path, experiment):
+    """Per-sample (copy) and stream (language modelling, memory carried along 4 streams, 2 per
+    process) recurrence under DistributedDataParallel with gloo."""
+    settings = ["--set", "steps=24", "--set", "eval_interval=12", "--set",
+                "batch_size=4" if experiment == "lm_bytes" else "batch_size=8"]
+    one = subprocess.run(_cli(*settings, "--out", str(tmp_path / "one"), experiment=experiment), env=ENV, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
     assert one.returncode == 0, one.stderr
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                          "-m", "rmt_lite.train", *_cli(*settings, "--out", str(tmp_path / "two"))[3:]],
+                          "-m", "rmt_lite.train", *_cli(*settings, "--out", str(tmp_path / "two"),
+                                                        experiment=experiment)[3:]],
                          env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert two.returncode == 0, two.stderr[-3000:]
-    r1, r2 = _record(tmp_path / "one"), _record(tmp_path / "two")
+    r1, r2 = _record(tmp_path / "one", experiment), _record(tmp_path / "two", experiment)
     assert (r1["world_size"], r2["world_size"]) == (1, 2) and r1["config"] == r2["config"]
     # the same global batch of 8, split 4 + 4: equal up to float rounding of the reductions
     for h1, h2 in zip(r1["history"], r2["history"], strict=True):
         assert h2["train_loss"] == pytest.approx(h1["train_loss"], rel=1e-4)
         assert h2["loss"] == pytest.approx(h1["loss"], rel=1e-4)
     assert r2["metrics"]["test"]["loss"] == pytest.approx(r1["metrics"]["test"]["loss"], rel=1e-4)
-    p1 = torch.load(next((tmp_path / "one").glob("copy/*/checkpoint.pt")), weights_only=True)["model"]
-    p2 = torch.load(next((tmp_path / "two").glob("copy/*/checkpoint.pt")), weights_only=True)["model"]
+    p1 = torch.load(next((tmp_path / "one").glob(f"{experiment}/*/checkpoint.pt")), weights_only=True)["model"]
+    p2 = torch.load(next((tmp_path / "two").glob(f"{experiment}/*/checkpoint.pt")), weights_only=True)["model"]
     for k in p1:
         torch.testing.assert_close(p2[k], p1[k], rtol=1e-4, atol=1e-5, msg=k)

@@ -111,3 +111,24 @@ def plot_training_curves(df: pd.DataFrame, metric: str, title: str, provenance: 
     ax.set_ylim(0, 1.02)
     fig.tight_layout()
     return stamp(fig, provenance)
+
+
+def plot_paper_synthetic(ref: pd.DataFrame, provenance: str) -> plt.Figure:
+    """The paper's accuracy against the number of segments, one panel per task (``paper.synthetic()``)."""
+    tasks = list(dict.fromkeys(ref["task"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8), sharey=True, squeeze=False)
+    order = [m for m in ("transformer", "mt", "xl", "rmt") if m in set(ref["model"])]
+    for ax, task in zip(axes.flat, tasks):
+        sub = ref[ref["task"] == task]
+        sns.lineplot(data=sub, x="n_segments", y="accuracy", hue="model", hue_order=order, style="model",
+                     style_order=order, markers=True, dashes=False, errorbar=None, ax=ax)
+        ax.set_title(task)
+        ax.set_xticks(sorted(sub["n_segments"].unique()))
+        ax.set_xlabel("segments")
+        ax.set_ylim(0, 1.05)
+        if ax is not axes.flat[0]:
+            ax.get_legend().remove()
+    axes.flat[0].legend(title=None, fontsize=8)
+    fig.suptitle("The paper: per-token accuracy against the number of segments", y=1.02)
+    fig.tight_layout()
+    return stamp(fig, provenance)

@@ -205,15 +205,15 @@ def _register(e: Experiment) -> None:
 _register(_task_experiment(
     "copy", "copy L=24 symbols twice (72 input tokens; paper Fig. 4)", "acc",
     smoke=dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2),
-    cpu=dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=8, steps=900,
-             eval_interval=50, curriculum=(1, 2, 3), curriculum_threshold=0.9, target=0.999),
+    cpu=dict(task=dict(length=12, num_symbols=10), segment_len=12, mem_size=8, steps=1200,
+             eval_interval=50, curriculum=(1, 2, 3), curriculum_threshold=0.9, min_lr=1e-4, target=0.999),
     paper=_merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24)),
     source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)", length_factor=3))
 _register(_task_experiment(
     "reverse", "reverse L=24 symbols (48 input tokens; paper Fig. 4)", "acc",
     smoke=dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2),
-    cpu=dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=8, steps=1000,
-             eval_interval=100, target=0.999),
+    cpu=dict(task=dict(length=12, num_symbols=10), segment_len=12, mem_size=8, steps=1200,
+             eval_interval=50, curriculum=(1, 2), curriculum_threshold=0.9, min_lr=1e-4, target=0.999),
     paper=_merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24,
                                     patience=10)),
     source="short_synthetic+MT.csv (reverse, tgt_len 24: 2 segments; patience 8-10)", length_factor=2))
@@ -221,7 +221,8 @@ _register(_task_experiment(
     "retrieval", "associative retrieval, 4 key-value pairs (10 input tokens; paper Fig. 4)", "acc",
     smoke=dict(task=dict(num_pairs=4), segment_len=5, mem_size=2),
     cpu=dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=64, n_layers=6, d_ff=128,
-             steps=1500, eval_interval=150, target=0.999),
+             steps=1500, eval_interval=100, curriculum=(1, 2), curriculum_threshold=0.9, min_lr=1e-4,
+             target=0.999),
     paper=_merge(_PAPER_SHORT, dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=64,
                                     n_layers=6, d_ff=128, patience=10, decay_rate=0.3)),
     source="short_synthetic+MT.csv (retrieval, tgt_len 5: 2 segments; 6 layers, d_model 64)"))

@@ -20,7 +20,8 @@ from rmt_lite.trainer import Trainer, TrainingDiverged, default_run_id, load_mod
 
 
 # ------------------------------------------------------------------------------------------------
-# small stand-ins for the corpus and classification loaders (the API of data_gen, in memory)
+# small in-memory stand-ins for data_gen's corpus and classification loaders (fast, and
+# learnable in a few steps); data_gen.stream_batches is the real one
 @dataclass
 class FakeCorpus:
     train: torch.Tensor
@@ -43,14 +44,6 @@ def _pattern_stream(n: int, seed: int) -> torch.Tensor:
 
 def fake_load_corpus(name, path=None):
     return FakeCorpus(_pattern_stream(6000, 1), _pattern_stream(1500, 2), _pattern_stream(1500, 3))
-
-
-def fake_stream_batches(data, batch_size, segment_len):
-    n = (len(data) - 1) // batch_size
-    x = data[:n * batch_size].view(batch_size, n)
-    y = data[1:n * batch_size + 1].view(batch_size, n)
-    for i in range(0, n - segment_len + 1, segment_len):
-        yield x[:, i:i + segment_len], y[:, i:i + segment_len]
 
 
 @dataclass
@@ -81,7 +74,6 @@ def fake_load_classification(name, **kwargs):
 @pytest.fixture
 def fake_data(monkeypatch):
     monkeypatch.setattr(data_gen, "load_corpus", fake_load_corpus, raising=False)
-    monkeypatch.setattr(data_gen, "stream_batches", fake_stream_batches, raising=False)
     monkeypatch.setattr(data_gen, "load_classification", fake_load_classification, raising=False)
 
 
@@ -131,8 +123,8 @@ def test_paper_profile_holds_the_reference_hyperparameters():
     lm = resolve("lm_bytes", "rmt", "paper")
     assert (lm.n_layers, lm.d_model, lm.segment_len, lm.mem_size, lm.bptt_depth, lm.lr) == (12, 512, 128, 10, 2, 2.5e-4)
     assert resolve("lm_words", "rmt", "paper").bptt_depth == 3
-    cpu = resolve("copy", "rmt", "cpu")   # the paper's task size, shrunk steps (DESIGN.md section 5)
-    assert cpu.task == {"length": 24, "num_symbols": 10} and cpu.segment_len == 24 and cpu.n_layers == 4
+    cpu = resolve("copy", "rmt", "cpu")   # the paper's model; L=12 in 3 segments fits 10 CPU minutes
+    assert cpu.task == {"length": 12, "num_symbols": 10} and cpu.segment_len == 12 and cpu.n_layers == 4
 
 
 def test_overrides_are_parsed_and_typed():
@@ -143,8 +135,8 @@ def test_overrides_are_parsed_and_typed():
     assert c.curriculum == (1, 2, 4) and c.target is None and c.task["num_symbols"] == 6
     assert resolve("copy", "rmt", "smoke", 0, {"bptt_depth": "full"}).bptt_depth is None
     # num_segments: exact segments of one length
-    assert resolve("copy", "transformer", "cpu", 0, {"num_segments": 1}).segment_len == 72
-    nine = resolve("copy", "rmt", "cpu", 0, {"num_segments": 9})
+    assert resolve("copy", "transformer", "cpu", 0, {"num_segments": 1}).segment_len == 36
+    nine = resolve("copy", "rmt", "cpu", 0, {"num_segments": 9, "length": 24})
     assert nine.segment_len == 8 and nine.curriculum == (1, 2, 3, 9)   # the profile's curriculum, extended
     assert resolve("copy", "rmt", "cpu", 0, {"num_segments": 2}).curriculum == (1, 2)
 
@@ -158,8 +150,8 @@ def test_overrides_are_parsed_and_typed():
     (("copy", "rmt", "cpu"), {"lr": "abc"}, ["lr='abc'", "a number"]),
     (("copy", "rmt", "cpu"), {"dropout": 1.5}, ["dropout=1.5", "[0, 1)"]),
     (("copy", "rmt", "cpu"), {"steps": 0}, ["steps=0", "positive integer"]),
-    (("copy", "rmt", "cpu"), {"segment_len": 100}, ["segment_len=100", "at most the sample length 72"]),
-    (("copy", "rmt", "cpu"), {"num_segments": 50}, ["num_segments=50", "72-token"]),
+    (("copy", "rmt", "cpu"), {"segment_len": 100}, ["segment_len=100", "at most the sample length 36"]),
+    (("copy", "rmt", "cpu"), {"num_segments": 50}, ["num_segments=50", "36-token"]),
     (("copy", "rmt", "cpu"), {"num_segments": 3, "segment_len": 24}, ["num_segments=3", "segment_len"]),
     (("copy", "rmt", "cpu"), {"length": 0}, ["length=0"]),
     (("copy", "rmt", "cpu"), {"schedule": "linear"}, ["schedule='linear'", "cosine"]),
@@ -237,7 +229,7 @@ def test_smoke_never_writes_into_committed_results():
 def test_run_id_names_the_changes():
     assert default_run_id(resolve("copy", "rmt", "cpu", 2)) == "rmt-cpu-s2"
     rid = default_run_id(resolve("copy", "xl", "cpu", 0, {"num_segments": 6, "length": 24}))
-    assert rid == "xl-cpu-s0-curriculum1,2,3,6-segment_len12"    # the curriculum follows the segments
+    assert rid == "xl-cpu-s0-curriculum1,2,3,6-length24"    # the curriculum follows the segments
 
 
 def test_every_model_variant_trains_on_a_task(tmp_path):
@@ -349,7 +341,7 @@ def test_stream_replay_gives_the_gradient_of_exact_truncated_bptt(fake_data, mod
     m = tr.model.double()
     reg = tr.regime
     n_steps, T = 4, cfg.segment_len
-    batches = list(fake_stream_batches(reg.corpus.train, cfg.batch_size, T))[:n_steps]
+    batches = list(data_gen.stream_batches(reg.corpus.train, cfg.batch_size, T, drop_last=True))[:n_steps]
     X = torch.cat([b[0] for b in batches], dim=1)
     Y = torch.cat([b[1] for b in batches], dim=1)
     for t in range(n_steps):
@@ -406,7 +398,8 @@ def test_lm_smoke_run_resumes_bit_identically_and_reports_bpc(fake_data, tmp_pat
 def test_lm_epoch_rollover_restarts_the_streams(fake_data):
     cfg = resolve("lm_bytes", "rmt", "smoke", 0, {"bptt_depth": 1})
     tr = Trainer(cfg, log=_quiet)
-    per_epoch = len(list(fake_stream_batches(tr.regime.corpus.train, cfg.batch_size, cfg.segment_len)))
+    per_epoch = len(list(data_gen.stream_batches(tr.regime.corpus.train, cfg.batch_size, cfg.segment_len,
+                                                 drop_last=True)))
     for _ in range(per_epoch + 1):
         tr._train_step()
     assert tr.regime.epoch == 1 and tr.regime.index == 1 and len(tr.regime.inputs) == 1

@@ -27,6 +27,19 @@ SUMMARY = "summary.csv"
 
 
 # ------------------------------------------------------------------------------------------------
+def repo_root() -> Path | None:
+    """The checkout this package lives in (None for a non-editable install)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").exists() else None
+
+
+def default_results_dir() -> Path:
+    """The committed results folder: ``results/`` of the checkout (of the working directory for a
+    non-editable install), wherever the caller runs from (notebooks run in ``notebooks/``)."""
+    return (repo_root() or Path.cwd()) / "results"
+
+
+# ------------------------------------------------------------------------------------------------
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
@@ -149,40 +162,42 @@ class RunRecord:
 
 
 # ------------------------------------------------------------------------------------------------
-def record_paths(results_dir: str | Path, experiment: str | None = None) -> list[Path]:
-    root = Path(results_dir)
+def record_paths(results: str | Path, experiment: str | None = None) -> list[Path]:
+    root = Path(results)
     pattern = f"{experiment}/*/{RECORD}" if experiment else f"*/*/{RECORD}"
     return sorted(root.glob(pattern))
 
 
-def read_records(results_dir: str | Path, experiment: str | None = None) -> list[RunRecord]:
-    return [RunRecord.load(p) for p in record_paths(results_dir, experiment)]
+def read_records(results: str | Path, experiment: str | None = None) -> list[RunRecord]:
+    return [RunRecord.load(p) for p in record_paths(results, experiment)]
 
 
-def write_summary(results_dir: str | Path, experiment: str) -> Path:
+def write_summary(results: str | Path, experiment: str) -> Path:
     """Rebuild ``<results>/<experiment>/summary.csv`` from every record of the experiment."""
     import pandas as pd
 
-    rows = [r.flat() for r in read_records(results_dir, experiment)]
-    path = Path(results_dir) / experiment / SUMMARY
+    rows = [r.flat() for r in read_records(results, experiment)]
+    path = Path(results) / experiment / SUMMARY
     atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
     return path
 
 
-def load_records(results_dir: str | Path = "results", experiment: str | None = None, *,
+def load_records(results_dir: str | Path | None = None, experiment: str | None = None, *,
                  profile: str | None = None) -> "Any":
-    """A pandas DataFrame with one row per finished run (see :meth:`RunRecord.flat`): identity
-    (experiment, model, profile, seed), headline config, ``test_*``/``valid_*`` metrics and
-    provenance. Empty (no rows) when nothing has been recorded yet."""
+    """A pandas DataFrame with one row per finished run under ``results_dir`` (default: the
+    committed :func:`default_results_dir`), see :meth:`RunRecord.flat`: identity (experiment, model, profile, seed),
+    headline config, ``test_*``/``valid_*`` metrics and provenance. Empty (no rows) when nothing has
+    been recorded yet."""
     import pandas as pd
 
-    df = pd.DataFrame([r.flat() for r in read_records(results_dir, experiment)])
+    root = results_dir if results_dir is not None else default_results_dir()
+    df = pd.DataFrame([r.flat() for r in read_records(root, experiment)])
     if profile is not None and len(df):
         df = df[df["profile"] == profile].reset_index(drop=True)
     return df
 
 
-def load_history(results_dir: str | Path = "results", experiment: str | None = None, *,
+def load_history(results_dir: str | Path | None = None, experiment: str | None = None, *,
                  profile: str | None = None) -> "Any":
     """Training curves: one row per evaluation of every run (columns run_id, model, profile,
     seed, step, stage, segments and the validation metrics), ready for
@@ -190,7 +205,8 @@ def load_history(results_dir: str | Path = "results", experiment: str | None = N
     import pandas as pd
 
     rows = []
-    for r in read_records(results_dir, experiment):
+    root = results_dir if results_dir is not None else default_results_dir()
+    for r in read_records(root, experiment):
         if profile is not None and r.profile != profile:
             continue
         for h in r.history:

@@ -38,7 +38,7 @@ from .evaluate import (autocast, classify_logits, collate_documents, evaluate_cl
 from .experiments import EXPERIMENTS, RunConfig, make_task, resolve, sample_len, stages
 from .model import MemoryTransformer, SegmentState
 from .records import (CHECKPOINT, CONFIG, RECORD, RunRecord, atomic_torch_save, atomic_write_json,
-                      write_summary)
+                      default_results_dir, repo_root, write_summary)
 from .runner import run_segments
 from .utils import get_device, git_sha, versions
 
@@ -51,20 +51,14 @@ class TrainingDiverged(FloatingPointError):
 
 # ------------------------------------------------------------------------------------------------
 # where results go
-def repo_root() -> Path | None:
-    """The checkout this package lives in (None for a non-editable install)."""
-    root = Path(__file__).resolve().parent.parent
-    return root if (root / "pyproject.toml").exists() else None
-
-
 def default_out_dir(profile: str) -> Path:
     """``results/`` of the checkout for real runs; ``runs/smoke/`` (git-ignored) for smoke runs."""
-    base = repo_root() or Path.cwd()
-    return base / "runs" / "smoke" if profile == "smoke" else base / "results"
+    root = default_results_dir()
+    return root.parent / "runs" / "smoke" if profile == "smoke" else root
 
 
 def _committed_results_dir() -> Path:
-    return (repo_root() or Path.cwd()).resolve() / "results"
+    return default_results_dir().resolve()
 
 
 def default_run_id(cfg: RunConfig) -> str:
@@ -660,6 +654,7 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
             trainer.log(f"resumed {experiment}/{rid} from step {trainer.step} ({ck_path})")
         _barrier(world)
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        sha = git_sha()                                  # the code this process loaded, not later edits
         if rank == 0:
             atomic_write_json(cfg_path, cfg.to_dict())
         metrics = trainer.fit()
@@ -668,7 +663,7 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
             run_id=rid, experiment=experiment, model=model, profile=profile, seed=seed, config=cfg.to_dict(),
             metrics=metrics, history=trainer.history, steps=trainer.step, stop_reason=trainer.stop_reason,
             wall_time_s=round(trainer.elapsed, 2), resumed=trainer.resumed,
-            num_parameters=trainer.model.num_parameters(), git_sha=git_sha(), versions=versions(),
+            num_parameters=trainer.model.num_parameters(), git_sha=sha, versions=versions(),
             device=_device_name(dev), world_size=world, started=started,
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(run_dir))
         if rank == 0:

@@ -1,0 +1,308 @@
+"""rmt_lite.plots.tasks: the tables, numbers and sentences of chapters 02-04 (copy and reverse,
+associative retrieval, longer sequences)."""
+import json
+import math
+
+import matplotlib
+import pandas as pd
+import pytest
+import torch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import data_gen  # noqa: E402
+from rmt_lite import MemoryTransformer, RunRecord, resolve  # noqa: E402
+from rmt_lite.plots import tasks as tp  # noqa: E402
+
+
+def record(experiment="copy", model="rmt", seed=0, segments=3, segment_len=12, mem_size=8, acc=0.5, exact=0.1,
+           profile="cpu", task=None, history=(), curriculum=(), sha="abc1234"):
+    task = task or ({"num_pairs": 4} if experiment == "retrieval" else {"length": 12, "num_symbols": 10})
+    cfg = dict(segment_len=segment_len, mem_size=mem_size, bptt_depth=None, n_layers=4, d_model=128, batch_size=64,
+               steps=100, lr=1e-3, task=task, curriculum=list(curriculum))
+    metrics = {"test": {"acc": acc, "exact_match": exact}, "valid": {"acc": acc, "exact_match": exact},
+               "segments": segments}
+    rid = f"{model}-{profile}-s{seed}-n{segments}-m{mem_size}"
+    return RunRecord(run_id=rid, experiment=experiment, model=model, profile=profile, seed=seed, config=cfg,
+                     metrics=metrics, history=list(history), steps=100, stop_reason="steps", wall_time_s=10.0,
+                     git_sha=sha)
+
+
+def frame(*records):
+    return tp.records_frame(records)
+
+
+# ------------------------------------------------------------------------------------------------
+def test_model_label_names_the_one_segment_transformer_whole():
+    assert tp.model_label("transformer", 1) == "transformer (whole)"
+    assert tp.model_label("transformer", 3) == "transformer"
+    assert tp.model_label("rmt", 1) == "rmt"
+    assert tp.model_label("transformer", None) == "transformer"
+
+
+def test_chance_level_of_each_task():
+    assert tp.chance_level("copy", 10) == pytest.approx(0.1)
+    assert tp.chance_level("reverse_long", 8) == pytest.approx(0.125)
+    assert tp.chance_level("copy120", 4) == pytest.approx(0.25)
+    assert tp.chance_level("retrieval") == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="num_symbols"):
+        tp.chance_level("copy")
+    with pytest.raises(ValueError, match="task="):
+        tp.chance_level("quadratic", 10)
+
+
+def test_chance_levels_reads_the_records_or_the_profile():
+    recs = frame(record(task={"length": 6, "num_symbols": 4}))
+    assert tp.chance_levels(["copy"], recs) == {"copy": pytest.approx(0.25)}
+    cpu = resolve("reverse", "rmt", "cpu").task["num_symbols"]
+    assert tp.chance_levels(["reverse"], recs, "cpu")["reverse"] == pytest.approx(1 / cpu)
+
+
+# ------------------------------------------------------------------------------------------------
+def test_summarise_records_aggregates_seeds_and_names_the_whole_transformer():
+    recs = frame(record(seed=0, acc=0.5), record(seed=1, acc=0.7), record(seed=2, acc=0.9, sha="def5678"),
+                 record(model="transformer", segments=1, segment_len=36, mem_size=8, acc=1.0, exact=1.0),
+                 record(model="xl", mem_size=4, acc=0.2))
+    s = tp.summarise_records(recs)
+    rmt = s[s.label == "rmt"].iloc[0]
+    assert (rmt.acc_mean, rmt.acc_min, rmt.acc_max) == pytest.approx((0.7, 0.5, 0.9))
+    assert rmt.n_runs == 3 and rmt.seeds == "0-2" and rmt.commits == "abc1234,def5678"
+    assert rmt.seq_len == 36 and rmt.num_segments == 3
+    whole = s[s.label == "transformer (whole)"].iloc[0]
+    assert whole.mem_size == 0 and whole.num_segments == 1        # a transformer has no memory
+    # equal memory: only memory models of that size; the transformer stays
+    kept = tp.summarise_records(recs, mem_size=8)
+    assert set(kept.label) == {"rmt", "transformer (whole)"}
+    kept = tp.summarise_records(recs, mem_size={"copy": 4})
+    assert set(kept.label) == {"xl", "transformer (whole)"}
+
+
+def test_summarise_records_of_nothing_is_an_empty_table_with_the_columns():
+    s = tp.summarise_records(pd.DataFrame())
+    assert len(s) == 0 and list(s.columns) == tp.SUMMARY_COLUMNS
+    with pytest.raises(ValueError, match="split='train'"):
+        tp.summarise_records(frame(record()), split="train")
+
+
+def test_records_provenance_names_profile_seeds_runs_and_commits():
+    line = tp.records_provenance(frame(record(seed=0), record(seed=2, sha="x9")), "results/")
+    assert "profile=cpu" in line and "seeds 0,2" in line and "2 runs" in line and "abc1234" in line and "x9" in line
+    assert "no records" in tp.records_provenance(pd.DataFrame())
+
+
+def test_runs_table_has_one_row_per_run():
+    t = tp.runs_table(frame(record(), record(model="transformer", segments=1, segment_len=36)))
+    assert list(t["model"]) == ["rmt", "transformer (whole)"]
+    assert list(t["memory"]) == [8, 0]
+
+
+# ------------------------------------------------------------------------------------------------
+def test_paper_summary_gives_the_headline_copy_numbers_from_the_csvs():
+    p = tp.paper_summary("copy")
+    assert tp.lookup(p, "copy", "rmt", 9) == pytest.approx(1.0)
+    assert tp.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)      # DESIGN.md section 8
+    assert tp.lookup(p, "copy", "xl", 6) == pytest.approx(0.97, abs=0.01)
+    assert tp.lookup(p, "copy", "transformer (whole)", 1) == pytest.approx(1.0)
+    mem = p[p.label != "transformer"].set_index(["label", "num_segments"])
+    # memory = segment length: 24, 12 and 8 memory slots for 3, 6 and 9 segments of 72 tokens
+    assert mem.loc[("rmt", 9), "mem_size"] == 8 and mem.loc[("xl", 3), "mem_size"] == 24
+    assert p.exact_mean.isna().all()
+
+
+def test_paper_summary_pools_retrieval_runs_by_the_segments_the_reference_really_made():
+    p = tp.paper_summary("retrieval")
+    assert not p.duplicated(["label", "num_segments"]).any()
+    assert 4 not in set(p.num_segments)                 # torch.chunk never made 4 segments of 10 tokens
+    rmt2 = p[(p.label == "rmt") & (p.num_segments == 2)].iloc[0]
+    assert rmt2.mem_sizes == "4,5" and rmt2.segment_len == 5
+
+
+def test_paper_summary_filters_and_renames():
+    p = tp.paper_summary(["copy120", "copy240", "copy360"], memory="all", query="segment_len == 120",
+                         task="copy_long")
+    assert set(p.task) == {"copy_long"} and set(p.segment_len) == {120}
+    assert sorted(p[p.label == "rmt"].seq_len) == [360, 720, 1080]
+    with pytest.raises(ValueError, match="datasets="):
+        tp.paper_summary("copy999")
+    with pytest.raises(ValueError, match="memory="):
+        tp.paper_summary("copy", memory="some")
+
+
+# ------------------------------------------------------------------------------------------------
+def summary_of(rows):
+    """rows: (label, segments, [accs])"""
+    recs = [record(model="transformer" if lab == "transformer" else lab, seed=i, segments=n,
+                   segment_len=36 // n, acc=a)
+            for lab, n, accs in rows for i, a in enumerate(accs)]
+    return tp.summarise_records(frame(*recs))
+
+
+def test_compare_words_the_verdict_from_the_numbers():
+    s = summary_of([("rmt", 3, [0.9, 1.0]), ("xl", 3, [0.3, 0.4]), ("rmt", 6, [0.5, 0.52]),
+                    ("xl", 6, [0.5, 0.51]), ("rmt", 9, [0.2, 0.6]), ("xl", 9, [0.3, 0.5])])
+    assert "rmt is ahead by 0.60" in tp.compare(s, "copy", 3)
+    assert "xl is behind by 0.60" in tp.compare(s, "copy", 3, "xl", "rmt")
+    assert "level" in tp.compare(s, "copy", 6)
+    assert "do not separate" in tp.compare(s, "copy", 9)
+    assert "not both run" in tp.compare(s, "copy", 4)
+
+
+def test_at_chance_and_gap_trend():
+    s = summary_of([("transformer", 3, [0.11]), ("transformer", 6, [0.12]), ("rmt", 3, [1.0]), ("xl", 3, [0.95]),
+                    ("rmt", 6, [1.0]), ("xl", 6, [0.5])])
+    assert tp.at_chance(s, "copy", "transformer", 0.1) == "at chance"
+    assert tp.at_chance(s, "copy", "rmt", 0.1) == "above chance"
+    assert tp.at_chance(s, "copy", "mt", 0.1) == "not run"
+    assert "grows" in tp.gap_trend(s, "copy") and "+0.50 (6 segments)" in tp.gap_trend(s, "copy")
+    assert tp.largest_common(s, "copy", "rmt", "xl") == 6
+    said = tp.findings(s, "copy", 0.1)
+    assert "at chance" in said["transformer"] and "ahead" in said["rmt_xl"]
+    assert "were not both run" in said["mt"]
+
+
+def test_comparison_table_puts_ours_beside_the_paper():
+    ours = summary_of([("rmt", 9, [1.0]), ("rmt", 4, [0.5])])
+    t = tp.comparison_table(ours, tp.paper_summary("copy"))
+    row = t[(t.model == "rmt") & (t.segments == 9)].iloc[0]
+    assert row["acc (ours)"] == 1.0 and row["acc (paper)"] == pytest.approx(1.0) and row["memory (paper)"] == "8"
+    only_ours = t[(t.model == "rmt") & (t.segments == 4)].iloc[0]
+    assert pd.isna(only_ours["acc (paper)"])
+
+
+def test_memory_sweeps_and_their_summary():
+    recs = frame(record(mem_size=2, acc=0.2), record(mem_size=8, acc=0.9), record(model="xl", mem_size=8, acc=0.3))
+    sw = tp.memory_sweeps(tp.summarise_records(recs))
+    assert list(sw.columns) == ["task", "model", "tokens", "segments", "memory 2", "memory 8"]
+    assert len(sw) == 1 and sw.iloc[0]["memory 8"] == pytest.approx(0.9)
+    assert "higher with the largest memory than with the smallest in 1" in tp.sweep_summary(sw, "our")
+    assert "None of" in tp.sweep_summary(pd.DataFrame(), "our")
+
+
+# ------------------------------------------------------------------------------------------------
+def hist(step, stage, segments, acc):
+    return dict(step=step, stage=stage, segments=segments, segment_len=12, seq_len=12 * segments, acc=acc)
+
+
+def test_history_with_config_curriculum_table_and_stage_starts(tmp_path):
+    h = [hist(50, 0, 1, 0.5), hist(100, 0, 1, 0.95), hist(150, 1, 2, 0.4), hist(200, 1, 2, 0.7), hist(250, 2, 3, 0.6)]
+    r = record(experiment="copy_long", history=h, curriculum=(1, 2, 3), task={"length": 12, "num_symbols": 8})
+    df = tp.history_with_config(None, "copy_long", records=[r, record(experiment="copy")])
+    assert len(df) == 5 and set(df["curriculum"]) == {"1,2,3"} and set(df["label"]) == {"rmt"}
+    starts = tp.stage_starts(df)
+    assert list(starts["step"]) == [50, 150, 250] and list(starts["segments"]) == [1, 2, 3]
+    table = tp.curriculum_table(df)
+    assert list(table["steps"]) == [100, 100, 50]
+    assert list(table["best acc"]) == [0.95, 0.7, 0.6] and list(table["evaluations"]) == [2, 2, 1]
+    # the same, read back from a results folder
+    folder = tmp_path / "copy_long" / r.run_id
+    folder.mkdir(parents=True)
+    r.save(folder / "record.json")
+    assert len(tp.history_with_config(tmp_path, "copy_long", profile="cpu")) == 5
+    assert len(tp.history_with_config(tmp_path, "copy_long", profile="smoke")) == 0
+
+
+def test_profile_settings_leaves_out_the_sweeps():
+    cfg = resolve("copy_long", "rmt", "cpu")
+    recs = frame(record(experiment="copy_long", mem_size=cfg.mem_size, task=dict(cfg.task)),
+                 record(experiment="copy_long", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
+                 record(experiment="copy_long", model="transformer", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
+                 record(experiment="copy_long", mem_size=cfg.mem_size, task={**cfg.task, "length": 3}))
+    kept = tp.profile_settings(recs, "copy_long", "cpu")
+    assert len(kept) == 2 and set(kept["model"]) == {"rmt", "transformer"}
+
+
+def test_find_checkpoint_only_where_the_run_left_one(tmp_path):
+    for seed, with_ck in ((1, True), (0, False), (2, True)):
+        r = record(experiment="copy_long", seed=seed)
+        folder = tmp_path / "copy_long" / r.run_id
+        folder.mkdir(parents=True)
+        r.save(folder / "record.json")
+        if with_ck:
+            (folder / "checkpoint.pt").write_bytes(b"x")
+    found = tp.find_checkpoint(tmp_path, "copy_long", "rmt", "cpu")
+    assert found is not None and found.name.startswith("rmt-cpu-s1")
+    assert tp.find_checkpoint(tmp_path, "copy_long", "xl", "cpu") is None
+
+
+# ------------------------------------------------------------------------------------------------
+def test_length_generalisation_tests_longer_samples_in_more_segments():
+    cfg = resolve("copy_long", "rmt", "smoke")
+    task = data_gen.make_task("copy", **cfg.task)
+    torch.manual_seed(0)
+    model = MemoryTransformer(cfg.model_config(task.vocab_size)).eval()
+    lengths = tp.generalisation_lengths(cfg, [1, 1.5, 2])
+    L = cfg.task["length"]
+    assert lengths == [L, round(1.5 * L), 2 * L]
+    df = tp.length_generalisation(model, cfg, lengths, n_samples=4)
+    assert list(df["seq_len"]) == [3 * n for n in lengths]
+    assert list(df["segments"]) == [math.ceil(3 * n / cfg.segment_len) for n in lengths]
+    assert list(df["trained"]) == [True, False, False]
+    assert df[["acc", "acc_tf", "exact_match"]].apply(lambda c: c.between(0, 1).all()).all()
+    with pytest.raises(ValueError, match="lengths"):
+        tp.length_generalisation(model, cfg, [0])
+    with pytest.raises(ValueError, match="factors"):
+        tp.generalisation_lengths(cfg, [-1])
+
+
+def test_decode_example_aligns_answer_prediction_and_errors():
+    task = data_gen.make_task("reverse", length=6, num_symbols=4)
+    b = task.fixed_set("test", 1)
+    pred = b.targets[0].clone()
+    scored = b.loss_mask[0].nonzero().flatten()
+    pred[scored[1]] = 1 if int(pred[scored[1]]) != 1 else 2       # one wrong token
+    text = tp.decode_example(task, b.tokens[0], b.targets[0], b.loss_mask[0], 6, pred)
+    lines = {ln[:8].strip(): ln[10:] for ln in text.splitlines() if ":" in ln[:9]}
+    assert lines["segment"] == "0" * 6 + "1" * 7
+    assert lines["prompt"] == task.decode(b.tokens[0])[:7]           # 6 symbols and the start token
+    answer = task.decode(b.targets[0][b.loss_mask[0]])
+    assert lines["answer"] == " " * 7 + answer                        # under the positions it fills
+    assert lines["errors"] == " " * 8 + "^"
+    assert "5/6 answer tokens right" in text
+    r = data_gen.make_task("retrieval")
+    rb = r.fixed_set("test", 1)
+    last = tp.decode_example(r, rb.tokens[0], rb.targets[0], rb.loss_mask[0], 5).splitlines()[-1]
+    assert last == "answer  : " + " " * 10 + r.decode(rb.targets[0][-1:])     # after the 10 input tokens
+
+
+# ------------------------------------------------------------------------------------------------
+def test_figures_draw_ours_paper_and_empty_panels():
+    ours = summary_of([("rmt", 3, [1.0, 0.9]), ("xl", 3, [0.5])])
+    fig = tp.plot_accuracy_by_segments(ours, tp.paper_summary(["copy", "reverse"]), tasks=["copy", "reverse"],
+                                       chance={"copy": 0.1, "reverse": 0.1}, provenance="test")
+    assert len(fig.axes) == 4
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert {"rmt", "xl", "transformer", "mt", "paper", "chance"} <= set(labels)
+    assert any(t.get_text() == "no ours runs" for t in fig.axes[1].texts)   # reverse: no runs of ours
+    plt.close(fig)
+    fig = tp.plot_curriculum(pd.DataFrame(), provenance="test", title="empty")
+    plt.close(fig)
+    recs = frame(record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)],
+                        task={"length": 12, "num_symbols": 8}))
+    fig = tp.plot_curriculum(tp.history_with_config(None, "copy_long", records=[
+        record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)])]),
+        provenance="test", title="c", chance=0.125)
+    assert any("2 seg" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+    fig = tp.plot_memory_size(tp.summarise_records(recs), chance=0.125, provenance="t", title="m")
+    plt.close(fig)
+    fig = tp.plot_accuracy_by_length(tp.summarise_records(recs), None, tasks=["copy_long"],
+                                     paper_tasks=["copy_long"], titles=["Copy"], chance={}, provenance="t")
+    plt.close(fig)
+    gen = pd.DataFrame(dict(segments=[3, 6], acc=[1.0, 0.5], exact_match=[1.0, 0.0], trained=[True, False]))
+    fig = tp.plot_length_generalisation(gen, provenance="t", title="g", chance=0.1)
+    assert any("longer than in training" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+
+
+def test_records_frame_matches_load_records(tmp_path):
+    from rmt_lite import load_records
+
+    r = record()
+    folder = tmp_path / "copy" / r.run_id
+    folder.mkdir(parents=True)
+    r.save(folder / "record.json")
+    loaded = load_records(tmp_path, "copy")
+    assert json.loads(loaded.to_json()) == json.loads(tp.records_frame([r]).to_json())
+    assert len(tp.load_task_records(tmp_path, ["copy", "reverse"], "cpu")) == 1
+    assert len(tp.load_task_records(tmp_path, ["reverse"], "cpu")) == 0

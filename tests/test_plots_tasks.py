@@ -140,7 +140,7 @@ def summary_of(rows):
 
 def test_compare_words_the_verdict_from_the_numbers():
     s = summary_of([("rmt", 3, [0.9, 1.0]), ("xl", 3, [0.3, 0.4]), ("rmt", 6, [0.5, 0.52]),
-                    ("xl", 6, [0.5, 0.51]), ("rmt", 9, [0.2, 0.6]), ("xl", 9, [0.3, 0.5])])
+                    ("xl", 6, [0.5, 0.51]), ("rmt", 9, [0.3, 0.7]), ("xl", 9, [0.3, 0.5])])
     assert "rmt is ahead by 0.60" in tp.compare(s, "copy", 3)
     assert "xl is behind by 0.60" in tp.compare(s, "copy", 3, "xl", "rmt")
     assert "level" in tp.compare(s, "copy", 6)

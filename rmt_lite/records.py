@@ -151,6 +151,8 @@ class RunRecord:
         for key in ("segment_len", "mem_size", "bptt_depth", "n_layers", "d_model", "batch_size", "steps", "lr"):
             row[key] = cfg.get(key)
         row["num_segments"] = self.metrics.get("segments")
+        row["seq_len"] = self.metrics.get("seq_len")
+        row["curriculum"] = ",".join(map(str, cfg.get("curriculum") or []))
         row.update(cfg.get("task", {}))
         for split in ("test", "valid"):
             for k, v in (self.metrics.get(split) or {}).items():

@@ -195,6 +195,20 @@ def plot_memory_norms(analysis: MemoryAnalysis, provenance: str) -> plt.Figure:
     return stamp(fig, provenance)
 
 
+def styled_table(df: pd.DataFrame, caption: str, fmt: str | dict | None = "{:.3f}", hide_index: bool = False):
+    """A pandas Styler with readable cell padding and a caption (where the numbers come from)."""
+    st = df.style
+    if fmt is not None:
+        numeric = df.select_dtypes("number").columns
+        st = st.format(fmt if isinstance(fmt, dict) else {c: fmt for c in numeric}, na_rep="-")
+    if hide_index:
+        st = st.hide(axis="index")
+    return st.set_caption(caption).set_table_styles([
+        {"selector": "th, td", "props": [("padding", "0.15em 0.7em")]},
+        {"selector": "caption", "props": [("caption-side", "top"), ("font-size", "0.85em"), ("color", "#555")]},
+    ])
+
+
 def block_table(analysis: MemoryAnalysis) -> pd.DataFrame:
     """Share of each query block's attention per key block, mean over layers: rows (segment,
     query block), columns key block."""

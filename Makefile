@@ -38,9 +38,15 @@ book: notebooks
 reproduce: $(STAMP)
 	$(PY) -m rmt_lite.reproduce --profile $(PROFILE)
 
-## make bench: the benchmark suite; results land in results/bench/
+## make bench: the benchmark suite; results land in results/bench/. The peer library it is compared
+## with is installed into .bench-peer/ (git-ignored), never into .venv; without it its row is skipped.
+BENCH_PEER := .bench-peer
+PEER_PKGS  := recurrent-memory-transformer-pytorch==0.7.0 hyper-connections==0.1.15 einops==0.8.2
 bench: $(STAMP)
-	$(PY) -m rmt_lite.bench
+	test -d $(BENCH_PEER)/recurrent_memory_transformer_pytorch || \
+	  $(PY) -m pip install --quiet --no-deps --target $(BENCH_PEER) $(PEER_PKGS) || \
+	  echo "bench: could not install the peer into $(BENCH_PEER); its row will be skipped"
+	$(PY) -m rmt_lite.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf _build notebooks/_executed

@@ -82,9 +82,27 @@ class SegmentOutput:
     attentions: list[Tensor] | None = None   # per layer [B, H, rows, cols] when asked for
 
 
-def _rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+def _pair_order(n_heads: int, d_head: int) -> Tensor:
+    """Feature order that puts each rotary pair (i, i + d_head/2) of a head side by side."""
+    half = d_head // 2
+    within = torch.stack((torch.arange(half), torch.arange(half) + half), dim=-1).flatten()
+    return (torch.arange(n_heads)[:, None] * d_head + within).flatten()
+
+
+def _rotate_pairs(x: Tensor, rot: Tensor) -> Tensor:
+    """Rotary positions on ``x [B, L, H, d_head]`` whose pairs sit side by side: each pair
+    ``(x_i, x_{i+d/2})`` is the complex number ``x_i + j x_{i+d/2}``, turned by ``rot [L, d_head/2]``
+    (``e^{j * position * frequency}``). The result keeps the side-by-side order; queries and keys
+    share it, so their dot products are those of the usual (i, i + d/2) layout."""
+    B, L, H, Dh = x.shape
+    pairs = x.reshape(B, L, H, Dh // 2, 2)
+    rot = rot[:, None]                                       # [L, 1, Dh/2] over the heads
+    if rot.is_complex() and x.dtype == rot.real.dtype and x.device.type in ("cpu", "cuda"):
+        return torch.view_as_real(torch.view_as_complex(pairs) * rot).view(B, L, H, Dh)
+    # no complex type for x (bf16 under CUDA autocast, half precision, mps): the same product in reals
+    c, s = (rot.real, rot.imag) if rot.is_complex() else rot.unbind(-1)
+    x0, x1 = pairs.unbind(-1)
+    return torch.stack((x0 * c - x1 * s, x0 * s + x1 * c), dim=-1).view(B, L, H, Dh)
 
 
 class Attention(nn.Module):
@@ -92,17 +110,32 @@ class Attention(nn.Module):
         super().__init__()
         self.n_heads, self.d_head = cfg.n_heads, cfg.d_model // cfg.n_heads
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        # rows of the projection in rotary-pair order for q and k (v as it is); not state
+        pair = _pair_order(self.n_heads, self.d_head)
+        d = cfg.d_model
+        self.register_buffer("_row_order", torch.cat((pair, pair + d, torch.arange(2 * d, 3 * d))),
+                             persistent=False)
         self.out = nn.Linear(cfg.d_model, cfg.d_model)
         self.dropout = cfg.dropout
 
-    def forward(self, a: Tensor, kv_input: Tensor, allowed: Tensor, cos: Tensor, sin: Tensor,
+    def forward(self, a: Tensor, kv_input: Tensor, allowed: Tensor, rot: Tensor,
                 return_attention: bool) -> tuple[Tensor, Tensor | None]:
         B, Lq, d = a.shape
         Lk = kv_input.shape[1]
-        # queries only for the current segment; keys/values for [cache ; segment]
-        q, k, v = self.qkv(kv_input).view(B, Lk, 3, self.n_heads, self.d_head).permute(2, 0, 3, 1, 4)
-        q = _rotate(q[:, :, Lk - Lq:], cos[Lk - Lq:], sin[Lk - Lq:])
-        k = _rotate(k, cos, sin)
+        H, Dh = self.n_heads, self.d_head
+        # Queries and keys come out of the projection with each rotary pair side by side (rows
+        # reordered: the same dot products, and the rotation is one complex product).
+        w = self.qkv.weight.index_select(0, self._row_order)
+        b = self.qkv.bias.index_select(0, self._row_order)
+        if Lk == Lq:
+            q_src, kv_src = F.linear(a, w, b).view(B, Lq, 3, H, Dh), None
+        else:   # queries only for the current segment; keys/values for [cache ; segment]
+            q_src = F.linear(a, w[:d], b[:d]).view(B, Lq, H, Dh)
+            kv_src = F.linear(kv_input, w[d:], b[d:]).view(B, Lk, 2, H, Dh)
+        q, k, v = q_src.unbind(2) if kv_src is None else (q_src, *kv_src.unbind(2))
+        q = _rotate_pairs(q, rot[Lk - Lq:]).transpose(1, 2)     # [B, H, Lq, Dh]
+        k = _rotate_pairs(k, rot).transpose(1, 2)               # [B, H, Lk, Dh]
+        v = v.transpose(1, 2)
         p = self.dropout if self.training else 0.0
         weights = None
         if return_attention:
@@ -123,11 +156,11 @@ class Block(nn.Module):
                                  nn.Linear(cfg.d_ff, cfg.d_model), nn.Dropout(cfg.dropout))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, h: Tensor, cache: Tensor | None, allowed: Tensor, cos: Tensor, sin: Tensor,
+    def forward(self, h: Tensor, cache: Tensor | None, allowed: Tensor, rot: Tensor,
                 return_attention: bool) -> tuple[Tensor, Tensor | None]:
         a = self.ln1(h)
         kv_input = a if cache is None else torch.cat((self.ln1(cache), a), dim=1)
-        y, weights = self.attn(a, kv_input, allowed, cos, sin, return_attention)
+        y, weights = self.attn(a, kv_input, allowed, rot, return_attention)
         h = h + self.drop(y)
         return h + self.mlp(self.ln2(h)), weights
 
@@ -144,6 +177,7 @@ class MemoryTransformer(nn.Module):
         self.ln_f = nn.LayerNorm(d)
         self.head = nn.Linear(d, cfg.num_classes) if cfg.encoder else None
         self.initial_memory = nn.Parameter(torch.empty(cfg.num_mem_tokens, d)) if cfg.has_memory else None
+        self._rope_cache: dict = {}    # (length, device, dtype) -> rotary tables; not state
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -169,12 +203,26 @@ class MemoryTransformer(nn.Module):
             memory = self.initial_memory.unsqueeze(0).expand(batch_size, -1, -1)
         return SegmentState(memory=memory, cache=None)
 
-    def _rope(self, length: int, device, dtype) -> tuple[Tensor, Tensor]:
-        half = self.cfg.d_model // self.cfg.n_heads // 2
-        inv_freq = self.cfg.rope_base ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
-        angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq
-        angles = torch.cat((angles, angles), dim=-1)
-        return angles.cos().to(dtype), angles.sin().to(dtype)
+    def _rope(self, length: int, device, dtype) -> Tensor:
+        """Rotary table ``[length, d_head / 2]``: ``e^{j * position * frequency}`` from float32
+        angles, complex of ``dtype`` (float32/float64; else ``[length, d_head / 2, 2]`` real
+        (cos, sin) in ``dtype``), computed once per (length, device, dtype) and kept: it depends
+        on nothing trained."""
+        key = (length, torch.device(device), dtype)
+        rot = self._rope_cache.get(key)
+        if rot is None:
+            half = self.cfg.d_model // self.cfg.n_heads // 2
+            inv_freq = self.cfg.rope_base ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
+            angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq
+            cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
+            if dtype in (torch.float32, torch.float64) and torch.device(device).type in ("cpu", "cuda"):
+                rot = torch.complex(cos, sin)
+            else:
+                rot = torch.stack((cos, sin), dim=-1)
+            if len(self._rope_cache) >= 64:
+                self._rope_cache.clear()
+            self._rope_cache[key] = rot
+        return rot
 
     def forward(self, tokens: Tensor, state: SegmentState | None = None, token_mask: Tensor | None = None,
                 return_attention: bool = False) -> SegmentOutput:
@@ -216,7 +264,7 @@ class MemoryTransformer(nn.Module):
             allowed = ~((blocked | pad[:, None, :]) & ~eye)[:, None]   # [B, 1, rows, cols]
         else:
             allowed = ~blocked
-        cos, sin = self._rope(C + h.shape[1], h.device, h.dtype)
+        rot = self._rope(C + h.shape[1], h.device, h.dtype)
 
         attentions = [] if return_attention else None
         new_cache = []
@@ -224,7 +272,7 @@ class MemoryTransformer(nn.Module):
             if cfg.has_cache:   # Transformer-XL: cache this layer's token inputs, detached
                 seen = h[:, M:M + T] if cache is None else torch.cat((cache[i], h[:, M:M + T]), dim=1)
                 new_cache.append(seen[:, -cfg.mem_len:].detach())
-            h, weights = block(h, None if cache is None else cache[i], allowed, cos, sin, return_attention)
+            h, weights = block(h, None if cache is None else cache[i], allowed, rot, return_attention)
             if return_attention:
                 attentions.append(weights)
         out = self.ln_f(h)

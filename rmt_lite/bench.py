@@ -1,0 +1,425 @@
+"""The benchmark suite of ``make bench`` (issue 7): ``python -m rmt_lite.bench``.
+
+Five measurements, each written to ``results/bench/<part>.csv``, and ``summary.json`` with the
+provenance (machine, torch version, threads, git commit, date) and the targets:
+
+1. ``throughput``: training tokens/s of ``rmt``, ``xl`` and ``transformer`` on the paper's copy
+   configuration (4 layers, d_model 128, 4 heads, feed-forward 256, 8 memory tokens, 72-token
+   samples in 3 segments of 24, batch 32; AdamW, fp32, full BPTT);
+2. ``peer``: the same ``rmt`` configuration in ``recurrent-memory-transformer-pytorch==0.7.0``,
+   timed in the same rounds as ours (row skipped with a message when it is not installed; ``make
+   bench`` installs it into ``.bench-peer/``, never into the project's environment);
+3. ``flops``: achieved model FLOP/s of a training step as a fraction of this machine's fp32
+   matmul peak, measured in the same run, at d_model 128 and 512;
+4. ``memory``: peak activation memory and step time against the number of segments (1 to 32)
+   for full BPTT, truncated BPTT and segment checkpointing (memory-efficient BPTT);
+5. ``lm_eval``: language-model evaluation tokens/s with memory (and XL cache) carried along the
+   stream (:func:`rmt_lite.evaluate.evaluate_stream`).
+
+Timing: every candidate of a part runs once per round, the order rotating from round to round,
+so that a slow spell of a shared machine hits all of them; step times are wall-clock medians
+over the rounds and ratios are medians of the per-round ratios. Peak memory is counted exactly
+rather than sampled: :class:`PeakMemory` adds up the bytes of every tensor storage created while
+the step runs (forward and backward, including checkpoint recomputation) and releases them when
+the storage is freed; the maximum is the CPU analogue of ``torch.cuda.max_memory_allocated``
+above what was alive before the step (parameters, data).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+import weakref
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from .config import ModelConfig
+from .model import MemoryTransformer
+from .runner import run_segments
+from .utils import git_sha
+
+PEER_PACKAGE = "recurrent-memory-transformer-pytorch==0.7.0"
+PEER_DIR = ".bench-peer"            # where `make bench` installs the peer (ignored by git)
+REPO = Path(__file__).resolve().parent.parent
+
+# the paper's copy configuration (section 4.1; issue 7)
+COPY = dict(vocab_size=12, d_model=128, n_layers=4, n_heads=4, d_ff=256)
+COPY_MEM, SEG_LEN, N_SEG, BATCH = 8, 24, 3, 32
+
+
+def copy_config(variant: str, **overrides) -> ModelConfig:
+    kw = dict(COPY, variant=variant)
+    if variant in ("rmt", "mt", "rmt_xl"):
+        kw["num_mem_tokens"] = COPY_MEM
+    if variant in ("xl", "rmt_xl"):
+        kw["mem_len"] = SEG_LEN
+    kw.update(overrides)
+    return ModelConfig(**kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring
+class PeakMemory(TorchDispatchMode):
+    """Exact peak of live tensor bytes created inside the ``with`` block (CPU tensors).
+
+    Every op's outputs are seen by ``__torch_dispatch__``; each new storage adds its size and a
+    finaliser subtracts it when the storage is freed. Views share a storage and count once.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+        self._seen: set[int] = set()
+
+    def _free(self, key: int, nbytes: int) -> None:
+        self.live -= nbytes
+        self._seen.discard(key)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor) and t.device.type == "cpu":
+                storage = t.untyped_storage()
+                key, nbytes = storage.data_ptr(), storage.nbytes()
+                if nbytes == 0 or key in self._seen:
+                    continue
+                self._seen.add(key)
+                self.live += nbytes
+                self.peak = max(self.peak, self.live)
+                weakref.finalize(storage, self._free, key, nbytes)
+        return out
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Wall-clock seconds of each candidate per round; the order rotates every round."""
+    names = list(candidates)
+    for _ in range(warmup):
+        for n in names:
+            candidates[n]()
+    times = {n: [] for n in names}
+    for r in range(rounds):
+        k = r % len(names)
+        for n in names[k:] + names[:k]:
+            t0 = time.perf_counter()
+            candidates[n]()
+            times[n].append(time.perf_counter() - t0)
+    return times
+
+
+def paired_ratio(num: list[float], den: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(num, den))
+
+
+def matmul_peak(threads: int, quick: bool) -> dict:
+    """Best fp32 GFLOP/s of ``a @ b`` over a few square sizes (best of several repeats)."""
+    best, per_size = 0.0, {}
+    for n in ((512, 1024) if quick else (1024, 2048, 3072)):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        flop = 2 * n ** 3
+        reps = max(2, int(3e9 / flop))
+        a @ b
+        rates = []
+        for _ in range(3 if quick else 5):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            rates.append(flop * reps / (time.perf_counter() - t0) / 1e9)
+        per_size[n] = max(rates)
+        best = max(best, per_size[n])
+    return dict(peak_gflops=best, per_size={str(k): round(v, 1) for k, v in per_size.items()}, threads=threads)
+
+
+def model_flops(cfg: ModelConfig, batch: int, segment_len: int, n_segments: int, training: bool = True) -> float:
+    """Matmul FLOPs of one pass over ``n_segments`` segments (dense attention over the whole mask,
+    as SDPA computes it; logits included; no recomputation). Training = 3 x forward."""
+    d, f, V = cfg.d_model, cfg.d_ff, cfg.vocab_size
+    M = cfg.num_mem_tokens if cfg.has_memory else 0
+    rows = segment_len + (2 * M if cfg.writes_at_end else M)
+    total, cache = 0.0, 0
+    for _ in range(n_segments):
+        keys = cache + rows
+        per_layer = (2 * rows * d * d            # queries
+                     + 2 * keys * d * 2 * d      # keys and values (for the cache rows too)
+                     + 2 * rows * d * d          # output projection
+                     + 2 * rows * d * 2 * f      # feed-forward
+                     + 2 * 2 * rows * keys * d)  # scores and weighted values
+        total += cfg.n_layers * per_layer + 2 * segment_len * d * V
+        if cfg.has_cache:
+            cache = min(cfg.mem_len, cache + segment_len)
+    total *= batch
+    return 3 * total if training else total
+
+
+def train_step_fn(model: MemoryTransformer, batch: int, segment_len: int, n_segments: int, *, seed: int = 0,
+                  **run_kw) -> Callable[[], float]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, model.cfg.vocab_size, (batch, segment_len * n_segments), generator=g)
+    y = x.roll(-1, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step() -> float:
+        loss = run_segments(model, x, segment_len, targets=y, **run_kw).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+# ---------------------------------------------------------------------------------------------
+# the peer
+def load_peer():
+    """The peer's classes, or the reason why not. Looks in ``.bench-peer/`` first."""
+    peer_dir = REPO / PEER_DIR
+    if peer_dir.is_dir() and str(peer_dir) not in sys.path:
+        sys.path.append(str(peer_dir))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from recurrent_memory_transformer_pytorch import (RecurrentMemoryTransformer,
+                                                              RecurrentMemoryTransformerWrapper)
+    except ImportError as e:
+        return None, (f"peer not installed ({e}); `make bench` installs {PEER_PACKAGE} into {PEER_DIR}/ "
+                      f"(pip install --no-deps --target {PEER_DIR} {PEER_PACKAGE} hyper-connections==0.1.15 einops==0.8.2)")
+    return (RecurrentMemoryTransformer, RecurrentMemoryTransformerWrapper), ""
+
+
+PEER_SETTINGS = dict(dim=128, num_tokens=12, depth=4, num_memory_tokens=COPY_MEM, seq_len=SEG_LEN, heads=4,
+                     dim_head=32, ff_mult=2, use_xl_memories=False, abs_pos_emb=False, rotary_pos_emb=True,
+                     use_flash_attn=True, num_residual_streams=1)
+PEER_NOTE = ("same sizes as ours: 4 layers, dim 128, 4 heads of dim_head 32 (= d_model / heads, as in ours), "
+             "ff_mult 2 (GEGLU of width 170: the parameter count of a 256-wide GELU feed-forward), 8 memory "
+             "tokens, segments of 24, XL memories off, rotary positions, plain residuals "
+             "(num_residual_streams=1), SDPA attention (use_flash_attn=True), full BPTT over 3 segments")
+
+
+def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float], int]:
+    RMT, Wrapper = classes
+    torch.manual_seed(seed)
+    model = Wrapper(RMT(**PEER_SETTINGS))
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 12, (batch, SEG_LEN * N_SEG + 1), generator=g)   # +1: it shifts labels itself
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step() -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss, _ = model(x, return_loss=True)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# the parts
+def part_throughput(args, out: dict) -> list[dict]:
+    """Parts 1 and 2: our three variants and the peer, in the same rounds."""
+    tokens = BATCH * SEG_LEN * N_SEG
+    cands, params = {}, {}
+    for variant in ("rmt", "xl", "transformer"):
+        torch.manual_seed(0)
+        cfg = copy_config(variant)
+        model = MemoryTransformer(cfg).train()
+        cands[variant] = train_step_fn(model, BATCH, SEG_LEN, N_SEG)
+        params[variant] = model.num_parameters()
+    classes, why = load_peer()
+    if classes is None:
+        print(f"[bench] peer row skipped: {why}")
+        out["peer"] = dict(skipped=why)
+    else:
+        cands["peer"], params["peer"] = peer_step_fn(classes, BATCH)
+    times = interleaved(cands, args.rounds)
+    rows = []
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        rows.append(dict(model=name if name != "peer" else "peer rmt (recurrent-memory-transformer-pytorch 0.7.0)",
+                         params=params[name], step_ms=round(med * 1e3, 2), step_ms_min=round(min(ts) * 1e3, 2),
+                         tokens_per_s=round(tokens / med, 1),
+                         vs_rmt=round(paired_ratio(ts, times["rmt"]), 3)))
+    out["throughput"] = {r["model"]: r["tokens_per_s"] for r in rows}
+    if "peer" in times:
+        ratio = paired_ratio(times["peer"], times["rmt"])     # peer time / our time = our speed-up
+        out["peer"] = dict(ratio_rmt_over_peer_tokens_per_s=round(ratio, 3), settings=PEER_NOTE,
+                           peer_params=params["peer"], rmt_params=params["rmt"], target=1.5, met=ratio >= 1.5)
+    return rows
+
+
+def part_flops(args, out: dict) -> list[dict]:
+    """Part 3: achieved training FLOP/s / measured matmul peak, d_model 128 and 512."""
+    peak = matmul_peak(args.threads, args.quick)
+    rows = []
+    configs = [("rmt d_model 128 (copy)", copy_config("rmt")),
+               ("rmt d_model 512", copy_config("rmt", d_model=512, n_heads=8, d_ff=2048))]
+    cands, flops = {}, {}
+    for name, cfg in configs:
+        torch.manual_seed(0)
+        cands[name] = train_step_fn(MemoryTransformer(cfg).train(), BATCH, SEG_LEN, N_SEG)
+        flops[name] = model_flops(cfg, BATCH, SEG_LEN, N_SEG)
+    times = interleaved(cands, max(2, args.rounds // 2))
+    peak2 = matmul_peak(args.threads, args.quick)        # again after: the best of both
+    peak_gflops = max(peak["peak_gflops"], peak2["peak_gflops"])
+    for name, cfg in configs:
+        med = statistics.median(times[name])
+        achieved = flops[name] / med / 1e9
+        rows.append(dict(model=name, d_model=cfg.d_model, n_heads=cfg.n_heads, d_ff=cfg.d_ff,
+                         gflop_per_step=round(flops[name] / 1e9, 3), step_ms=round(med * 1e3, 2),
+                         achieved_gflops=round(achieved, 2), peak_gflops=round(peak_gflops, 1),
+                         fraction_of_peak=round(achieved / peak_gflops, 3)))
+    out["matmul_peak"] = dict(peak_gflops=round(peak_gflops, 1), before=peak, after=peak2)
+    frac512 = rows[1]["fraction_of_peak"]
+    out["flops"] = dict(fraction_d128=rows[0]["fraction_of_peak"], fraction_d512=frac512, target_d512=0.30,
+                        met=frac512 >= 0.30)
+    return rows
+
+
+MODES = {"full BPTT": dict(), "truncated BPTT (k=2)": dict(bptt_depth=2),
+         "checkpointed segments": dict(checkpoint_segments=True),
+         "truncated (k=2) + checkpointed": dict(bptt_depth=2, checkpoint_segments=True)}
+
+
+def part_memory(args, out: dict) -> list[dict]:
+    """Part 4: peak activation memory and step time against the number of segments."""
+    counts = (1, 2, 4) if args.quick else (1, 2, 4, 8, 16, 32)
+    batch = 8 if args.quick else BATCH
+    rows = []
+    torch.manual_seed(0)
+    model = MemoryTransformer(copy_config("rmt")).train()
+    for n in counts:
+        g = torch.Generator().manual_seed(n)
+        x = torch.randint(0, 12, (batch, SEG_LEN * n), generator=g)
+        y = x.roll(-1, 1)
+        cands = {}
+        for mode, kw in MODES.items():
+            def fwd_bwd(kw=kw):
+                loss = run_segments(model, x, SEG_LEN, targets=y, **kw).loss
+                loss.backward()
+                model.zero_grad(set_to_none=True)
+            cands[mode] = fwd_bwd
+        times = interleaved(cands, 1 if (args.quick or n >= 16) else 2, warmup=0)
+        for mode, kw in MODES.items():
+            with PeakMemory() as pm:
+                loss = run_segments(model, x, SEG_LEN, targets=y, **kw).loss
+                loss.backward()
+                del loss
+            model.zero_grad(set_to_none=True)
+            rows.append(dict(mode=mode, segments=n, batch=batch, peak_mib=round(pm.peak / 2 ** 20, 2),
+                             step_ms=round(statistics.median(times[mode]) * 1e3, 1)))
+    ck = {r["segments"]: r["peak_mib"] for r in rows if r["mode"] == "checkpointed segments"}
+    hi = max(counts)
+    ratio = ck[hi] / ck[2]
+    out["memory"] = dict(checkpoint_peak_ratio=round(ratio, 3), segments_compared=[2, hi], target=2.0,
+                         met=ratio <= 2.0, batch=batch)
+    return rows
+
+
+def part_lm(args, out: dict) -> list[dict]:
+    """Part 5: LM evaluation tokens/s, memory and cache carried along B streams."""
+    from .evaluate import evaluate_stream
+    seg, batch = 64, 16
+    n_tokens = batch * seg * (4 if args.quick else 32) + 1
+    data = torch.randint(0, 256, (n_tokens,), generator=torch.Generator().manual_seed(0))
+    cands, cfgs = {}, {}
+    for variant, kw in (("rmt", dict(num_mem_tokens=10)), ("xl", dict(mem_len=seg)), ("transformer", {})):
+        torch.manual_seed(0)
+        cfg = ModelConfig(variant=variant, vocab_size=256, d_model=128, n_layers=4, n_heads=4, d_ff=256, **kw)
+        model = MemoryTransformer(cfg)
+        cfgs[variant] = cfg
+        cands[variant] = (lambda model=model: evaluate_stream(model, data, seg, batch, amp=False))
+    times = interleaved(cands, max(2, args.rounds // 2))
+    rows = []
+    n_eval = (n_tokens - 1) // batch * batch
+    for variant, ts in times.items():
+        med = statistics.median(ts)
+        rows.append(dict(model=variant, segment_len=seg, streams=batch, tokens=n_eval, seconds=round(med, 3),
+                         tokens_per_s=round(n_eval / med, 1)))
+    out["lm_eval"] = {r["model"]: r["tokens_per_s"] for r in rows}
+    return rows
+
+
+PARTS = {"throughput": part_throughput, "flops": part_flops, "memory": part_memory, "lm_eval": part_lm}
+
+
+# ---------------------------------------------------------------------------------------------
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    return dict(cpu=cpu, cores=os.cpu_count(), memory_gib=mem_gib, system=platform.system(),
+                python=platform.python_version(), torch=torch.__version__,
+                cpu_capability=torch.backends.cpu.get_cpu_capability())
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m rmt_lite.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=str(REPO / "results" / "bench"), help="folder for the CSV and JSON files")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
+    p.add_argument("--rounds", type=int, default=8, help="timing rounds of parts 1-2 (half of it for 3 and 5)")
+    p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke test of the suite, not results)")
+    args = p.parse_args(argv)
+    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    bad = [s for s in parts if s not in PARTS]
+    if bad:
+        p.error(f"--parts: unknown part(s) {bad}; allowed: {', '.join(PARTS)}")
+    if args.threads < 1 or args.rounds < 1:
+        p.error("--threads and --rounds must be >= 1")
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary: dict = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), commit=git_sha(),
+                         machine=machine(), threads=args.threads, rounds=args.rounds, quick=args.quick,
+                         dtype="float32", device="cpu")
+    t_start = time.perf_counter()
+    for name in parts:
+        t0 = time.perf_counter()
+        print(f"[bench] {name} ...", flush=True)
+        rows = PARTS[name](args, summary)
+        write_csv(out_dir / f"{name}.csv", rows)
+        for r in rows:
+            print("   ", ", ".join(f"{k}={v}" for k, v in r.items()), flush=True)
+        summary.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
+    summary["seconds"]["total"] = round(time.perf_counter() - t_start, 1)
+    tmp = out_dir / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    tmp.replace(out_dir / "summary.json")
+    print(f"[bench] done in {summary['seconds']['total']} s; results in {out_dir}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

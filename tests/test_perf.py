@@ -1,0 +1,86 @@
+"""Performance work that must not change behaviour: rotary layouts, memory-efficient BPTT, the
+benchmark's exact memory and FLOP counters (no timing assertions here)."""
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from rmt_lite import run_segments
+from rmt_lite.bench import PeakMemory, main, model_flops
+from rmt_lite.model import _rotate_pairs
+
+from conftest import make_model, random_tokens
+
+SEG = 4
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_complex_and_real_rotary_paths_agree(dtype):
+    x = torch.randn(2, 5, 3, 8, dtype=dtype)
+    angles = torch.arange(5, dtype=dtype)[:, None] * torch.rand(4, dtype=dtype)
+    rot = torch.complex(angles.cos(), angles.sin())
+    real = torch.stack((angles.cos(), angles.sin()), dim=-1)
+    if dtype == torch.float64:   # exactly; in float32 the vectorised complex product rounds differently
+        assert torch.equal(_rotate_pairs(x, rot), _rotate_pairs(x, real))
+    else:
+        torch.testing.assert_close(_rotate_pairs(x, rot), _rotate_pairs(x, real), rtol=1e-6, atol=1e-6)
+
+
+def test_bfloat16_model_runs_on_the_real_rotary_path():
+    model = make_model("rmt_xl").to(torch.bfloat16)
+    logits = run_segments(model, random_tokens(2, 10), SEG).logits
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
+
+
+@pytest.mark.parametrize("bptt_depth", [None, 2])
+def test_checkpointed_segments_equal_plain_bptt_over_many_segments(bptt_depth):
+    tokens = random_tokens(2, 9 * SEG)
+    grads = []
+    for ckpt in (False, True):
+        model = make_model("rmt").train()
+        out = run_segments(model, tokens, SEG, targets=tokens.roll(-1, 1), bptt_depth=bptt_depth,
+                           checkpoint_segments=ckpt)
+        out.loss.backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for g_plain, g_ckpt in zip(*grads):
+        torch.testing.assert_close(g_plain, g_ckpt, rtol=1e-10, atol=1e-12)
+
+
+def test_peak_memory_counts_live_storages():
+    with PeakMemory() as pm:
+        a = torch.empty(1024, 256)          # 1 MiB
+        b = a[:10]                          # a view: no new storage
+        del a, b
+        c = torch.empty(512, 256)
+        del c
+    assert pm.peak == 2 ** 20 and pm.live == 0
+
+
+def peak_of(model, n_segments, **kw):
+    tokens = random_tokens(4, n_segments * SEG)
+    with PeakMemory() as pm:
+        run_segments(model, tokens, SEG, targets=tokens.roll(-1, 1), **kw).loss.backward()
+    model.zero_grad(set_to_none=True)
+    return pm.peak
+
+
+def test_checkpointed_bptt_memory_stays_flat_while_full_bptt_grows():
+    model = make_model("rmt", d_model=64, d_ff=128).train()
+    ckpt = {n: peak_of(model, n, checkpoint_segments=True) for n in (2, 16)}
+    full = {n: peak_of(model, n) for n in (2, 16)}
+    assert ckpt[16] <= 2 * ckpt[2]
+    assert full[16] >= 4 * full[2]
+
+
+@pytest.mark.parametrize("variant", ["transformer", "rmt", "xl", "rmt_xl"])
+def test_model_flops_equal_the_counted_matmul_flops(variant):
+    model = make_model(variant)
+    with FlopCounterMode(display=False) as fc:     # explicit attention: every matmul is counted
+        run_segments(model, random_tokens(2, 3 * SEG), SEG, return_attention=True)
+    assert model_flops(model.cfg, 2, SEG, 3, training=False) == fc.get_total_flops()
+
+
+def test_bench_quick_run_writes_csv_and_summary(tmp_path):
+    summary = main(["--quick", "--parts", "lm_eval", "--rounds", "1", "--threads", "1", "--out", str(tmp_path)])
+    assert (tmp_path / "lm_eval.csv").read_text().startswith("model,")
+    assert (tmp_path / "summary.json").exists()
+    assert summary["machine"]["torch"] == torch.__version__ and summary["lm_eval"]["rmt"] > 0

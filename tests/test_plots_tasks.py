@@ -164,10 +164,10 @@ def test_at_chance_and_gap_trend():
 def test_comparison_table_puts_ours_beside_the_paper():
     ours = summary_of([("rmt", 9, [1.0]), ("rmt", 4, [0.5])])
     t = tp.comparison_table(ours, tp.paper_summary("copy"))
-    row = t[(t.model == "rmt") & (t.segments == 9)].iloc[0]
-    assert row["acc (ours)"] == 1.0 and row["acc (paper)"] == pytest.approx(1.0) and row["memory (paper)"] == "8"
-    only_ours = t[(t.model == "rmt") & (t.segments == 4)].iloc[0]
-    assert pd.isna(only_ours["acc (paper)"])
+    row = t[(t.model == "rmt") & (t.segs == 9)].iloc[0]
+    assert row["acc ours"] == 1.0 and row["acc paper"] == pytest.approx(1.0) and row["mem paper"] == "8"
+    only_ours = t[(t.model == "rmt") & (t.segs == 4)].iloc[0]
+    assert pd.isna(only_ours["acc paper"])
 
 
 def test_memory_sweeps_and_their_summary():
@@ -193,7 +193,7 @@ def test_history_with_config_curriculum_table_and_stage_starts(tmp_path):
     assert list(starts["step"]) == [50, 150, 250] and list(starts["segments"]) == [1, 2, 3]
     table = tp.curriculum_table(df)
     assert list(table["steps"]) == [100, 100, 50]
-    assert list(table["best acc"]) == [0.95, 0.7, 0.6] and list(table["evaluations"]) == [2, 2, 1]
+    assert list(table["model"]) == ["rmt"] * 3 and list(table["best acc"]) == [0.95, 0.7, 0.6] and list(table["evaluations"]) == [2, 2, 1]
     # the same, read back from a results folder
     folder = tmp_path / "copy_long" / r.run_id
     folder.mkdir(parents=True)
@@ -306,3 +306,49 @@ def test_records_frame_matches_load_records(tmp_path):
     assert json.loads(loaded.to_json()) == json.loads(tp.records_frame([r]).to_json())
     assert len(tp.load_task_records(tmp_path, ["copy", "reverse"], "cpu")) == 1
     assert len(tp.load_task_records(tmp_path, ["reverse"], "cpu")) == 0
+
+
+def test_choose_records_prefers_committed_and_says_what_it_shows():
+    fresh = frame(record(profile="smoke"))
+    shown = tp.choose_records(pd.DataFrame(), fresh, committed_profile="cpu", profile="smoke",
+                              results_dir="../results", fresh_provenance="this run: profile=smoke")
+    assert not shown.committed and shown.records is fresh and "says nothing about the paper" in shown.provenance
+    assert shown.status.startswith("No committed cpu results") and shown.title_suffix == " (smoke run, not a result)"
+    committed = frame(record(seed=0), record(seed=1))
+    shown = tp.choose_records(committed, fresh, committed_profile="cpu", profile="smoke", results_dir="r",
+                              fresh_provenance="x")
+    assert shown.committed and shown.records is committed and shown.title_suffix == ""
+    assert "2 records" in shown.status and "seeds 0,1" in shown.status and shown.name == "ours (cpu)"
+
+
+def test_size_note_and_titles_name_both_lengths():
+    note = tp.size_note(["copy", "reverse"], "paper")
+    assert "paper's sample lengths" in note and "copy 72 tokens" in note
+    smoke = tp.size_note(["copy"], "smoke")
+    assert "copy 72 tokens" in smoke and "smoke profile uses 18 tokens" in smoke
+    titles = tp.titles_with_lengths(summary_of([("rmt", 3, [1.0])]), tp.paper_summary("copy"), ["copy", "reverse"])
+    assert titles == ["Copy: ours 36 tokens, paper 72", "Reverse: ours - tokens, paper -"]
+
+
+def test_format_sweeps_puts_accuracies_in_one_column():
+    sw = pd.DataFrame({"task": ["copy"], "model": ["xl"], "tokens": [72], "segments": [3],
+                       "memory 12": [0.832], "memory 24": [1.0], "memory 6": [float("nan")]})
+    out = tp.format_sweeps(sw)
+    assert list(out.columns) == ["task", "model", "tokens", "segments", "memory: accuracy"]
+    assert out.iloc[0]["memory: accuracy"] == "12: 0.83 | 24: 1.00"
+
+
+def test_generalisation_runs_tests_the_fresh_run_without_a_committed_checkpoint(tmp_path):
+    from rmt_lite import train_experiment
+
+    run = train_experiment("copy_long", "rmt", "smoke", 0, {"steps": 3, "warmup_steps": 1, "eval_interval": 3}, out_dir=tmp_path / "runs",
+                           log=lambda line: None)
+    gen = tp.generalisation_runs(tmp_path / "results", "copy_long", ["rmt"], committed_profile="cpu", fresh=[run],
+                                 profile="smoke", factors=[1, 2], n_samples=4)
+    assert list(gen["trained"]) == [True, False] and set(gen["model"]) == {"rmt"}
+    assert gen["source"].iloc[0].startswith("this notebook's smoke run")
+    sentence = tp.generalisation_sentence(gen)
+    assert sentence.startswith("rmt ") and "(as trained)" in sentence
+    with pytest.raises(ValueError, match="models contains 'xl'"):
+        tp.generalisation_runs(tmp_path / "results", "copy_long", ["xl"], committed_profile="cpu", fresh=[run],
+                               profile="smoke", factors=[1], n_samples=4)

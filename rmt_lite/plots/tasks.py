@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -147,7 +148,8 @@ def records_provenance(records: pd.DataFrame, where: str = "results/") -> str:
     profiles = ",".join(sorted(set(records["profile"].astype(str))))
     commits = sorted(set(records["git_sha"].astype(str)))
     shown = ",".join(commits[:3]) + (f" +{len(commits) - 3} more" if len(commits) > 3 else "")
-    return (f"{where}: profile={profiles}, seeds {format_seeds(records['seed'])}, {len(records)} runs, "
+    return (f"{where}: profile={profiles}, seeds {format_seeds(records['seed'])}, "
+            f"{len(records)} run{'s' if len(records) != 1 else ''}, "
             f"commit{'s' if len(commits) > 1 else ''} {shown}")
 
 
@@ -194,6 +196,68 @@ def find_checkpoint(results_dir: str | Path, experiment: str, model: str, profil
     return sorted(found)[0][2] if found else None
 
 
+@dataclass
+class Shown:
+    """Which runs a chapter's figures show: the committed records when there are any, else the
+    notebook's own fresh runs (see :func:`choose_records`)."""
+
+    records: pd.DataFrame        # load_records-style table
+    name: str                    # legend name of our runs: "ours (cpu)" or "this smoke run"
+    provenance: str              # the stamp line of the figures
+    status: str                  # one plain sentence for the reader
+    committed: bool
+    profile: str                 # the profile the records come from
+
+    @property
+    def title_suffix(self) -> str:
+        """Nothing for committed runs; `` (smoke run, not a result)`` for the fresh ones."""
+        return "" if self.committed else f" ({self.profile} run, not a result)"
+
+
+def choose_records(committed: pd.DataFrame, fresh: pd.DataFrame, *, committed_profile: str, profile: str,
+                   results_dir: str | Path, fresh_provenance: str) -> Shown:
+    """The committed records (``committed``, profile ``committed_profile``, read from
+    ``results_dir``) when there are any; otherwise the notebook's own ``fresh`` runs at
+    ``profile``, with a status sentence that says so plainly (a smoke run says nothing about
+    the paper)."""
+    if len(committed):
+        return Shown(committed, f"ours ({committed_profile})", records_provenance(committed, str(results_dir)),
+                     f"The figures show the committed {committed_profile} runs: {len(committed)} "
+                     f"record{'s' if len(committed) != 1 else ''} in "
+                     f"{results_dir}, seeds {format_seeds(committed['seed'])}.", True, committed_profile)
+    smoke = profile == "smoke"
+    return Shown(fresh, f"this {profile} run",
+                 fresh_provenance + (": a smoke run, says nothing about the paper" if smoke else ""),
+                 f"No committed {committed_profile} results exist yet in {results_dir}. The figures show this "
+                 f"notebook's own {profile} runs instead" + (", which say nothing about the paper." if smoke else "."),
+                 False, profile)
+
+
+def size_note(tasks: Sequence[str], profile: str) -> str:
+    """A sentence comparing the sample lengths of ``tasks`` at ``profile`` with the paper's
+    (read from its CSVs): the same, or shorter with the same numbers of segments."""
+    from ..experiments import resolve, sample_len
+
+    ours = {t: sample_len(resolve(t, "rmt", profile)) for t in tasks}
+    theirs = {t: int(paper_summary(t)["seq_len"].iloc[0]) for t in tasks}
+    if ours == theirs:
+        return f"These are the paper's sample lengths ({', '.join(f'{t} {n} tokens' for t, n in ours.items())})."
+    return ("The paper's samples are longer: " + ", ".join(f"{t} {theirs[t]} tokens" for t in tasks)
+            + f". The {profile} profile uses " + ", ".join(f"{ours[t]}" for t in tasks)
+            + " tokens so that a run fits in about ten minutes on a 2-core CPU. It keeps the paper's numbers of "
+              "segments, which are shorter instead.")
+
+
+def titles_with_lengths(ours: pd.DataFrame, paper: pd.DataFrame, tasks: Sequence[str]) -> list[str]:
+    """Panel titles naming our sample length(s) and the paper's for each task."""
+    out = []
+    for t in tasks:
+        mine = ", ".join(map(str, sorted(set(ours.loc[ours["task"] == t, "seq_len"])))) or "-"
+        theirs = ", ".join(map(str, sorted(set(paper.loc[paper["task"] == t, "seq_len"])))) or "-"
+        out.append(f"{t.capitalize()}: ours {mine} tokens, paper {theirs}")
+    return out
+
+
 def train_labels(experiment: str, labels: Sequence[str], profile: str, seed: int, *,
                  num_segments: int | None = None, overrides: dict | None = None, out_dir: str | Path,
                  device: str = "auto", rerun: bool = True, log=None) -> list:
@@ -221,18 +285,19 @@ def records_frame(records: Iterable) -> pd.DataFrame:
 
 
 def runs_table(records: pd.DataFrame) -> pd.DataFrame:
-    """A short table of runs for the reader: model, segments, memory, steps, why training
-    stopped, time, and the test accuracy (greedy per-token) and exact match."""
+    """A short table of runs for the reader: model, seed, segments, segment length, memory, steps,
+    why training stopped (``steps`` or ``target``), time, and the test accuracy (per token, the
+    paper's metric) and exact match."""
     if len(records) == 0:
         return pd.DataFrame()
     df = records.assign(label=[model_label(m, n) for m, n in zip(records["model"], records["num_segments"])])
     out = pd.DataFrame({
         "experiment": df["experiment"], "model": df["label"], "seed": df["seed"],
-        "segments": df["num_segments"].astype(int), "segment length": df["segment_len"],
+        "segments": df["num_segments"].astype(int), "seg. len": df["segment_len"],
         "memory": np.where(df["model"] == "transformer", 0, df["mem_size"]),
-        "steps": df["steps_done"], "stopped by": df["stop_reason"].str.split(":").str[0],
-        "time (s)": df["wall_time_s"].round(0).astype(int),
-        "test accuracy": df["test_acc"].round(3), "test exact match": df["test_exact_match"].round(3)})
+        "steps": df["steps_done"], "stop": df["stop_reason"].str.split(":").str[0],
+        "time s": df["wall_time_s"].round(0).astype(int),
+        "accuracy": df["test_acc"].round(3), "exact": df["test_exact_match"].round(3)})
     return out.reset_index(drop=True)
 
 
@@ -296,6 +361,19 @@ def _errorbar(ax, x, g: pd.DataFrame, stat: str, color, *, paper: bool, label: s
                 capsize=3, elinewidth=1, label=label, zorder=2 if paper else 3)
 
 
+def _top_legend(fig: plt.Figure, handles: list, title: str) -> None:
+    """The legend in rows above the axes and the title above it (the provenance stamp goes below)."""
+    fig.tight_layout()
+    top = max(ax.get_position().y1 for ax in fig.axes)
+    ncol = min(len(handles), 5 if fig.get_figwidth() >= 8 else 4)
+    leg = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top + 0.045), ncol=ncol,
+                     frameon=False, fontsize=9, columnspacing=1.2, handlelength=2.2)
+    if title:
+        rows = -(-len(handles) // ncol)
+        fig.suptitle(title, y=top + 0.06 + 0.05 * rows, va="bottom")
+    return leg
+
+
 def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *, tasks: Sequence[str],
                               titles: Sequence[str] | None = None, chance: dict[str, float] | None = None,
                               provenance: str, title: str = "", exact: bool = True,
@@ -310,7 +388,7 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
     """
     paper = paper if paper is not None else pd.DataFrame(columns=SUMMARY_COLUMNS)
     nrows = 2 if exact else 1
-    fig, axes = plt.subplots(nrows, len(tasks), figsize=(5.0 * len(tasks) + 1.6, 3.5 * nrows + 0.4),
+    fig, axes = plt.subplots(nrows, len(tasks), figsize=(max(4.3 * len(tasks), 6.4), 3.0 * nrows + 0.3),
                              squeeze=False, sharex="col")
     labels = _order(list(ours["label"]) + list(paper["label"]))
     multi_mem = ours[ours["mem_size"] > 0].groupby(["task", "label"])["mem_size"].nunique().max() > 1 \
@@ -359,10 +437,7 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
     handles += [Line2D([], [], color="0.3", marker="o", lw=1.8, label=ours_name),
                 Line2D([], [], color="0.3", marker="s", mfc="white", ls="--", lw=1.2, label="paper"),
                 Line2D([], [], color="0.45", ls=":", lw=1.2, label="chance")]
-    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
-    if title:
-        fig.suptitle(title, y=1.0)
-    fig.tight_layout()
+    _top_legend(fig, handles, title)
     return stamp(fig, provenance)
 
 
@@ -374,7 +449,7 @@ def plot_accuracy_by_length(ours: pd.DataFrame, paper: pd.DataFrame | None, *, t
     sample's length in tokens (the paper's samples are 5x longer than ours, so they get their own
     axes). Bars: min..max over seeds."""
     paper = paper if paper is not None else pd.DataFrame(columns=SUMMARY_COLUMNS)
-    fig, axes = plt.subplots(len(tasks), 2, figsize=(11.5, 3.4 * len(tasks) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(8.8, 3.0 * len(tasks) + 0.3), squeeze=False)
     labels = _order(list(ours["label"]) + list(paper["label"]))
     for i, (task, ptask) in enumerate(zip(tasks, paper_tasks)):
         for j, (d, is_paper, name) in enumerate(((ours[ours["task"] == task], False, "ours"),
@@ -407,11 +482,8 @@ def plot_accuracy_by_length(ours: pd.DataFrame, paper: pd.DataFrame | None, *, t
                 ax.set_ylabel("per-token accuracy (greedy)")
     handles = [Line2D([], [], color=_color(m), marker="o", lw=2, label=m) for m in labels]
     handles += [Line2D([], [], color="0.45", ls=":", lw=1.2, label="chance"),
-                Line2D([], [], ls="", label="numbers: sample length\nin tokens")]
-    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
-    if title:
-        fig.suptitle(title, y=1.0)
-    fig.tight_layout()
+                Line2D([], [], ls="", label="numbers: sample length in tokens")]
+    _top_legend(fig, handles, title)
     return stamp(fig, provenance)
 
 
@@ -421,7 +493,7 @@ def plot_memory_size(ours: pd.DataFrame, *, chance: float | None, provenance: st
     one line per (model, sample length). Bars: min..max over seeds."""
     d = ours if task is None else ours[ours["task"] == task]
     d = d[d["mem_size"] > 0]
-    fig, ax = plt.subplots(figsize=(7.2, 3.9))
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
     lengths = sorted(set(d["seq_len"]))
     markers = ["o", "^", "D", "v", "P", "X"]
     handles = []
@@ -512,7 +584,7 @@ def curriculum_table(history: pd.DataFrame, metric: str = "acc") -> pd.DataFrame
     number of segments and sample length, the steps trained in it (from the previous stage's last
     evaluation to its own last one), the number of evaluations and the last and best validation
     ``metric`` seen in it."""
-    cols = ["run_id", "label", "seed", "stage", "segments", "seq_len", "steps", "evaluations", f"last {metric}",
+    cols = ["run_id", "model", "seed", "stage", "segments", "seq_len", "steps", "evaluations", f"last {metric}",
             f"best {metric}"]
     if len(history) == 0:
         return pd.DataFrame(columns=cols)
@@ -521,7 +593,7 @@ def curriculum_table(history: pd.DataFrame, metric: str = "acc") -> pd.DataFrame
         prev_end = 0
         for stage, gs in g.groupby("stage", sort=True):
             end = int(gs["step"].max())
-            rows.append(dict(run_id=run_id, label=gs["label"].iloc[0], seed=int(gs["seed"].iloc[0]), stage=int(stage),
+            rows.append(dict(run_id=run_id, model=gs["label"].iloc[0], seed=int(gs["seed"].iloc[0]), stage=int(stage),
                              segments=int(gs["segments"].iloc[0]), seq_len=int(gs["seq_len"].iloc[0]),
                              steps=end - prev_end, evaluations=len(gs), **{f"last {metric}": float(gs[metric].iloc[-1]),
                                                                            f"best {metric}": float(gs[metric].max())}))
@@ -534,7 +606,7 @@ def plot_curriculum(history: pd.DataFrame, *, metric: str = "acc", provenance: s
     """Validation ``metric`` against the training step, one line per run (colour: ``by``), the
     marker telling the curriculum stage (how many segments the sample had at that evaluation);
     each stage's first evaluation is labelled with its number of segments."""
-    fig, ax = plt.subplots(figsize=(7.6, 3.9))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     if len(history) == 0:
         ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", color="0.4")
         ax.set_title(title)
@@ -562,7 +634,8 @@ def plot_curriculum(history: pd.DataFrame, *, metric: str = "acc", provenance: s
     if chance is not None:
         ax.axhline(chance, color="0.45", ls=":", lw=1.2)
     handles = [Line2D([], [], color=_color(k) if by == "label" else pal[k], lw=2, label=str(k)) for k in groups]
-    handles += [Line2D([], [], color="0.3", marker=markers[n], ls="", label=f"{n} segments") for n in segs]
+    handles += [Line2D([], [], color="0.3", marker=markers[n], ls="", label=f"{n} segment{'s' if n > 1 else ''}")
+                for n in segs]
     if chance is not None:
         handles.append(Line2D([], [], color="0.45", ls=":", label="chance"))
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
@@ -614,11 +687,56 @@ def generalisation_lengths(cfg, factors: Sequence[float]) -> list[int]:
     return sorted({max(1, round(f * cfg.task["length"])) for f in factors})
 
 
+def generalisation_runs(results_dir: str | Path, experiment: str, models: Sequence[str], *,
+                        committed_profile: str, fresh: Iterable, profile: str, factors: Sequence[float],
+                        n_samples: int = 200, device: str = "cpu") -> pd.DataFrame:
+    """:func:`length_generalisation` of each model of ``models``: the committed
+    ``committed_profile`` run when its checkpoint is still in ``results_dir``
+    (:func:`find_checkpoint`), otherwise the fresh run (a :class:`rmt_lite.RunRecord` of
+    ``fresh``) of ``experiment`` at ``profile``'s memory size. Test lengths: ``factors`` times the
+    trained length. Columns of :func:`length_generalisation` plus model, profile, seed and
+    ``source`` (which run was tested)."""
+    from ..experiments import resolve
+    from ..trainer import load_model
+
+    fresh = list(fresh)
+    rows = []
+    for m in models:
+        run_dir = find_checkpoint(results_dir, experiment, m, committed_profile)
+        source = f"committed {committed_profile} run {run_dir.name}" if run_dir is not None else ""
+        if run_dir is None:
+            want = resolve(experiment, m, profile).mem_size
+            runs = [r for r in fresh if r.experiment == experiment and r.model == m and r.config["mem_size"] == want]
+            if not runs:
+                raise ValueError(f"models contains {m!r}, which has neither a committed {committed_profile} checkpoint "
+                                 f"in {results_dir} nor a fresh {profile} run of {experiment}; allowed: models "
+                                 "trained in the notebook")
+            run_dir, source = runs[0].run_dir, f"this notebook's {profile} run"
+        model, cfg = load_model(run_dir, device=device)
+        df = length_generalisation(model, cfg, generalisation_lengths(cfg, factors), n_samples=n_samples)
+        rows.append(df.assign(model=m, profile=cfg.profile, seed=cfg.seed,
+                              source=f"{source} (profile={cfg.profile}, seed={cfg.seed})"))
+    return pd.concat(rows, ignore_index=True)
+
+
+def generalisation_sentence(gen: pd.DataFrame) -> str:
+    """Per model: the accuracy at the longest trained sample and at the longest tested one."""
+    trained = int(gen.loc[gen["trained"], "segments"].max())
+    longest = int(gen["segments"].max())
+    parts = []
+    for m, g in gen.groupby("model", sort=False):
+        a = g.loc[g["segments"] == trained, "acc"]
+        b = g.loc[g["segments"] == longest, "acc"]
+        parts.append(f"{m} {float(a.iloc[0]):.2f} at {trained} segments (as trained) and "
+                     f"{float(b.iloc[0]):.2f} at {longest}")
+    return "; ".join(parts)
+
+
 def plot_length_generalisation(df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None,
                                hue: str | None = None) -> plt.Figure:
     """Per-token accuracy (greedy) and exact match against the number of segments of the test
     sample; the shaded area holds the lengths the model never saw in training."""
-    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
     groups = [(None, df)] if hue is None else list(df.groupby(hue, sort=False))
     for k, (name, g) in enumerate(groups):
         g = g.sort_values("segments")
@@ -752,6 +870,17 @@ def memory_sweeps(summary: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index().rename(columns={"label": "model", "seq_len": "tokens", "num_segments": "segments"})
 
 
+def format_sweeps(sweeps: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`memory_sweeps` table for reading: the accuracies of a setting in one column,
+    ``memory size: accuracy`` from the smallest memory to the largest."""
+    if len(sweeps) == 0:
+        return sweeps
+    mem_cols = [c for c in sweeps.columns if c.startswith("memory ")]
+    text = [" | ".join(f"{c.split()[1]}: {v:.2f}" for c, v in r.items() if not pd.isna(v))
+            for _, r in sweeps[mem_cols].iterrows()]
+    return sweeps.drop(columns=mem_cols).assign(**{"memory: accuracy": text})
+
+
 def sweep_summary(sweeps: pd.DataFrame, whose: str = "the", high: float = 0.99, tol: float = 0.02) -> str:
     """One sentence on a :func:`memory_sweeps` table: per model, in how many settings the
     accuracy at the largest memory size beats the smallest by more than ``tol``, and in how many
@@ -820,11 +949,11 @@ def comparison_table(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     side's memory size (memory tokens or cache length; 0 for the transformer)."""
     cols = ["task", "label", "num_segments"]
     o = ours[cols + ["mem_sizes", "acc_mean", "exact_mean", "seeds"]].rename(
-        columns={"acc_mean": "acc (ours)", "exact_mean": "exact match (ours)", "seeds": "seeds (ours)",
-                 "mem_sizes": "memory (ours)"})
+        columns={"acc_mean": "acc ours", "exact_mean": "exact ours", "seeds": "seeds ours",
+                 "mem_sizes": "mem ours"})
     p = paper[cols + ["mem_sizes", "acc_mean", "n_runs"]].rename(
-        columns={"acc_mean": "acc (paper)", "n_runs": "runs (paper)", "mem_sizes": "memory (paper)"})
-    out = o.merge(p, on=cols, how="outer").rename(columns={"label": "model", "num_segments": "segments"})
-    out["runs (paper)"] = out["runs (paper)"].astype("Int64")
+        columns={"acc_mean": "acc paper", "n_runs": "runs paper", "mem_sizes": "mem paper"})
+    out = o.merge(p, on=cols, how="outer").rename(columns={"label": "model", "num_segments": "segs"})
+    out["runs paper"] = out["runs paper"].astype("Int64")
     out = out.assign(model=pd.Categorical(out["model"], _order(out["model"]), ordered=True))
-    return out.sort_values(["task", "model", "segments"]).reset_index(drop=True)
+    return out.sort_values(["task", "model", "segs"]).reset_index(drop=True)

@@ -86,6 +86,7 @@ def test_paper_rows_match_the_corpus_and_the_nearest_segment_length():
     assert ("wt103", "50", "rmt 10") in table.index and "depth 4" in table.columns
     assert table.loc[("wt103", "150", "transformer"), "no memory tokens"] == pytest.approx(29.954, abs=1e-3)
     assert ("enwik8", "512 (eval 128)", "xl 512") in table.index
+    assert list(table.columns) == ["no memory tokens"] + [f"depth {d}" for d in range(5)]
 
 
 def test_figure_has_two_panels_per_source_and_handles_missing_runs():
@@ -102,3 +103,15 @@ def test_figure_has_two_panels_per_source_and_handles_missing_runs():
 
 def test_printable_text():
     assert lm.printable("a\x00b\nc\ufffd\td") == "a·b\nc·\td"
+    assert lm.printable("aaa bbb ccc\n\nddd", width=7) == "aaa bbb\nccc\n\nddd"
+
+
+def test_first_step_gains_of_the_paper():
+    g = lm.first_step_gains(paper.language_modelling()).set_index(["dataset", "segment_len", "mem_size"])
+    ten = g.loc[("wt103", 50, 10)]
+    assert ten["depths"] == 5 and ten["first_gain"] == pytest.approx(30.687 - 27.9485, abs=1e-3)
+    assert ten["later_gain"] == pytest.approx(27.9485 - 26.255, abs=1e-3)
+    assert ("wt103", 50, 50) not in g.index              # depths 0 and 1 only
+    assert g["first_is_largest"].dtype == bool
+    assert ten["first_is_largest"] and ten["first_beats_rest"]
+    assert (g["first_beats_rest"] <= g["first_is_largest"]).all()

@@ -105,7 +105,7 @@ def plot_sample_grid(tokens_row: Tensor, targets_row: Tensor, provenance: str, c
     (top half of each row) and the targets it must predict (bottom half); unscored cells grey."""
     inp, tgt = _chars(tokens_row), _chars(targets_row)
     n = len(tgt) // chunk_len
-    fig, ax = plt.subplots(figsize=(12, 0.42 * 2 * n + 0.9))
+    fig, ax = plt.subplots(figsize=(9, 0.36 * 2 * n + 0.9))
     codes = np.zeros((2 * n, chunk_len))
     for s in range(n):
         for j in range(chunk_len):
@@ -114,7 +114,7 @@ def plot_sample_grid(tokens_row: Tensor, targets_row: Tensor, provenance: str, c
                 scored = r % 2 == 1 and s >= 1
                 codes[r, j] = 0 if c == "·" else (2 if scored else 1)
                 if c != "·" or j == 0:     # padding drawn only where a segment starts
-                    ax.text(j, r, c, ha="center", va="center", fontsize=8, family="monospace",
+                    ax.text(j, r, c, ha="center", va="center", fontsize=9, family="monospace",
                             color="0.45" if c == "·" else "black")
     cmap = ListedColormap(["#ffffff", "#e4e4e4", "#cfe3f5"])
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=2, aspect="auto")
@@ -127,7 +127,7 @@ def plot_sample_grid(tokens_row: Tensor, targets_row: Tensor, provenance: str, c
     ax.grid(False)
     for s, name in enumerate(CHUNK_NAMES[:n]):
         ax.text(chunk_len - 0.4, 2 * s + 0.5, f" {name}", ha="left", va="center", fontsize=9)
-    ax.set_title(title or "One sample, segment by segment (in = input tokens, out = targets; blue = scored)")
+    ax.set_title(title or "One sample, segment by segment (blue: scored targets)", fontsize=11)
     fig.tight_layout()
     return stamp(fig, provenance)
 
@@ -173,12 +173,13 @@ def chunk_accuracy(pred: Tensor, targets: Tensor, chunk_len: int = 30, first: in
 
 
 def decoded_table(targets_row: Tensor, preds: dict[str, Tensor], chunk_len: int = 30) -> pd.DataFrame:
-    """Target chunks beside each model's greedy chunks, each marked ✓ (exactly right) or ✗."""
+    """Target chunks beside each model's greedy chunks, each marked ✓ (exactly right) or ✗;
+    an empty chunk shows as —."""
     target = chunk_texts(targets_row, chunk_len)
-    cols = {"target": [t or "(empty)" for t in target]}
+    cols = {"target": [t or "—" for t in target]}
     for name, row in preds.items():
         got = chunk_texts(row, chunk_len)
-        cols[name] = [("✓ " if _exact(row, targets_row, k, chunk_len) else "✗ ") + (g or "(empty)")
+        cols[name] = [("✓ " if _exact(row, targets_row, k, chunk_len) else "✗ ") + (g or "—")
                       for k, g in enumerate(got)]
     table = pd.DataFrame(cols, index=list(CHUNK_NAMES[:len(target)]))
     table.iloc[0, 1:] = "(given)"

@@ -145,7 +145,26 @@ def paper_overview(paper_lm: pd.DataFrame) -> pd.DataFrame:
         [(d, str(a) if a == b else f"{a} (eval {b})", name) for d, a, b, _, _, name in table.index],
         names=["data set", "segment", "setting"])
     table.columns.name = None
-    return table
+    return table[sorted(table.columns, key=lambda c: (c != "no memory tokens", c))]
+
+
+def first_step_gains(paper_lm: pd.DataFrame) -> pd.DataFrame:
+    """For each of the paper's rmt settings (data set, segment length, memory size) with runs at
+    depth 0, 1 and deeper: the gain (drop of the mean metric) from depth 0 to 1 and from 1 to the
+    deepest, whether the first step is the largest single step, and whether it gains more than all
+    deeper steps together."""
+    ref = paper_lm[paper_lm["model"] == "rmt"]
+    rows = []
+    for (dataset, seg, mem), g in ref.groupby(["dataset", "segment_len", "mem_size"]):
+        means = g.groupby("bptt_depth")["value"].mean().sort_index()
+        if not {0, 1} <= set(means.index.astype(int)) or len(means) < 3:
+            continue
+        steps = (-means.diff().dropna()).to_numpy()
+        rows.append(dict(dataset=dataset, segment_len=int(seg), mem_size=int(mem), depths=len(means),
+                         first_gain=float(steps[0]), later_gain=float(steps[1:].sum()),
+                         first_is_largest=bool(steps[0] >= steps[1:].max()),
+                         first_beats_rest=bool(steps[0] > steps[1:].sum())))
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -180,7 +199,7 @@ def _memory_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
     ax.set_xlabel("memory size (cache length / memory tokens)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7, title=None, loc="best")
+    ax.legend(fontsize=8, title=None, loc="best")
 
 
 def _depth_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
@@ -200,7 +219,7 @@ def _depth_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
     ax.set_xlabel("rmt BPTT depth (segments the gradient crosses)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7, title="rmt memory", title_fontsize=7, loc="best")
+    ax.legend(fontsize=8, title="rmt memory", title_fontsize=8, loc="best")
 
 
 def plot_lm(panels: dict[str, pd.DataFrame], experiment: str, provenance: str, title: str = "") -> plt.Figure:
@@ -208,7 +227,7 @@ def plot_lm(panels: dict[str, pd.DataFrame], experiment: str, provenance: str, t
     the metric against memory size (xl, rmt at its deepest depth, the transformer as a dashed line)
     and rmt's metric against its BPTT depth. Sources get their own rows: the scales differ."""
     ylabel = METRICS[experiment][2]
-    fig = plt.figure(figsize=(11, 3.9 * len(panels) + (0.4 if title else 0)), layout="constrained")
+    fig = plt.figure(figsize=(10, 3.9 * len(panels) + (0.4 if title else 0)), layout="constrained")
     subfigs = fig.subfigures(len(panels), 1, squeeze=False)[:, 0]
     for sub, (source, tidy) in zip(subfigs, panels.items()):
         axes = sub.subplots(1, 2)
@@ -222,7 +241,13 @@ def plot_lm(panels: dict[str, pd.DataFrame], experiment: str, provenance: str, t
 
 # ------------------------------------------------------------------------------------------------
 # text
-def printable(text: str) -> str:
-    """Text safe to print: control characters other than newlines and tabs become '·'."""
-    return "".join(c if c in "\n\t" or (c.isprintable() and c != "\ufffd") else "·" for c in text)
+def printable(text: str, width: int | None = None) -> str:
+    """Text safe to print: control characters other than newlines and tabs (and undecodable
+    bytes) become '·'; with ``width``, every line is wrapped to at most that many characters."""
+    import textwrap
+
+    text = "".join(c if c in "\n\t" or (c.isprintable() and c != "\ufffd") else "·" for c in text)
+    if width:
+        text = "\n".join(textwrap.fill(line, width) if line else "" for line in text.split("\n"))
+    return text
 

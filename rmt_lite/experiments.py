@@ -620,7 +620,7 @@ def describe(profile: str | None = None) -> "Any":
         for p in PROFILES if profile is None else (profile,):
             c = resolve(e.name, "rmt", p)
             rows.append(dict(experiment=e.name, profile=p, kind=e.kind, metric=e.metric,
-                             data=", ".join(f"{k}={v}" for k, v in c.task.items()),
+                             data=", ".join(f"{k}={v}" for k, v in c.task.items() if v is not None),
                              segment_len=c.segment_len, mem_size=c.mem_size,
                              bptt_depth="full" if c.bptt_depth is None else c.bptt_depth,
                              layers=c.n_layers, d_model=c.d_model, heads=c.n_heads, d_ff=c.d_ff,

@@ -414,14 +414,14 @@ def accuracy_beside_paper(analysis: MemoryAnalysis, results_dir: str | Path, thi
     ref = paper.synthetic()
     ref = ref[(ref["task"] == m["task"]) & (ref["model"] == "rmt") & (ref["n_segments"] == n_seg)]
     for mem, g in ref.groupby("mem_size"):
-        rows.append(dict(source="paper (raw CSVs)", input_tokens=int(g["seq_len"].iloc[0]), segments=n_seg,
+        rows.append(dict(source="paper", input_tokens=int(g["seq_len"].iloc[0]), segments=n_seg,
                          memory_tokens=int(mem), accuracy=float(g["accuracy"].mean()), runs=len(g),
                          seeds=",".join(str(int(s)) for s in sorted(g["seed"].dropna().unique()))))
     rec = load_records(results_dir, m["experiment"], profile="cpu")
     if len(rec):
         rec = rec[(rec["model"] == "rmt") & (rec["num_segments"] == n_seg)]
         for mem, g in rec.groupby("mem_size"):
-            rows.append(dict(source="ours, committed cpu records", input_tokens=int(m["seq_len"]) if m["profile"] == "cpu"
+            rows.append(dict(source="ours: committed cpu records", input_tokens=int(m["seq_len"]) if m["profile"] == "cpu"
                              else int(3 * g["length"].iloc[0] if m["task"] == "copy" else 2 * g["length"].iloc[0]),
                              segments=n_seg, memory_tokens=int(mem), accuracy=float(g["test_acc"].mean()), runs=len(g),
                              seeds=",".join(str(int(s)) for s in sorted(g["seed"].unique()))))
@@ -472,11 +472,15 @@ def probe_sentence(analysis: MemoryAnalysis, memory: int = 1) -> str:
     else:
         tail = ": no more than random features of an untrained network give, so the probe finds no learned content."
     best = tr["best_single_slot"]
+    g = analysis.probes
+    g = g[(g["model"] == "trained") & (g["memory"] == memory) & (g["slot"] != "all")]
+    winners = g.loc[g.groupby("position")["accuracy"].idxmax(), "slot"]
+    distinct = f"the {len(winners)} positions have {winners.nunique()} different slots as their best"
     if best >= a - 0.05:
-        spread = f" The best single slot per position does about as well ({best:.2f})."
+        spread = f" The best single slot per position does about as well ({best:.2f}); {distinct}."
     else:
-        spread = (f" The best single slot per position reaches only {best:.2f}: the symbols are spread over "
-                  "several slots rather than stored one per slot.")
+        spread = (f" The best single slot per position reaches only {best:.2f} ({distinct}): the symbols are "
+                  "spread over several slots rather than stored one per slot.")
     return head + tail + spread
 
 

@@ -37,7 +37,8 @@ def plot_attention_maps(analysis: MemoryAnalysis, provenance: str, title: str | 
     n_layers, n_segs = att[0].shape[0], len(att)
     vmax = max(float(a.max()) for a in att)
     size = 2.5 if n_segs > 2 else 2.9
-    fig, axes = plt.subplots(n_layers, n_segs, figsize=(size * n_segs + 1.2, size * n_layers), squeeze=False)
+    fig, axes = plt.subplots(n_layers, n_segs, figsize=(size * n_segs + 1.2, size * n_layers + 0.4), squeeze=False,
+                             layout="constrained")
     norm = PowerNorm(gamma, vmin=0.0, vmax=vmax)
     for s in range(n_segs):
         for layer in range(n_layers):
@@ -53,7 +54,7 @@ def plot_attention_maps(analysis: MemoryAnalysis, provenance: str, title: str | 
     fig.colorbar(im, ax=axes, shrink=0.6, label=f"attention weight (power scale, gamma {gamma})")
     meta = analysis.meta
     fig.suptitle(title or f"{meta['task']}: attention of every layer in every segment "
-                 f"(mean over {meta['n_attention']} test samples and {meta['n_heads']} heads)", y=0.995, fontsize=11)
+                 f"(mean over {meta['n_attention']} test samples and {meta['n_heads']} heads)", fontsize=11)
     return stamp(fig, provenance)
 
 
@@ -88,7 +89,7 @@ def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int]
     rmax = max(m[1].max() for m in maps)
     widths = [len(maps[0][2]), len(maps[0][3])]
     M = analysis.num_mem
-    fig, axes = plt.subplots(len(layers), 2, figsize=(10, 0.3 * M * len(layers) + 0.55 * len(layers) + 1.3),
+    fig, axes = plt.subplots(len(layers), 2, figsize=(10, (0.17 * M + 0.6) * len(layers) + 1.0),
                              squeeze=False, layout="constrained", gridspec_kw=dict(width_ratios=widths))
     bounds = np.cumsum(analysis.seg_lens).tolist()
     for col, (vmax, name) in enumerate(((wmax, "write"), (rmax, "read"))):
@@ -109,7 +110,7 @@ def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int]
                              "reading: later token -> read slot", fontsize=10)
             if row == len(layers) - 1:
                 ax.set_xlabel("position of the token in the sample (dashed: segment boundary)", fontsize=9)
-        fig.colorbar(im, ax=axes[:, col], shrink=0.8, aspect=30, label=f"{name} attention")
+        fig.colorbar(im, ax=axes[:, col], shrink=min(0.8, 2.5 / len(layers)), aspect=20, label=f"{name} attention")
     fig.suptitle(f"{analysis.meta['task']}: what the memory slots attend to, and who attends to them",
                  fontsize=11)
     return stamp(fig, provenance)
@@ -129,8 +130,9 @@ def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | N
     chance = analysis.meta["chance"]
     M = analysis.num_mem
     order = [str(s) for s in range(M)] + ["all"]
-    fig, axes = plt.subplots(2, len(states), figsize=(4.8 * len(states) + 1.6, 2.4 + 0.28 * (M + 1) + 2.6),
-                             squeeze=False, gridspec_kw=dict(height_ratios=[0.28 * (M + 1) + 0.6, 2.6]))
+    fig, axes = plt.subplots(2, len(states), figsize=(4.8 * len(states) + 1.6, 0.22 * (M + 1) + 0.6 + 3.4),
+                             squeeze=False, layout="constrained",
+                             gridspec_kw=dict(height_ratios=[0.22 * (M + 1) + 0.6, 2.6]))
     for i, t in enumerate(states):
         g = df[(df["memory"] == t) & (df["model"] == "trained")]
         grid = g.pivot(index="slot", columns="position", values="accuracy").reindex(order)
@@ -152,10 +154,10 @@ def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | N
         ax2.set_xlabel("input position j (symbol x_j decoded)")
         ax2.set_ylabel("accuracy, all slots" if i == 0 else "")
         ax2.legend(title=None, fontsize=8, loc="lower left")
-    fig.colorbar(im, ax=axes[0, :], shrink=0.9, label="held-out accuracy")
+    fig.colorbar(im, ax=axes[0, :], shrink=0.9, aspect=12, label="held-out accuracy")
     meta = analysis.meta
     fig.suptitle(f"{meta['task']}: decoding the input symbols from the memory (linear probes; "
-                 f"{meta['n_probe_train']} training / {meta['n_probe_test']} held-out samples)", y=1.0, fontsize=11)
+                 f"{meta['n_probe_train']} training / {meta['n_probe_test']} held-out samples)", fontsize=11)
     return stamp(fig, provenance)
 
 
@@ -184,7 +186,8 @@ def plot_memory_norms(analysis: MemoryAnalysis, provenance: str) -> plt.Figure:
     axes[2].set_ylim(bottom=0)
     axes[2].set_title("change since the previous state", fontsize=10)
     if analysis.num_mem <= 12:
-        axes[2].legend(title="slot", fontsize=7, ncols=2 if analysis.num_mem > 4 else 1, loc="upper right")
+        axes[2].legend(title="slot", fontsize=7, ncols=2 if analysis.num_mem > 6 else 1, loc="center left",
+                       bbox_to_anchor=(1.01, 0.5))
     for ax in axes:
         ax.set_xticks(states, [f"M{t}" for t in states])
         ax.set_xlim(states[0] - 0.2, states[-1] + 0.2)
@@ -199,7 +202,7 @@ def styled_table(df: pd.DataFrame, caption: str, fmt: str | dict | None = "{:.3f
     """A pandas Styler with readable cell padding and a caption (where the numbers come from)."""
     st = df.style
     if fmt is not None:
-        numeric = df.select_dtypes("number").columns
+        numeric = df.select_dtypes("float").columns
         st = st.format(fmt if isinstance(fmt, dict) else {c: fmt for c in numeric}, na_rep="-")
     if hide_index:
         st = st.hide(axis="index")

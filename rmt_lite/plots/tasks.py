@@ -366,12 +366,13 @@ def _top_legend(fig: plt.Figure, handles: list, title: str) -> None:
     fig.tight_layout()
     top = max(ax.get_position().y1 for ax in fig.axes)
     ncol = min(len(handles), 5 if fig.get_figwidth() >= 8 else 4)
-    leg = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top + 0.045), ncol=ncol,
+    pad = 0.35 / fig.get_figheight()                       # 0.35 inch above the axes titles
+    leg = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top + pad), ncol=ncol,
                      frameon=False, fontsize=9, columnspacing=1.2, handlelength=2.2)
     if title:
-        rows = -(-len(handles) // ncol)
-        fig.suptitle(title, y=top + 0.06 + 0.05 * rows, va="bottom")
-    return leg
+        fig.canvas.draw()
+        box = leg.get_window_extent().transformed(fig.transFigure.inverted())
+        fig.suptitle(title, y=box.y1 + 0.08 / fig.get_figheight(), va="bottom")
 
 
 def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *, tasks: Sequence[str],
@@ -388,7 +389,7 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
     """
     paper = paper if paper is not None else pd.DataFrame(columns=SUMMARY_COLUMNS)
     nrows = 2 if exact else 1
-    fig, axes = plt.subplots(nrows, len(tasks), figsize=(max(4.3 * len(tasks), 6.4), 3.0 * nrows + 0.3),
+    fig, axes = plt.subplots(nrows, len(tasks), figsize=(max(4.3 * len(tasks), 6.4), 3.0 * nrows + 0.6),
                              squeeze=False, sharex="col")
     labels = _order(list(ours["label"]) + list(paper["label"]))
     multi_mem = ours[ours["mem_size"] > 0].groupby(["task", "label"])["mem_size"].nunique().max() > 1 \

@@ -240,7 +240,7 @@ _register(_task_experiment(
     "quadratic", "quadratic equations: six 30-token chunks, answer in the last (paper section 4.3)",
     "answer_acc",
     smoke=dict(task=_QUAD, segment_len=30, mem_size=2, eval_size=8, test_size=8),
-    cpu=dict(task=_QUAD, segment_len=30, mem_size=10, batch_size=32, steps=600, eval_interval=150,
+    cpu=dict(task=_QUAD, segment_len=30, mem_size=10, batch_size=32, steps=800, eval_interval=200,
              eval_size=128, test_size=500),
     paper=_merge(_PAPER_SHORT, dict(task=_QUAD, segment_len=30, mem_size=30, n_layers=6, patience=10,
                                     steps=600_000)),
@@ -292,7 +292,7 @@ _register(Experiment(
     profiles={
         "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_words", corpus_path=None))),
         "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_words", corpus_path=None), segment_len=50, batch_size=16,
-                                    eval_size=16_384)),
+                                    eval_size=16_384, steps=800, eval_interval=200)),   # 13k-word softmax: ~0.6 s/step
         "paper": dict(task=dict(corpus="wt103", corpus_path=None), segment_len=150, mem_size=10, bptt_depth=3, d_model=410,
                       n_layers=16, n_heads=5, d_ff=2100, dropout=0.1, batch_size=60, lr=2.5e-4,
                       weight_decay=0.0, clip=0.25, schedule="cosine", warmup_steps=0, min_lr=0.0,

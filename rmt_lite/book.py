@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,8 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
     for nb in notebooks:                        # check every notebook before running any
         check_parameters(nb, params)
     EXECUTED.mkdir(parents=True, exist_ok=True)
+    if params.get("PROFILE") == "smoke":   # tiny models: one thread is faster and immune to a loaded machine
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     for nb in notebooks:
         target = EXECUTED / nb.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)

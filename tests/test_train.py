@@ -199,6 +199,13 @@ def test_finished_run_is_loaded_not_retrained(tmp_path, monkeypatch):
     assert _train(tmp_path).metrics == rec.metrics
 
 
+def test_rerun_replaces_a_finished_run(tmp_path):
+    first = _train(tmp_path, run_name="r")
+    again = _train(tmp_path, overrides={"steps": 8, "eval_interval": 8}, run_name="r", rerun=True)
+    assert again.steps == 8 and first.steps == 16 and again.resumed == 0
+    assert json.loads((tmp_path / "copy" / "r" / "config.json").read_text())["steps"] == 8
+
+
 def test_folder_with_another_config_is_refused_and_nothing_is_written(tmp_path):
     _train(tmp_path, run_name="mine")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))

@@ -9,11 +9,11 @@ length, the memory size and the training hyperparameters.
   memory tokens, batch 64, AdamW 1e-3) stays at chance for 800 steps; a 1-2-3 segment curriculum
   gets it through the first two stages only in 900 steps; L=12 with 8 memory tokens ends at 0.86
   per-token accuracy with the last symbols of the second copy at chance (8 slots hold about 8
-  symbols); L=12 with 12 memory tokens reaches 1.0 in 350 steps (4.5 minutes). So ``cpu``
+  symbols); L=12 with 12 memory tokens reaches 1.0 in 350 steps (about 5 minutes). So ``cpu``
   copy/reverse use L=12 (copy: 36 tokens in 3 segments of 12; reverse: 24 tokens in 2), as many
   memory tokens as a segment has tokens (the paper's ratio for copy in 6 segments), and a
   curriculum over the number of segments (the whole sample first, then the same task cut into more
-  segments whenever the greedy validation accuracy reaches 0.9). ``--set length=24 --set
+  segments whenever the validation accuracy, the paper's metric, reaches 0.9). ``--set length=24 --set
   segment_len=24 --set mem_size=24`` is the paper's size (about 1 s a step here: too slow for 10 min).
 - ``paper``: the reference hyperparameters, read off the paper's raw result CSVs
   (``../shared/paper_results``); GPU, hours.
@@ -23,7 +23,7 @@ The model variant (``transformer``, ``xl``, ``rmt``, ``mt``, ``rmt_xl``) is chos
 for rmt_xl (the paper compares variants at equal memory size). Any field can be overridden by
 ``key=value`` (:func:`resolve`), which validates the result.
 
-Deviations from the reference (also said in the book):
+Deviations from the reference (for the book to state):
 - heads: the reference used ``d_head=64`` independently of ``d_model`` (e.g. 4 heads x 64 on
   ``d_model=128``); here the head width is ``d_model / n_heads`` and must be even (rotary
   positions), so ``paper`` keeps the reference head count where it divides ``d_model``

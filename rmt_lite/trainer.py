@@ -227,9 +227,12 @@ class StreamRegime(_Regime):
         self._pending = inputs
 
         def fn(model):
-            st = hist_states[0] if hist_states[0] is not None else model.init_state(inputs.shape[0])
-            for i, x in enumerate(hist):       # replay: rebuild the memory with a graph, k writes deep
-                st = SegmentState(model(x, st).state.memory, hist_states[i + 1].cache)
+            if not model.cfg.has_memory:       # no memory, no gradient across segments: no replay
+                st = hist_states[-1] if hist_states[-1] is not None else model.init_state(inputs.shape[0])
+            else:
+                st = hist_states[0] if hist_states[0] is not None else model.init_state(inputs.shape[0])
+                for i, x in enumerate(hist):   # replay: rebuild the memory with a graph, k writes deep
+                    st = SegmentState(model(x, st).state.memory, hist_states[i + 1].cache)
             out = model(inputs, st)
             self._new_state = out.state.detach()
             return F.cross_entropy(out.logits.flatten(0, 1).float(), targets.flatten())

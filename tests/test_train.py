@@ -77,15 +77,6 @@ def fake_data(monkeypatch):
     monkeypatch.setattr(data_gen, "load_classification", fake_load_classification, raising=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread is fastest, and on a shared 2-core machine two threads can be 100x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _quiet(_line):
     pass
 

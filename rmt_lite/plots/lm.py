@@ -169,13 +169,17 @@ def first_step_gains(paper_lm: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------------
 # figures
+def _empty_panel(ax, text: str, title: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+
+
 def _memory_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
     curve = memory_curve(tidy)
     if not len(curve):
-        ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes, color="0.4")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(title)
+        _empty_panel(ax, "no runs", title)
         return
     sizes = sorted(curve.loc[curve["model"] != "transformer", "mem_size"].unique())
     for model in ("xl", "rmt"):
@@ -205,10 +209,7 @@ def _memory_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
 def _depth_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
     rmt = tidy[tidy["model"] == "rmt"] if len(tidy) else tidy
     if not len(rmt):
-        ax.text(0.5, 0.5, "no rmt runs", ha="center", va="center", transform=ax.transAxes, color="0.4")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(title)
+        _empty_panel(ax, "no rmt runs", title)
         return
     rmt = rmt.assign(memory=[f"{int(m)} token{'s' if m != 1 else ''}" for m in rmt["mem_size"]])
     order = [f"{m} token{'s' if m != 1 else ''}" for m in sorted(rmt["mem_size"].unique())]

@@ -47,11 +47,15 @@ def _verdict(ok: bool, seeds: int) -> str:
 
 
 def _runs(df: pd.DataFrame) -> str:
+    """How many runs a verdict rests on, their profile and seeds, and what they cost."""
     if df.empty:
         return "-"
     profiles = ",".join(sorted(df["profile"].unique()))
     seeds = ",".join(str(s) for s in sorted(df["seed"].unique()))
-    return f"{len(df)} runs, profile {profiles}, seeds {seeds}"
+    text = f"{len(df)} runs, profile {profiles}, seeds {seeds}"
+    if "wall_time_s" in df and df["wall_time_s"].notna().any():   # every cpu run trains on one thread
+        text += f", {df['wall_time_s'].sum() / 60:.0f} min of training"
+    return text
 
 
 def _min_seeds(df: pd.DataFrame, keys: list[str]) -> int:
@@ -91,17 +95,21 @@ def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
     ours = ours[ours["model"].isin(["xl", "rmt"])] if len(ours) else ours
     if ours.empty or ours["model"].nunique() < 2:
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    table = ours.groupby(["experiment", "num_segments", "model"])["test_acc"].mean().unstack("model").dropna()
+    # equal memory size: xl's cache length = rmt's number of memory tokens within each row
+    keys = ["experiment", "num_segments", "mem_size"]
+    table = ours.groupby([*keys, "model"])["test_acc"].mean().unstack("model").dropna()
     if table.empty:
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
     gap = table["rmt"] - table["xl"]
     matches = bool((gap >= -MATCH_MARGIN).all())
-    by_task = [g.sort_index() for _, g in gap.groupby(level="experiment")]
-    testable = all(len(g) >= 2 for g in by_task)
+    # growth: the gap at the most segments (smallest memory there) against the fewest segments
+    by_task = [g.sort_index(level=["num_segments", "mem_size"], ascending=[True, False])
+               for _, g in gap.groupby(level="experiment")]
+    testable = all(g.index.get_level_values("num_segments").nunique() >= 2 for g in by_task)
     grows = all(g.iloc[-1] >= g.iloc[0] for g in by_task)
-    ours_text = "; ".join(f"{exp} {int(n)} seg: xl {row['xl']:.2f}, rmt {row['rmt']:.2f}"
-                          for (exp, n), row in table.iterrows())
-    seeds = _min_seeds(ours, ["experiment", "num_segments", "model"])
+    ours_text = "; ".join(f"{exp} {int(n)} seg, memory {int(m)}: xl {row['xl']:.2f}, rmt {row['rmt']:.2f}"
+                          for (exp, n, m), row in table.iterrows())
+    seeds = _min_seeds(ours, [*keys, "model"])
     if not testable:
         verdict = _verdict(matches, seeds) + " (growth untested: one segment count)"
     elif matches and grows:
@@ -166,6 +174,9 @@ def quadratic(records: pd.DataFrame) -> Verdict:
     beats = t["rmt"] > t["xl"]
     close = "transformer (whole)" not in t or t["transformer (whole)"] - t["rmt"] <= 0.05
     ours_text = ", ".join(f"{k} {v:.3f}" for k, v in t.items())
+    if "test_acc_tf" in ours:   # how much of the solution each model gets right, token by token
+        tf = ours.groupby("name")["test_acc_tf"].mean()
+        ours_text += " (per-token teacher-forced accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in tf.items()) + ")"
     seeds = _min_seeds(ours, ["name"])
     return Verdict(paper_text, ours_text, _runs(ours), _verdict(beats, seeds) if beats == close else "partly")
 

@@ -33,9 +33,9 @@ class Run:
 NO_CURRICULUM = ("transformer", "mt")
 
 
-def _sweep(experiment: str, models: tuple[str, ...], segments: tuple[int, ...], seeds=(0,)) -> list[Run]:
+def _sweep(experiment: str, models: tuple[str, ...], segments: tuple[int, ...], seeds=(0,), **extra) -> list[Run]:
     def overrides(model, n):
-        return {"num_segments": n, **({"curriculum": ""} if model in NO_CURRICULUM and n > 1 else {})}
+        return {"num_segments": n, **({"curriculum": ""} if model in NO_CURRICULUM and n > 1 else {}), **extra}
     return [Run(experiment, m, s, overrides(m, n)) for n in segments for m in models for s in seeds]
 
 
@@ -49,7 +49,12 @@ def queue() -> list[Run]:
     runs += _sweep("copy", ("xl", "rmt"), (6,), seeds=SEEDS[1:])            # 3 seeds where the gap is
     runs += _sweep("reverse", ("xl", "rmt"), (4,), seeds=SEEDS[1:])
     runs += _sweep("copy", ("transformer",), (1,))                            # whole-sample upper bound
+    # the paper's smallest segments, memory size = segment length (its 9-segment copy: 8 and 8);
+    # the curriculum passes through every segment count of the sweep on the way
+    runs += _sweep("copy", ("xl", "rmt"), (9,), seeds=SEEDS, mem_size=4, curriculum="1,2,3,6,9")
+    runs += _sweep("reverse", ("xl", "rmt"), (6,), seeds=SEEDS, mem_size=4, curriculum="1,2,4,6")
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
+    runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
     runs += [Run("quadratic", "transformer", 0, {"num_segments": 1}), Run("quadratic", "xl"), Run("quadratic", "rmt")]
     for exp in ("lm_bytes", "lm_words"):
         runs += [Run(exp, "transformer"), Run(exp, "xl"), Run(exp, "rmt"), Run(exp, "rmt", 0, {"bptt_depth": 0})]

@@ -506,15 +506,25 @@ class Trainer:
                     self.plateau["bad"] = 0
         reached = (lambda thr: value >= thr) if spec.maximize else (lambda thr: value <= thr)
         if self.stage < self.regime.num_stages - 1:
-            if reached(self.cfg.curriculum_threshold):
+            deadline = self.stage_deadline(self.stage)
+            if reached(self.cfg.curriculum_threshold) or self.step >= deadline:
+                why = (f"{spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}"
+                       if reached(self.cfg.curriculum_threshold) else
+                       f"{spec.metric} {value:.4f} below {self.cfg.curriculum_threshold} at the stage's last step {deadline}")
                 self.stage += 1
                 self.regime.set_stage(self.stage)
                 self.plateau.update(best=math.inf, bad=0)
-                self.log(f"curriculum: {spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}; "
-                         f"moving to stage {self.stage + 1}: {self.regime.stage_info}")
+                self.log(f"curriculum: {why}; moving to stage {self.stage + 1}: {self.regime.stage_info}")
         elif self.cfg.target is not None and reached(self.cfg.target):
             self.stop_reason = f"target: valid {spec.metric} {value:.4f} reached {self.cfg.target}"
         return metrics
+
+    def stage_deadline(self, stage: int) -> int:
+        """The step by which a non-final curriculum stage ends even below the threshold: the
+        earlier stages share the first half of the budget, so every model trains on the layout
+        it is tested on for at least half of its steps (a stage it cannot pass, such as an xl
+        cache too short for 2 segments, would otherwise leave it tested on a layout it never saw)."""
+        return self.cfg.steps * (stage + 1) // (2 * (self.regime.num_stages - 1))
 
     def fit(self) -> dict:
         """Train to ``steps`` (or the target), then evaluate valid and test at the final setting."""

@@ -4,9 +4,10 @@ import pandas as pd
 from rmt_lite import claims
 
 
-def task_rows(experiment, model, num_segments, accs, num_symbols=10):
+def task_rows(experiment, model, num_segments, accs, num_symbols=10, mem_size=8):
     return [dict(experiment=experiment, model=model, num_segments=num_segments, seed=s, profile="cpu",
-                 test_acc=a, num_symbols=num_symbols, mem_size=8) for s, a in enumerate(accs)]
+                 test_acc=a, num_symbols=num_symbols, mem_size=mem_size, wall_time_s=60.0)
+            for s, a in enumerate(accs)]
 
 
 def table(*groups):
@@ -40,6 +41,17 @@ def test_rmt_vs_xl_gap_and_growth():
     assert claims.rmt_matches_xl_and_gap_grows(shrinking).verdict.startswith("partly")
 
 
+def test_rmt_vs_xl_compares_equal_memory_sizes_only():
+    # at 6 segments xl with a 12-state cache ties; with 4 it falls behind: two rows, never pooled
+    rows = table(task_rows("copy", "xl", 3, [1.0] * 3, mem_size=12), task_rows("copy", "rmt", 3, [1.0] * 3, mem_size=12),
+                 task_rows("copy", "xl", 6, [1.0] * 3, mem_size=12), task_rows("copy", "rmt", 6, [1.0] * 3, mem_size=12),
+                 task_rows("copy", "xl", 6, [0.4] * 3, mem_size=4), task_rows("copy", "rmt", 6, [0.9] * 3, mem_size=4))
+    v = claims.rmt_matches_xl_and_gap_grows(rows)
+    assert "copy 6 seg, memory 12: xl 1.00, rmt 1.00" in v.ours and "copy 6 seg, memory 4: xl 0.40, rmt 0.90" in v.ours
+    assert v.verdict == "holds"                  # the gap grows: 0 at 3 segments, 0.5 at 6 with memory 4
+    assert v.runs.endswith("18 min of training")  # what the verdict cost: 18 runs of a minute
+
+
 def test_mt_no_better_than_no_memory():
     same = table(task_rows("reverse", "mt", 4, [0.1, 0.1, 0.11]), task_rows("reverse", "transformer", 4, [0.1, 0.1, 0.1]))
     assert claims.start_only_memory_no_better(same).verdict == "holds"
@@ -65,3 +77,15 @@ def test_classification_never_pools_data_sets():
     v = claims.classification(pd.DataFrame(rows))
     assert "sotu: transformer (truncated) 0.607" in v.ours and "hyperpartisan" in v.ours
     assert v.verdict == "partly"
+
+
+def test_quadratic_needs_rmt_above_xl_and_close_to_the_whole_sample_transformer():
+    def rows(answers):
+        return pd.DataFrame([dict(experiment="quadratic", model=m, num_segments=n, seed=0, profile="cpu",
+                                  test_answer_acc=a, test_acc_tf=0.9, wall_time_s=600.0)
+                             for (m, n), a in zip([("transformer", 1), ("xl", 6), ("rmt", 6)], answers)])
+    v = claims.quadratic(rows([0.95, 0.80, 0.93]))
+    assert v.verdict == "holds (tentative: 1 seed)"
+    assert "rmt 0.930" in v.ours and "teacher-forced accuracy: rmt 0.900" in v.ours
+    assert claims.quadratic(rows([0.95, 0.80, 0.50])).verdict.startswith("does not hold")   # below xl, far from whole
+    assert claims.quadratic(rows([0.95, 0.40, 0.50])).verdict == "partly"                   # above xl, far from whole

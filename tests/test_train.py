@@ -242,8 +242,19 @@ def test_curriculum_moves_through_stages_and_tests_the_final_setting(tmp_path):
     assert stages == [(0, 2, 12), (1, 6, 36)]
     assert rec.metrics["segments"] == 6 and rec.metrics["stage_reached"] == 2
     rec2 = _train(tmp_path, "copy", overrides={"curriculum": "1,3", "curriculum_threshold": 1.0})
-    assert [h["segments"] for h in rec2.history] == [1, 1]          # never reached: stays at stage 1
-    assert rec2.metrics["segments"] == 3 and rec2.metrics["stage_reached"] == 1   # tested at the target
+    assert rec2.metrics["segments"] == 3 and rec2.metrics["stage_reached"] == 2   # tested at the target
+
+
+@pytest.mark.parametrize("curriculum, moves_at", [("1,3", [8]), ("1,2,3", [4, 8])])
+def test_an_unreached_curriculum_stage_still_ends_within_the_first_half_of_the_budget(tmp_path, curriculum, moves_at):
+    # threshold 1.0 is never reached; the earlier stages share the first 8 of 16 steps, so the
+    # model trains on the tested 3-segment layout for the second half
+    rec = _train(tmp_path, "copy", overrides={"curriculum": curriculum, "curriculum_threshold": 1.0,
+                                              "eval_interval": 4})
+    segments = [h["segments"] for h in rec.history]
+    assert segments[-1] == 3 and rec.metrics["stage_reached"] == len(curriculum.split(","))
+    changes = [h["step"] for before, h in zip(rec.history, rec.history[1:]) if h["stage"] != before["stage"]]
+    assert [s - 4 for s in changes] == moves_at      # the stage ends at the eval of its last step
 
 
 def test_early_stopping_at_target(tmp_path):

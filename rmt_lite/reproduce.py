@@ -68,11 +68,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "paper"))
     parser.add_argument("--only", action="append", metavar="EXPERIMENT", help="keep only these experiments")
+    parser.add_argument("--seed", action="append", type=int, metavar="SEED", help="keep only runs of these seeds")
     parser.add_argument("--list", action="store_true", help="print the queue and exit")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="results folder (default: results/, smoke: runs/smoke/)")
     args = parser.parse_args(argv)
-    runs = [r for r in queue() if not args.only or r.experiment in args.only]
+    unknown = sorted(set(args.only or ()) - {r.experiment for r in queue()})
+    if unknown:
+        parser.error(f"--only {unknown[0]!r} is not allowed: one of {', '.join(dict.fromkeys(r.experiment for r in queue()))}")
+    runs = [r for r in queue() if (not args.only or r.experiment in args.only)
+            and (args.seed is None or r.seed in args.seed)]
     if args.list:
         for r in runs:
             print(r.name)

@@ -1,0 +1,33 @@
+"""The reproduction queue: what it holds and how it is filtered (nothing is trained here)."""
+import pytest
+
+from rmt_lite import reproduce
+from rmt_lite.experiments import resolve
+
+
+def test_every_queued_run_resolves_and_names_are_unique():
+    runs = reproduce.queue()
+    assert len({r.name for r in runs}) == len(runs)
+    for r in runs:
+        resolve(r.experiment, r.model, "cpu", r.seed, r.overrides)      # raises on a bad override
+
+
+def test_gap_claims_have_three_seeds_of_xl_and_rmt():
+    runs = reproduce.queue()
+    for experiment, n in (("copy", 6), ("copy", 9), ("reverse", 4), ("reverse", 6), ("retrieval", 3)):
+        for model in ("xl", "rmt"):
+            seeds = {r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)}
+            assert seeds == {0, 1, 2}, (experiment, n, model)
+
+
+def test_list_filters_by_experiment_and_seed(capsys):
+    assert reproduce.main(["--list", "--only", "retrieval", "--seed", "0"]) == 0
+    names = capsys.readouterr().out.split()
+    assert names and all(n.startswith("retrieval/") and "-s0" in n for n in names)
+
+
+def test_unknown_experiment_is_refused_with_the_allowed_ones(capsys):
+    with pytest.raises(SystemExit):
+        reproduce.main(["--list", "--only", "retrievl"])
+    err = capsys.readouterr().err
+    assert "retrievl" in err and "retrieval" in err and "classification" in err

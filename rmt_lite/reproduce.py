@@ -48,6 +48,8 @@ def queue() -> list[Run]:
     runs += _sweep("reverse", ("xl", "rmt"), (4,))
     runs += _sweep("copy", ("xl", "rmt"), (6,), seeds=SEEDS[1:])            # 3 seeds where the gap is
     runs += _sweep("reverse", ("xl", "rmt"), (4,), seeds=SEEDS[1:])
+    runs += _sweep("copy", ("xl", "rmt"), (3,), seeds=SEEDS[1:])            # ... and where it starts
+    runs += _sweep("reverse", ("xl", "rmt"), (2,), seeds=SEEDS[1:])
     runs += _sweep("copy", ("transformer",), (1,))                            # whole-sample upper bound
     # the paper's smallest segments, memory size = segment length (its 9-segment copy: 8 and 8);
     # the curriculum passes through every segment count of the sweep on the way

@@ -14,7 +14,8 @@ def test_every_queued_run_resolves_and_names_are_unique():
 
 def test_gap_claims_have_three_seeds_of_xl_and_rmt():
     runs = reproduce.queue()
-    for experiment, n in (("copy", 6), ("copy", 9), ("reverse", 4), ("reverse", 6), ("retrieval", 3)):
+    for experiment, n in (("copy", 3), ("copy", 6), ("copy", 9), ("reverse", 2), ("reverse", 4), ("reverse", 6),
+                          ("retrieval", 3)):
         for model in ("xl", "rmt"):
             seeds = {r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)}
             assert seeds == {0, 1, 2}, (experiment, n, model)

@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= smoke
 SEED    ?= 0
+JOBS    ?= 2
 KERNEL  := rmt-book
 
 .PHONY: book test test-fast notebooks bench reproduce clean
@@ -34,9 +35,9 @@ notebooks: $(STAMP)
 book: notebooks
 	$(PY) -m rmt_lite.book build
 
-## make reproduce: every run the claims rest on, at PROFILE (use cpu); finished runs are skipped
+## make reproduce: every run the claims rest on, at PROFILE (use cpu), JOBS runs at a time; finished runs are skipped
 reproduce: $(STAMP)
-	$(PY) -m rmt_lite.reproduce --profile $(PROFILE)
+	$(PY) -m rmt_lite.reproduce --profile $(PROFILE) --jobs $(JOBS)
 
 ## make bench: the benchmark suite; results land in results/bench/. The peer library it is compared
 ## with is installed into .bench-peer/ (git-ignored), never into .venv; without it its row is skipped.

@@ -2,13 +2,18 @@
 
 ``python -m rmt_lite.reproduce --profile cpu`` (``make reproduce PROFILE=cpu``) trains each run
 that has no finished record yet under ``results/`` and skips the others, so the queue can be
-stopped and restarted at any time; ``--list`` prints it; ``--only copy`` keeps one experiment.
+stopped and restarted at any time; ``--list`` prints it; ``--only copy`` keeps one experiment,
+``--seed 0`` one seed; ``--jobs 2`` trains two runs at a time, each on its share of the cores
+(runs are independent: on a 2-core CPU this halves the wall time of the queue).
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 SEEDS = (0, 1, 2)
@@ -71,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "paper"))
     parser.add_argument("--only", action="append", metavar="EXPERIMENT", help="keep only these experiments")
     parser.add_argument("--seed", action="append", type=int, metavar="SEED", help="keep only runs of these seeds")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at a time (default 1)")
     parser.add_argument("--list", action="store_true", help="print the queue and exit")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="results folder (default: results/, smoke: runs/smoke/)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs} is not allowed: a positive integer")
     unknown = sorted(set(args.only or ()) - {r.experiment for r in queue()})
     if unknown:
         parser.error(f"--only {unknown[0]!r} is not allowed: one of {', '.join(dict.fromkeys(r.experiment for r in queue()))}")
@@ -84,19 +92,35 @@ def main(argv: list[str] | None = None) -> int:
         for r in runs:
             print(r.name)
         return 0
-    from .trainer import train_experiment
-
     start = time.perf_counter()
-    for i, run in enumerate(runs, 1):
-        t0 = time.perf_counter()
-        print(f"[{i}/{len(runs)}] {run.name}", flush=True)
-        record = train_experiment(run.experiment, run.model, args.profile, run.seed, run.overrides,
-                                  out_dir=args.out, device=args.device, progress=False, log=lambda line: None)
-        test = {k: round(v, 4) for k, v in record.metrics.get("test", {}).items() if isinstance(v, float)}
-        print(f"    {time.perf_counter() - t0:.0f} s here, {record.wall_time_s:.0f} s of training; test {test}",
-              flush=True)
+    jobs = [(run, args.profile, args.out, args.device) for run in runs]
+    if args.jobs == 1:
+        lines = map(_train_one, jobs)
+    else:   # fresh interpreters (spawn): no state shared with this process or each other
+        threads = max(1, (os.cpu_count() or 1) // args.jobs)
+        pool = ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=torch_threads, initargs=(threads,))
+        lines = pool.map(_train_one, jobs)
+    for i, line in enumerate(lines, 1):
+        print(f"[{i}/{len(runs)}] {line}", flush=True)
     print(f"queue done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return 0
+
+
+def torch_threads(n: int) -> None:
+    import torch
+    torch.set_num_threads(n)
+
+
+def _train_one(job: tuple) -> str:
+    from .trainer import train_experiment
+
+    run, profile, out, device = job
+    t0 = time.perf_counter()
+    record = train_experiment(run.experiment, run.model, profile, run.seed, run.overrides,
+                              out_dir=out, device=device, progress=False, log=lambda line: None)
+    test = {k: round(v, 4) for k, v in record.metrics.get("test", {}).items() if isinstance(v, float)}
+    return f"{run.name}: {time.perf_counter() - t0:.0f} s here, {record.wall_time_s:.0f} s of training; test {test}"
 
 
 if __name__ == "__main__":

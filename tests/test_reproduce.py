@@ -32,3 +32,18 @@ def test_unknown_experiment_is_refused_with_the_allowed_ones(capsys):
         reproduce.main(["--list", "--only", "retrievl"])
     err = capsys.readouterr().err
     assert "retrievl" in err and "retrieval" in err and "classification" in err
+
+
+@pytest.mark.slow
+def test_two_jobs_train_the_same_runs_as_one(tmp_path):
+    import json
+
+    args = ["--profile", "smoke", "--only", "retrieval", "--seed", "0"]
+    assert reproduce.main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert reproduce.main([*args, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
+
+    def tests(folder):
+        return {p.parent.name: json.loads(p.read_text())["metrics"]["test"]
+                for p in (tmp_path / folder / "retrieval").glob("*/record.json")}
+    one = tests("one")
+    assert len(one) == 6 and tests("two") == one     # bit-identical on the CPU, one thread per run

@@ -63,8 +63,11 @@ def queue() -> list[Run]:
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
     runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
     runs += [Run("quadratic", "transformer", 0, {"num_segments": 1}), Run("quadratic", "xl"), Run("quadratic", "rmt")]
+    def lm_runs(exp: str, seed: int) -> list[Run]:
+        return [Run(exp, "transformer", seed), Run(exp, "xl", seed), Run(exp, "rmt", seed),
+                Run(exp, "rmt", seed, {"bptt_depth": 0})]
     for exp in ("lm_bytes", "lm_words"):
-        runs += [Run(exp, "transformer"), Run(exp, "xl"), Run(exp, "rmt"), Run(exp, "rmt", 0, {"bptt_depth": 0})]
+        runs += lm_runs(exp, 0) + [r for s in SEEDS[1:] for r in lm_runs(exp, s)]   # gaps: 3 seeds
     runs += [Run("classification", "transformer", s, {"max_segments": 1}) for s in SEEDS]
     runs += [Run("classification", "rmt", s) for s in SEEDS]
     return runs

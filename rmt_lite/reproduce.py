@@ -98,19 +98,22 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     jobs = [(run, args.profile, args.out, args.device) for run in runs]
     if args.jobs == 1:
-        lines = map(_train_one, jobs)
+        _report(map(_train_one, jobs), len(runs))
     else:   # fresh interpreters (spawn): no state shared with this process or each other
         threads = max(1, (os.cpu_count() or 1) // args.jobs)
-        pool = ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=torch_threads, initargs=(threads,))
-        lines = pool.map(_train_one, jobs)
-    for i, line in enumerate(lines, 1):
-        print(f"[{i}/{len(runs)}] {line}", flush=True)
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_torch_threads, initargs=(threads,)) as pool:
+            _report(pool.map(_train_one, jobs), len(runs))
     print(f"queue done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return 0
 
 
-def torch_threads(n: int) -> None:
+def _report(lines, total: int) -> None:
+    for i, line in enumerate(lines, 1):
+        print(f"[{i}/{total}] {line}", flush=True)
+
+
+def _torch_threads(n: int) -> None:
     import torch
     torch.set_num_threads(n)
 

@@ -46,6 +46,10 @@ def _verdict(ok: bool, seeds: int) -> str:
     return text if seeds >= MIN_SEEDS else f"{text} (tentative: {seeds} seed{'s' if seeds != 1 else ''})"
 
 
+def _partly(seeds: int) -> str:
+    return "partly" if seeds >= MIN_SEEDS else f"partly (tentative: {seeds} seed{'s' if seeds != 1 else ''})"
+
+
 def _runs(df: pd.DataFrame) -> str:
     """How many runs a verdict rests on, their profile and seeds, and what they cost."""
     if df.empty:
@@ -115,7 +119,7 @@ def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
     elif matches and grows:
         verdict = _verdict(True, seeds)
     elif matches or grows:
-        verdict = "partly" + ("" if seeds >= MIN_SEEDS else f" (tentative: {seeds} seed{'s' if seeds != 1 else ''})")
+        verdict = _partly(seeds)
     else:
         verdict = _verdict(False, seeds)
     return Verdict(paper_text, ours_text, _runs(ours), verdict)
@@ -155,7 +159,7 @@ def retrieval(records: pd.DataFrame) -> Verdict:
     ours_text = (f"2 seg: xl {t[(2, 'xl')]:.2f}, rmt {t[(2, 'rmt')]:.2f}; "
                  f"3 seg: xl {t[(3, 'xl')]:.2f}, rmt {t[(3, 'rmt')]:.2f}")
     seeds = _min_seeds(ours, ["num_segments", "model"])
-    verdict = _verdict(ok2 and ok3, seeds) if ok2 == ok3 else "partly"
+    verdict = _verdict(ok2 and ok3, seeds) if ok2 == ok3 else _partly(seeds)
     return Verdict(paper_text, ours_text, _runs(ours), verdict)
 
 
@@ -178,7 +182,7 @@ def quadratic(records: pd.DataFrame) -> Verdict:
         tf = ours.groupby("name")["test_acc_tf"].mean()
         ours_text += " (per-token teacher-forced accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in tf.items()) + ")"
     seeds = _min_seeds(ours, ["name"])
-    return Verdict(paper_text, ours_text, _runs(ours), _verdict(beats, seeds) if beats == close else "partly")
+    return Verdict(paper_text, ours_text, _runs(ours), _verdict(beats, seeds) if beats == close else _partly(seeds))
 
 
 def _lm(records: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +222,7 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
     ok = all(oks)
-    verdict = _verdict(ok, min(seeds)) if ok or not any(oks) else "partly"
+    verdict = _verdict(ok, min(seeds)) if ok or not any(oks) else _partly(min(seeds))
     return Verdict(paper_text, "; ".join(parts), _runs(lm), verdict)
 
 
@@ -264,7 +268,7 @@ def classification(records: pd.DataFrame) -> Verdict:
                      f"rmt {_fmt(g[g.model == 'rmt']['test_acc'])}")
     if not parts:
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    verdict = _verdict(all(oks), min(seeds)) if all(oks) or not any(oks) else "partly"
+    verdict = _verdict(all(oks), min(seeds)) if all(oks) or not any(oks) else _partly(min(seeds))
     return Verdict(paper_text, "; ".join(parts), _runs(ours), verdict)
 
 

@@ -41,13 +41,16 @@ def _fmt(values: pd.Series, digits: int = 3) -> str:
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
-def _verdict(ok: bool, seeds: int) -> str:
-    text = "holds" if ok else "does not hold"
+def _tentative(text: str, seeds: int) -> str:
     return text if seeds >= MIN_SEEDS else f"{text} (tentative: {seeds} seed{'s' if seeds != 1 else ''})"
 
 
+def _verdict(ok: bool, seeds: int) -> str:
+    return _tentative("holds" if ok else "does not hold", seeds)
+
+
 def _partly(seeds: int) -> str:
-    return "partly" if seeds >= MIN_SEEDS else f"partly (tentative: {seeds} seed{'s' if seeds != 1 else ''})"
+    return _tentative("partly", seeds)
 
 
 def _runs(df: pd.DataFrame) -> str:

@@ -109,7 +109,8 @@ class RunConfig:
     curriculum: tuple = ()                # numbers of segments, e.g. (1, 2, 3); () = none
     curriculum_mode: str = "segments"     # "segments": fixed sample, shorter segments; "length": fixed
                                           # segment, longer sample (copy/reverse)
-    curriculum_threshold: float = 0.99    # move on when the valid metric reaches it
+    curriculum_threshold: float = 0.99    # move on when the valid metric reaches it (or when the
+                                          # stage's share of the first half of `steps` is used up)
     target: float | None = None           # stop early once the final stage reaches it
     amp: bool = True                      # bf16 autocast, on CUDA only
 

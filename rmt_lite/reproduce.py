@@ -86,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs} is not allowed: a positive integer")
-    unknown = sorted(set(args.only or ()) - {r.experiment for r in queue()})
+    everything = queue()
+    experiments = list(dict.fromkeys(r.experiment for r in everything))
+    unknown = sorted(set(args.only or ()) - set(experiments))
     if unknown:
-        parser.error(f"--only {unknown[0]!r} is not allowed: one of {', '.join(dict.fromkeys(r.experiment for r in queue()))}")
-    runs = [r for r in queue() if (not args.only or r.experiment in args.only)
+        parser.error(f"--only {unknown[0]!r} is not allowed: one of {', '.join(experiments)}")
+    runs = [r for r in everything if (not args.only or r.experiment in args.only)
             and (args.seed is None or r.seed in args.seed)]
     if args.list:
         for r in runs:

@@ -506,10 +506,9 @@ class Trainer:
                     self.plateau["bad"] = 0
         reached = (lambda thr: value >= thr) if spec.maximize else (lambda thr: value <= thr)
         if self.stage < self.regime.num_stages - 1:
-            deadline = self.stage_deadline(self.stage)
-            if reached(self.cfg.curriculum_threshold) or self.step >= deadline:
-                why = (f"{spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}"
-                       if reached(self.cfg.curriculum_threshold) else
+            deadline, passed = self.stage_deadline(self.stage), reached(self.cfg.curriculum_threshold)
+            if passed or self.step >= deadline:
+                why = (f"{spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}" if passed else
                        f"{spec.metric} {value:.4f} below {self.cfg.curriculum_threshold} at the stage's last step {deadline}")
                 self.stage += 1
                 self.regime.set_stage(self.stage)

@@ -55,6 +55,8 @@ def queue() -> list[Run]:
     runs += _sweep("reverse", ("xl", "rmt"), (4,), seeds=SEEDS[1:])
     runs += _sweep("copy", ("xl", "rmt"), (3,), seeds=SEEDS[1:])            # ... and where it starts
     runs += _sweep("reverse", ("xl", "rmt"), (2,), seeds=SEEDS[1:])
+    runs += _sweep("copy", ("transformer", "mt"), (3,), seeds=SEEDS[1:])     # claims 1 and 3 on 3 seeds
+    runs += _sweep("reverse", ("transformer", "mt"), (2,), seeds=SEEDS[1:])
     runs += _sweep("copy", ("transformer",), (1,))                            # whole-sample upper bound
     # the paper's smallest segments, memory size = segment length (its 9-segment copy: 8 and 8);
     # the curriculum passes through every segment count of the sweep on the way
@@ -62,7 +64,9 @@ def queue() -> list[Run]:
     runs += _sweep("reverse", ("xl", "rmt"), (6,), seeds=SEEDS, mem_size=4, curriculum="1,2,4,6")
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
     runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
-    runs += [Run("quadratic", "transformer", 0, {"num_segments": 1}), Run("quadratic", "xl"), Run("quadratic", "rmt")]
+    runs += _sweep("retrieval", ("xl", "rmt"), (2,), seeds=SEEDS[1:])
+    runs += [r for s in SEEDS for r in (Run("quadratic", "transformer", s, {"num_segments": 1}),
+                                        Run("quadratic", "xl", s), Run("quadratic", "rmt", s))]
     def lm_runs(exp: str, seed: int) -> list[Run]:
         return [Run(exp, "transformer", seed), Run(exp, "xl", seed), Run(exp, "rmt", seed),
                 Run(exp, "rmt", seed, {"bptt_depth": 0})]

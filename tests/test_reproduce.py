@@ -12,13 +12,20 @@ def test_every_queued_run_resolves_and_names_are_unique():
         resolve(r.experiment, r.model, "cpu", r.seed, r.overrides)      # raises on a bad override
 
 
-def test_gap_claims_have_three_seeds_of_xl_and_rmt():
+def test_every_claim_that_compares_models_has_three_seeds_of_each():
     runs = reproduce.queue()
+
+    def seeds(experiment, model, n):
+        return {r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)}
     for experiment, n in (("copy", 3), ("copy", 6), ("copy", 9), ("reverse", 2), ("reverse", 4), ("reverse", 6),
-                          ("retrieval", 3)):
-        for model in ("xl", "rmt"):
-            seeds = {r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)}
-            assert seeds == {0, 1, 2}, (experiment, n, model)
+                          ("retrieval", 2), ("retrieval", 3)):
+        for model in ("xl", "rmt"):                                  # claims 2 and 4
+            assert seeds(experiment, model, n) == {0, 1, 2}, (experiment, n, model)
+    for experiment, n in (("copy", 3), ("reverse", 2)):
+        for model in ("transformer", "mt"):                          # claims 1 and 3
+            assert seeds(experiment, model, n) == {0, 1, 2}, (experiment, n, model)
+    for model, n in (("transformer", 1), ("xl", None), ("rmt", None)):  # claim 5
+        assert seeds("quadratic", model, n) == {0, 1, 2}, ("quadratic", model)
 
 
 def test_list_filters_by_experiment_and_seed(capsys):

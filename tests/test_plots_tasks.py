@@ -138,6 +138,13 @@ def summary_of(rows):
     return tp.summarise_records(frame(*recs))
 
 
+def test_gap_trend_names_the_memory_size_of_each_segment_count():
+    recs = [record(model=m, seed=0, segments=n, segment_len=36 // n, mem_size=mem, acc=a)
+            for m, n, mem, a in (("rmt", 3, 12, 1.0), ("xl", 3, 12, 1.0), ("rmt", 9, 4, 1.0), ("xl", 9, 4, 0.2))]
+    trend = tp.gap_trend(tp.summarise_records(frame(*recs)), "copy")
+    assert "+0.00 (3 segments, memory 12), +0.80 (9 segments, memory 4)" in trend
+
+
 def test_compare_words_the_verdict_from_the_numbers():
     s = summary_of([("rmt", 3, [0.9, 1.0]), ("xl", 3, [0.3, 0.4]), ("rmt", 6, [0.5, 0.52]),
                     ("xl", 6, [0.5, 0.51]), ("rmt", 9, [0.3, 0.7]), ("xl", 9, [0.3, 0.5])])
@@ -154,7 +161,7 @@ def test_at_chance_and_gap_trend():
     assert tp.at_chance(s, "copy", "transformer", 0.1) == "at chance"
     assert tp.at_chance(s, "copy", "rmt", 0.1) == "above chance"
     assert tp.at_chance(s, "copy", "mt", 0.1) == "not run"
-    assert "grows" in tp.gap_trend(s, "copy") and "+0.50 (6 segments)" in tp.gap_trend(s, "copy")
+    assert "grows" in tp.gap_trend(s, "copy") and "+0.50 (6 segments, memory 8)" in tp.gap_trend(s, "copy")
     assert tp.largest_common(s, "copy", "rmt", "xl") == 6
     said = tp.findings(s, "copy", 0.1)
     assert "at chance" in said["transformer"] and "ahead" in said["rmt_xl"]

@@ -917,7 +917,11 @@ def gap_trend(summary: pd.DataFrame, task: str, a: str = "rmt", b: str = "xl", t
     gaps = [lookup(d, task, a, n) - lookup(d, task, b, n) for n in both]
     lo, hi = gaps[0], gaps[-1]
     verb = "grows" if hi > lo + tol else "shrinks" if hi < lo - tol else "stays about the same"
-    path = ", ".join(f"{g:+.2f} ({n} segments)" for g, n in zip(gaps, both))
+
+    def memory(n):   # a sweep may change the memory size with the segments: say which
+        rows = d[d["label"].isin((a, b)) & (d["num_segments"] == n)]
+        return "/".join(dict.fromkeys(rows["mem_sizes"].astype(str)))
+    path = ", ".join(f"{g:+.2f} ({n} segments, memory {memory(n)})" for g, n in zip(gaps, both))
     return f"On {task} the gap {a} minus {b} {verb}: {path}."
 
 

@@ -2,7 +2,8 @@
 
 Each claim is a function of two tables: our records (``rmt_lite.load_records``, one row per run)
 and the paper's numbers (``rmt_lite.paper``). It returns the paper's number, ours, the seeds and
-runs it rests on, and a verdict computed by a stated rule:
+runs it rests on, a verdict computed by a stated rule and, where the claim does not fully hold
+at our scale, the likely reason with the numbers behind it (``why``). The rules:
 
 - ``holds`` / ``does not hold``: the rule's comparison of means, where every compared group has
   at least ``MIN_SEEDS`` seeds;
@@ -30,6 +31,7 @@ class Verdict:
     ours: str
     runs: str
     verdict: str
+    why: str = ""      # where the claim does not fully hold: the likely reason, with its numbers
 
 
 def _fmt(values: pd.Series, digits: int = 3) -> str:
@@ -63,6 +65,22 @@ def _runs(df: pd.DataFrame) -> str:
     if "wall_time_s" in df and df["wall_time_s"].notna().any():   # every cpu run trains on one thread
         text += f", {df['wall_time_s'].sum() / 60:.0f} min of training"
     return text
+
+
+def _budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> str:
+    """Our training budget beside the ``paper`` profile's: steps x samples (x segment length in
+    ``tokens``), and how many times as much the paper's allows."""
+    from .experiments import resolve
+
+    if not {"steps", "batch_size", "segment_len"} <= set(ours):
+        return ""
+    ref = resolve(experiment, "rmt", "paper")
+    steps, per_step, ref_per_step = int(ours["steps"].max()), int(ours["batch_size"].max()), ref.batch_size
+    if unit == "tokens":
+        per_step, ref_per_step = per_step * int(ours["segment_len"].max()), ref_per_step * ref.segment_len
+    times = ref.steps * ref_per_step / (steps * per_step)
+    return (f"Our runs trained {steps:,} steps of {per_step:,} {unit}; the `paper` profile allows "
+            f"{ref.steps:,} steps of {ref_per_step:,}, {times:,.0f} times as many.")
 
 
 def _min_seeds(df: pd.DataFrame, keys: list[str]) -> int:
@@ -143,7 +161,45 @@ def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
     return Verdict(paper_text, ours_text, _runs(ours), _verdict(ok, _min_seeds(ours, ["experiment", "num_segments", "model"])))
 
 
-def retrieval(records: pd.DataFrame) -> Verdict:
+def _end_of_training(history: pd.DataFrame, runs: pd.DataFrame, last: int = 3) -> pd.DataFrame:
+    """Per model, means over ``runs``: ``gain`` = validation accuracy at the end minus ``last``
+    evaluations before, over ``span`` steps; ``at_layout`` = steps trained on the final number
+    of segments (the curriculum spends the others on fewer)."""
+    rows = []
+    for run in runs.itertuples():
+        h = history[(history["experiment"] == run.experiment) & (history["run_id"] == run.run_id)].sort_values("step")
+        if len(h) <= last:
+            continue
+        earlier = h.loc[h["segments"] < run.num_segments, "step"]
+        rows.append(dict(model=run.model, gain=h["acc"].iloc[-1] - h["acc"].iloc[-1 - last],
+                         span=h["step"].iloc[-1] - h["step"].iloc[-1 - last],
+                         at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0)))
+    return pd.DataFrame(rows).groupby("model").mean() if rows else pd.DataFrame()
+
+
+def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: list[int]) -> str:
+    text = []
+    for n in failing:
+        end = _end_of_training(history, ours[ours["num_segments"] == n]) if history is not None else pd.DataFrame()
+        if not {"xl", "rmt"} <= set(end.index):
+            continue
+        gains = f"{end.loc['xl', 'gain']:+.2f} (xl) and {end.loc['rmt', 'gain']:+.2f} (rmt)"
+        state = ("both were still improving when training stopped" if (end["gain"] > 0.02).all()
+                 else "validation accuracy had about levelled off")
+        lo, hi = end["at_layout"].min(), end["at_layout"].max()
+        text.append(f"At {n} segments {state}: validation accuracy changed by {gains} over the last "
+                    f"{end['span'].max():.0f} steps (mean over seeds), after "
+                    f"{lo:.0f}{'' if lo == hi else f'-{hi:.0f}'} steps on the {n}-segment layout (the "
+                    "curriculum spends the others on fewer segments).")
+    text.append(_budget(ours, "retrieval"))
+    rising = text and "still improving" in text[0]
+    text.append("Likely reason: too little training on the final layout; where rmt is behind, it had not "
+                "yet learned to write all four pairs into its memory before the query arrives."
+                if rising else "We have no tested explanation.")
+    return " ".join(t for t in text if t)
+
+
+def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Verdict:
     ref = paper.synthetic()
     ref = ref[(ref["task"] == "retrieval") & ref["model"].isin(["xl", "rmt"])]
     m = ref.groupby(["n_segments", "model"])["accuracy"].mean()
@@ -163,7 +219,9 @@ def retrieval(records: pd.DataFrame) -> Verdict:
                  f"3 seg: xl {t[(3, 'xl')]:.2f}, rmt {t[(3, 'rmt')]:.2f}")
     seeds = _min_seeds(ours, ["num_segments", "model"])
     verdict = _verdict(ok2 and ok3, seeds) if ok2 == ok3 else _partly(seeds)
-    return Verdict(paper_text, ours_text, _runs(ours), verdict)
+    failing = [n for n, ok in ((2, ok2), (3, ok3)) if not ok]
+    why = _retrieval_why(ours, history, failing) if failing else ""
+    return Verdict(paper_text, ours_text, _runs(ours), verdict, why)
 
 
 def quadratic(records: pd.DataFrame) -> Verdict:
@@ -185,7 +243,21 @@ def quadratic(records: pd.DataFrame) -> Verdict:
         tf = ours.groupby("name")["test_acc_tf"].mean()
         ours_text += " (per-token teacher-forced accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in tf.items()) + ")"
     seeds = _min_seeds(ours, ["name"])
-    return Verdict(paper_text, ours_text, _runs(ours), _verdict(beats, seeds) if beats == close else _partly(seeds))
+    verdict = _verdict(beats, seeds) if beats == close else _partly(seeds)
+    return Verdict(paper_text, ours_text, _runs(ours), verdict, "" if beats and close else _quadratic_why(ours, t))
+
+
+def _quadratic_why(ours: pd.DataFrame, answers: pd.Series) -> str:
+    budget = _budget(ours, "quadratic")
+    floor = ours["no_root_fraction"].max() if "no_root_fraction" in ours else float("nan")
+    if not answers.max() < floor or "test_acc_tf" not in ours:
+        return budget
+    tf = ours.groupby("name")["test_acc_tf"].mean()
+    return (f"Every model answers fewer equations than the {floor:.2f} a model scores by writing nothing "
+            f"(the share of equations without real roots), yet gets {tf.min():.2f}-{tf.max():.2f} of the "
+            "solution's tokens right when fed the true prefix: the models have learned the layout of a "
+            "solution, not its arithmetic, so the comparison between them is one of noise. "
+            f"{budget} Likely reason: far too little training.")
 
 
 def _lm(records: pd.DataFrame) -> pd.DataFrame:
@@ -211,7 +283,7 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
         lm = lm[~((lm["model"] == "rmt") & (lm["bptt_depth"] == 0))]
     if lm.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    parts, oks, seeds = [], [], []
+    parts, oks, seeds, why = [], [], [], []
     for exp, g in lm.groupby("experiment"):
         t = g.groupby(["model", "mem_size"])["value"].mean()
         for size in sorted(g.loc[g.model == "rmt", "mem_size"].unique()):
@@ -222,11 +294,28 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
             oks.append(rmt < trans and rmt <= xl * (1 + MATCH_MARGIN))
             parts.append(f"{exp} size {size}: transformer {trans:.3f}, xl {xl:.3f}, rmt {rmt:.3f}")
             seeds.append(_min_seeds(g[g.mem_size.isin([size]) | (g.model == "transformer")], ["model"]))
+            if not oks[-1]:
+                why.append(_lm_why(g, exp, size))
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
     ok = all(oks)
     verdict = _verdict(ok, min(seeds)) if ok or not any(oks) else _partly(min(seeds))
-    return Verdict(paper_text, "; ".join(parts), _runs(lm), verdict)
+    if why:
+        why.append("Likely reason: the models are far from converged, and early in training a cache of "
+                   "the previous segment's hidden states is useful at once, while memory tokens must first "
+                   "learn what to write. Whether rmt catches up with longer training is not tested here.")
+    return Verdict(paper_text, "; ".join(parts), _runs(lm), verdict, " ".join(why))
+
+
+def _lm_why(g: pd.DataFrame, experiment: str, size: int) -> str:
+    """Seed by seed, which of rmt, xl and the transformer is ahead at memory ``size``."""
+    by_seed = g[(g["mem_size"] == size) | (g["model"] == "transformer")].pivot_table(
+        index="seed", columns="model", values="value", aggfunc="min").dropna()
+    unit = "bpc" if experiment == "lm_bytes" else "ppl"
+    return (f"{experiment} at size {size}: rmt is below the transformer in "
+            f"{int((by_seed['rmt'] < by_seed['transformer']).sum())} of {len(by_seed)} seeds and below xl in "
+            f"{int((by_seed['rmt'] < by_seed['xl']).sum())} of {len(by_seed)}, where lower {unit} is better. "
+            + _budget(g, experiment, "tokens"))
 
 
 def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
@@ -290,11 +379,12 @@ CLAIMS: list[tuple[str, Callable[[pd.DataFrame], Verdict]]] = [
 ]
 
 
-def claims_table(records: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: claim, paper, ours, runs, verdict (``records`` from ``load_records``)."""
+def claims_table(records: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim: claim, paper, ours, runs, verdict and why (``records`` from
+    ``load_records``; ``history`` from ``load_history``, for how training ended)."""
     rows = []
     for number, (text, check) in enumerate(CLAIMS, start=1):
-        v = check(records)
+        v = check(records, history) if check is retrieval else check(records)
         rows.append({"#": number, "claim": text, "paper": v.paper, "ours": v.ours, "runs": v.runs,
-                     "verdict": v.verdict})
+                     "verdict": v.verdict, "why": v.why})
     return pd.DataFrame(rows).set_index("#")

@@ -89,3 +89,45 @@ def test_quadratic_needs_rmt_above_xl_and_close_to_the_whole_sample_transformer(
     assert "rmt 0.930" in v.ours and "teacher-forced accuracy: rmt 0.900" in v.ours
     assert claims.quadratic(rows([0.95, 0.80, 0.50])).verdict.startswith("does not hold")   # below xl, far from whole
     assert claims.quadratic(rows([0.95, 0.40, 0.50])).verdict == "partly (tentative: 1 seed)"   # above xl, far from whole
+
+
+def test_retrieval_says_why_from_how_training_ended():
+    budget = dict(steps=3000, batch_size=256, segment_len=5, profile="cpu", experiment="retrieval")
+    records = pd.DataFrame([dict(run_id=f"{m}-{n}-s{s}", model=m, num_segments=n, seed=s, test_acc=a, **budget)
+                            for m, n, a in [("xl", 2, 1.0), ("rmt", 2, 1.0), ("xl", 3, 0.8), ("rmt", 3, 0.7)]
+                            for s in range(3)])
+
+    def history(rise):   # evaluations every 250 steps; the last 1500 on the final layout
+        return pd.DataFrame([dict(experiment="retrieval", run_id=r.run_id, step=step,
+                                  segments=r.num_segments if step > 1500 else 1,
+                                  acc=r.test_acc - rise * (3000 - step) / 750)
+                             for r in records.itertuples() for step in range(250, 3001, 250)])
+    v = claims.retrieval(records, history(0.3))
+    assert v.verdict == "partly"                  # 2 segments near 1.0, but rmt behind at 3
+    assert "At 3 segments both were still improving" in v.why and "+0.30 (xl) and +0.30 (rmt)" in v.why
+    assert "after 1500 steps on the 3-segment layout" in v.why and "17 times as many" in v.why
+    levelled = claims.retrieval(records, history(0.0))
+    assert "levelled off" in levelled.why and "no tested explanation" in levelled.why
+    records.loc[records["model"] == "rmt", "test_acc"] = 1.0
+    assert claims.retrieval(records, history(0.3)).why == ""          # it holds: nothing to explain
+
+
+def test_quadratic_below_the_empty_answer_floor_says_the_models_learned_only_the_layout():
+    def rows(answers):
+        return pd.DataFrame([dict(experiment="quadratic", model=m, num_segments=n, seed=0, profile="cpu",
+                                  test_answer_acc=a, test_acc_tf=0.9, no_root_fraction=0.2, steps=800,
+                                  batch_size=32, segment_len=30)
+                             for (m, n), a in zip([("transformer", 1), ("xl", 6), ("rmt", 6)], answers)])
+    why = claims.quadratic(rows([0.10, 0.07, 0.04])).why
+    assert "fewer equations than the 0.20" in why and "layout of a solution" in why
+    assert "800 steps of 32 samples" in why and "750 times as many" in why
+    assert claims.quadratic(rows([0.95, 0.80, 0.93])).why == ""
+
+
+def test_language_modelling_counts_the_seeds_where_xl_is_ahead():
+    rows = [dict(experiment="lm_bytes", model=m, mem_size=10 if m != "transformer" else 0, bptt_depth=2, seed=s,
+                 profile="cpu", test_bpc=v + 0.01 * s, steps=1500, batch_size=16, segment_len=64)
+            for s in range(3) for m, v in [("transformer", 2.0), ("xl", 1.8), ("rmt", 1.9)]]
+    v = claims.language_modelling(pd.DataFrame(rows))
+    assert v.verdict == "does not hold"
+    assert "below the transformer in 3 of 3 seeds and below xl in 0 of 3" in v.why and "times as many" in v.why

@@ -165,6 +165,12 @@ class Block(nn.Module):
         return h + self.mlp(self.ln2(h)), weights
 
 
+def _check_tokens(tokens: Tensor) -> None:
+    if tokens.dim() != 2 or tokens.dtype != torch.long:
+        raise ValueError(f"tokens has shape {tuple(tokens.shape)} and dtype {tokens.dtype}; "
+                         "expected a [batch, segment_len] tensor of dtype torch.long")
+
+
 class MemoryTransformer(nn.Module):
     """Every variant of DESIGN.md section 3 on one backbone; call it one segment at a time."""
 
@@ -237,9 +243,7 @@ class MemoryTransformer(nn.Module):
         segment is all padding keeps its memory unchanged.
         """
         cfg = self.cfg
-        if tokens.dim() != 2 or tokens.dtype != torch.long:
-            raise ValueError(f"tokens has shape {tuple(tokens.shape)} and dtype {tokens.dtype}; "
-                             "expected a [batch, segment_len] tensor of dtype torch.long")
+        _check_tokens(tokens)
         if token_mask is not None and token_mask.shape != tokens.shape:
             raise ValueError(f"token_mask has shape {tuple(token_mask.shape)}; expected {tuple(tokens.shape)}")
         B, T = tokens.shape
@@ -293,6 +297,37 @@ class MemoryTransformer(nn.Module):
         return SegmentOutput(logits=logits, hidden=hidden,
                              state=SegmentState(next_memory, tuple(new_cache) if cfg.has_cache else None),
                              attentions=attentions)
+
+    def extend(self, tokens: Tensor, state: SegmentState, past: list[Tensor] | None = None
+               ) -> tuple[Tensor, list[Tensor]]:
+        """Logits ``[B, n, V]`` of the next ``tokens [B, n]`` of the open segment, and the new
+        ``past`` (per layer, the inputs at the read block and the segment's tokens so far;
+        ``None`` opens the segment). Tokens never see the write block, so the logits equal
+        :meth:`forward`'s on the whole open segment, up to rounding, without recomputing it:
+        greedy decoding (:func:`rmt_lite.generate`) costs one position per new token."""
+        cfg = self.cfg
+        if cfg.encoder:
+            raise ValueError("extend needs a decoder model (encoder=False)")
+        _check_tokens(tokens)
+        if past is not None and len(past) != len(self.blocks):
+            raise ValueError(f"past has {len(past)} entries; expected one per layer ({len(self.blocks)})")
+        M = cfg.num_mem_tokens if cfg.has_memory else 0
+        h = self.embed(tokens) * math.sqrt(cfg.d_model)
+        if past is None:
+            h = torch.cat((state.memory, h), dim=1).to(h.dtype) if M else h
+            past = [h[:, :0]] * len(self.blocks)
+        cache = state.cache if cfg.has_cache else None
+        C, P, n = (0 if cache is None else cache[0].shape[1]), past[0].shape[1], h.shape[1]
+        blocked = attention_mask(M, P + n - M, C, write_mem=False, read_mem_from_cache=cfg.read_mem_from_cache)
+        allowed = ~blocked[P:, :C + P + n].to(tokens.device)
+        rot = self._rope(C + P + n, h.device, h.dtype)
+        new_past = []
+        for i, block in enumerate(self.blocks):
+            seen = past[i] if cache is None else torch.cat((cache[i], past[i]), dim=1)
+            new_past.append(torch.cat((past[i], h), dim=1))
+            h, _ = block(h, seen if seen.shape[1] else None, allowed, rot, False)
+        hidden = self.ln_f(h)[:, -tokens.shape[1]:]
+        return hidden @ self.embed.weight.t(), new_past
 
     def classify(self, output: SegmentOutput, token_mask: Tensor | None = None) -> Tensor:
         """Class logits ``[B, num_classes]`` (encoder mode): from the mean of the final memory

@@ -104,7 +104,7 @@ def run_segments(model: MemoryTransformer, tokens: Tensor, segment_len: int, *,
 def generate(model: MemoryTransformer, prompt: Tensor, max_new_tokens: int, segment_len: int) -> Tensor:
     """Greedy decoding of ``max_new_tokens`` after ``prompt [B, P]``, crossing segment boundaries
     exactly as :func:`run_segments` splits the whole sequence: full segments pass their state on,
-    the segment being written is recomputed for every new token."""
+    the segment being written grows one position per new token (:meth:`MemoryTransformer.extend`)."""
     if model.cfg.encoder:
         raise ValueError("generate needs a decoder model (encoder=False)")
     if max_new_tokens < 0:
@@ -117,10 +117,12 @@ def generate(model: MemoryTransformer, prompt: Tensor, max_new_tokens: int, segm
     while seq.shape[1] - done > segment_len:
         state = model(seq[:, done:done + segment_len], state).state
         done += segment_len
-    for _ in range(max_new_tokens):
-        out = model(seq[:, done:], state)                  # the open segment, 1..segment_len tokens
-        nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+    logits, past = model.extend(seq[:, done:], state)      # the open segment, 1..segment_len tokens
+    for k in range(max_new_tokens):
+        nxt = logits[:, -1].argmax(-1, keepdim=True)
         if seq.shape[1] - done == segment_len:             # it is complete: its state moves on
-            state, done = out.state, done + segment_len
+            state, done, past = model(seq[:, done:], state).state, done + segment_len, None
         seq = torch.cat((seq, nxt), dim=1)
+        if k + 1 < max_new_tokens:
+            logits, past = model.extend(nxt, state, past)
     return seq

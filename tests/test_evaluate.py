@@ -99,6 +99,10 @@ def test_a_perfect_model_scores_one():
                         logits[:, j].scatter_(1, seen[:, L - 1 - k:L - k], 10.0)
             return SegmentOutput(logits + 0 * self.p, tokens.float()[..., None], SegmentState(None, (seen,)))
 
+        def extend(self, tokens, state, past=None):   # greedy decoding grows the open segment
+            opened = tokens if past is None else torch.cat([past[0], tokens], 1)
+            return self(opened, state).logits[:, -tokens.shape[1]:], [opened]
+
     m = evaluate_task(Oracle(), b, 3, task=task)
     assert m["acc_tf"] == m["acc_greedy"] == m["exact_match"] == m["answer_acc"] == 1.0
     assert m["loss"] < 1e-6

@@ -186,6 +186,19 @@ def test_greedy_generation_equals_argmax_of_teacher_forced_logits(variant, promp
 
 
 @pytest.mark.parametrize("variant", DECODERS)
+def test_extending_the_open_segment_equals_recomputing_it(variant):
+    model = make_model(variant)
+    tokens = random_tokens(2, SEG + 3)
+    state = model(tokens[:, :SEG], model.init_state(2)).state        # memory and cache of a full segment
+    whole = model(tokens[:, SEG:], state).logits                      # the open segment in one pass
+    first, past = model.extend(tokens[:, SEG:SEG + 2], state)         # ... and grown 2 + 1 tokens
+    last, past = model.extend(tokens[:, SEG + 2:], state, past)
+    torch.testing.assert_close(torch.cat((first, last), dim=1), whole, rtol=1e-10, atol=1e-10)
+    assert len(past) == model.cfg.n_layers
+    assert past[0].shape[1] == 3 + (model.cfg.num_mem_tokens if model.cfg.has_memory else 0)
+
+
+@pytest.mark.parametrize("variant", DECODERS)
 def test_attention_weights_path_equals_fused_path(variant):
     model = make_model(variant)
     tokens = random_tokens(2, 10)

@@ -91,25 +91,35 @@ def test_quadratic_needs_rmt_above_xl_and_close_to_the_whole_sample_transformer(
     assert claims.quadratic(rows([0.95, 0.40, 0.50])).verdict == "partly (tentative: 1 seed)"   # above xl, far from whole
 
 
-def test_retrieval_says_why_from_how_training_ended():
+def test_retrieval_says_why_from_how_training_went():
     budget = dict(steps=3000, batch_size=256, segment_len=5, profile="cpu", experiment="retrieval")
-    records = pd.DataFrame([dict(run_id=f"{m}-{n}-s{s}", model=m, num_segments=n, seed=s, test_acc=a, **budget)
-                            for m, n, a in [("xl", 2, 1.0), ("rmt", 2, 1.0), ("xl", 3, 0.8), ("rmt", 3, 0.7)]
-                            for s in range(3)])
+    final = {("xl", 3): [0.8, 1.0, 1.0], ("rmt", 3): [0.7, 0.25, 0.25]}
+    records = pd.DataFrame([dict(run_id=f"{m}-{n}-s{s}", model=m, num_segments=n, seed=s,
+                                 test_acc=final.get((m, n), [1.0] * 3)[s], **budget)
+                            for m in ("xl", "rmt") for n in (2, 3) for s in range(3)])
 
-    def history(rise):   # evaluations every 250 steps; the last 1500 on the final layout
+    def history(learned_at):   # evaluations every 250 steps, the last 1500 on the final layout
         return pd.DataFrame([dict(experiment="retrieval", run_id=r.run_id, step=step,
                                   segments=r.num_segments if step > 1500 else 1,
-                                  acc=r.test_acc - rise * (3000 - step) / 750)
+                                  acc=r.test_acc if step >= learned_at(r) else 0.25)
                              for r in records.itertuples() for step in range(250, 3001, 250)])
-    v = claims.retrieval(records, history(0.3))
+    v = claims.retrieval(records, history(lambda r: {"xl": 750, "rmt": 2750}[r.model] if r.test_acc > 0.5 else 9999))
     assert v.verdict == "partly"                  # 2 segments near 1.0, but rmt behind at 3
-    assert "At 3 segments both were still improving" in v.why and "+0.30 (xl) and +0.30 (rmt)" in v.why
-    assert "after 1500 steps on the 3-segment layout" in v.why and "17 times as many" in v.why
-    levelled = claims.retrieval(records, history(0.0))
-    assert "levelled off" in levelled.why and "no tested explanation" in levelled.why
+    assert "passed 0.5 (guessing among the four stored values scores 0.25) at step 750, 750, 750 for xl " \
+           "and 2750, never, never for rmt" in v.why
+    assert "still improving when training stopped (more than +0.02 over the last 750 steps): xl 0 of 3, " \
+           "rmt 1 of 1" in v.why
+    assert "spent 1500 steps on the 3-segment layout" in v.why and "17 times as many" in v.why
+    assert "reached the jump later than xl" in v.why
+    # rmt learned as early as xl but ended lower: no explanation offered
+    records.loc[(records["model"] == "rmt") & (records["num_segments"] == 3), "test_acc"] = 0.7
+    same_time = claims.retrieval(records, history(lambda r: 750))
+    assert "and 750, 750, 750 for rmt" in same_time.why and "no tested explanation" in same_time.why
+    records["stop_reason"] = ["target: valid acc 1.0000 reached" if a == 1.0 else "steps" for a in records["test_acc"]]
+    late = claims.retrieval(records, history(lambda r: 750 if r.test_acc > 0.9 else 2750)).why
+    assert "xl 1 of 1, rmt 3 of 3" in late            # xl's two runs that stopped at their target are not judged
     records.loc[records["model"] == "rmt", "test_acc"] = 1.0
-    assert claims.retrieval(records, history(0.3)).why == ""          # it holds: nothing to explain
+    assert claims.retrieval(records, history(lambda r: 750)).why == ""          # it holds: nothing to explain
 
 
 def test_quadratic_below_the_empty_answer_floor_says_the_models_learned_only_the_layout():

@@ -359,3 +359,17 @@ def test_generalisation_runs_tests_the_fresh_run_without_a_committed_checkpoint(
     with pytest.raises(ValueError, match="models contains 'xl'"):
         tp.generalisation_runs(tmp_path / "results", "copy_long", ["xl"], committed_profile="cpu", fresh=[run],
                                profile="smoke", factors=[1], n_samples=4)
+
+
+def test_training_curves_draw_one_line_per_model_or_per_seed():
+    from rmt_lite import plots
+    df = pd.DataFrame([dict(model=m, seed=s, step=step, acc=0.25 + 0.1 * s)
+                       for m in ("xl", "rmt") for s in range(3) for step in (100, 200, 300)])
+
+    def lines(fig):
+        return [l for l in fig.axes[0].lines if len(l.get_xdata()) == 3]   # the curves, not the legend or chance
+    assert len(lines(plots.plot_training_curves(df, "acc", "t", "p"))) == 2
+    per_seed = plots.plot_training_curves(df, "acc", "t", "p", chance=0.25, chance_label="guess", units="seed")
+    assert len(lines(per_seed)) == 6
+    assert "guess" in [t.get_text() for t in per_seed.axes[0].texts]
+    plt.close("all")

@@ -100,13 +100,18 @@ def plot_per_segment(df: pd.DataFrame, value: str, title: str, ylabel: str, prov
 
 
 def plot_training_curves(df: pd.DataFrame, metric: str, title: str, provenance: str,
-                         chance: float | None = None) -> plt.Figure:
-    """``df`` with columns step, metric, model: one curve per model."""
+                         chance: float | None = None, chance_label: str = "chance",
+                         units: str | None = None, palette: dict | None = None) -> plt.Figure:
+    """``df`` with columns step, metric, model: one curve per model (the mean over its rows), or
+    with ``units`` (e.g. ``"seed"``) one curve per unit, nothing averaged; ``palette`` maps
+    models to colours."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    sns.lineplot(data=df, x="step", y=metric, hue="model", style="model", markers=True, dashes=False, ax=ax)
+    each = dict(units=units, estimator=None) if units else {}
+    sns.lineplot(data=df, x="step", y=metric, hue="model", style="model", markers=True, dashes=False, ax=ax,
+                 palette=palette, **each)
     if chance is not None:
         ax.axhline(chance, color="0.5", ls="--", lw=1)
-        ax.text(df["step"].max(), chance, "chance", ha="right", va="bottom", fontsize=8, color="0.4")
+        ax.text(df["step"].max(), chance, chance_label, ha="right", va="bottom", fontsize=8, color="0.4")
     ax.set_title(title)
     ax.set_ylim(0, 1.02)
     fig.tight_layout()

@@ -23,6 +23,7 @@ from . import paper
 MIN_SEEDS = 3
 CHANCE_MARGIN = 0.05      # "at chance" = within 5 points of 1/num_symbols
 MATCH_MARGIN = 0.01       # "matches" = at most 1 point below
+LEARNED = 0.5             # retrieval "learned": guessing among the four stored values scores 0.25
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,6 @@ def _how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame
                          at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0),
                          at_target=str(getattr(run, "stop_reason", "")).startswith("target")))
     return pd.DataFrame(rows, columns=["model", "seed", "learned_at", "gain", "span", "at_layout", "at_target"])
-
-
-LEARNED = 0.5     # retrieval: guessing among the four stored values scores 0.25
 
 
 def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: list[int]) -> str:

@@ -110,7 +110,9 @@ def test_retrieval_says_why_from_how_training_went():
     assert "still improving when training stopped (more than +0.02 over the last 750 steps): xl 0 of 3, " \
            "rmt 1 of 1" in v.why
     assert "spent 1500 steps on the 3-segment layout" in v.why and "17 times as many" in v.why
-    assert "reached the jump later than xl" in v.why
+    assert "while still on one segment (the curriculum's first stage, where the whole sample fits and no " \
+           "memory is needed): xl 3 of 3, rmt 0 of 3" in v.why
+    assert "reached the jump later than xl's or not within the budget, already on one segment" in v.why
     # rmt learned as early as xl but ended lower: no explanation offered
     records.loc[(records["model"] == "rmt") & (records["num_segments"] == 3), "test_acc"] = 0.7
     same_time = claims.retrieval(records, history(lambda r: 750))

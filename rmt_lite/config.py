@@ -27,6 +27,10 @@ class ModelConfig:
         read_mem_from_cache: ``rmt_xl`` only: memory blocks also attend to the XL cache.
         mem_init: ``"distinct"`` (one N(0,1) vector per slot) or ``"shared"`` (the reference:
             every slot starts from the same N(0,1) vector; the slots are still separate parameters).
+        mem_init_std: scale of that initial memory (1.0: unit scale, like the token inputs).
+        mem_pos_gap: rotary positions left empty between the read block and the text, and between
+            the text and the write block (0: adjacent, as the reference; a large gap puts the memory
+            in a position range of its own). Variants without an XL cache only.
         encoder: bidirectional attention, memory at the start only, read and written there
             (long-document classification, paper section 4.4); needs ``num_classes``.
     """
@@ -42,6 +46,8 @@ class ModelConfig:
     mem_len: int = 0
     read_mem_from_cache: bool = False
     mem_init: str = "distinct"
+    mem_init_std: float = 1.0
+    mem_pos_gap: int = 0
     encoder: bool = False
     num_classes: int = 0
     rope_base: float = 10000.0
@@ -53,7 +59,7 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise _allowed(name, value, "a positive integer")
-        for name in ("num_mem_tokens", "mem_len", "num_classes"):
+        for name in ("num_mem_tokens", "mem_len", "num_classes", "mem_pos_gap"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _allowed(name, value, "an integer >= 0")
@@ -68,6 +74,9 @@ class ModelConfig:
             raise _allowed("rope_base", self.rope_base, "a float > 1")
         if self.mem_init not in MEM_INITS:
             raise _allowed("mem_init", self.mem_init, f"one of {', '.join(MEM_INITS)}")
+        std = self.mem_init_std
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 < std < float("inf"):
+            raise _allowed("mem_init_std", self.mem_init_std, "a finite number > 0")
         v = self.variant
         if not HAS_MEMORY[v] and self.num_mem_tokens:
             raise _allowed("num_mem_tokens", self.num_mem_tokens,
@@ -79,6 +88,9 @@ class ModelConfig:
                            f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
         if HAS_CACHE[v] and self.mem_len == 0:
             raise _allowed("mem_len", 0, f"an integer >= 1 for variant={v!r}")
+        if self.mem_pos_gap and (self.has_cache or not self.has_memory):
+            raise _allowed("mem_pos_gap", self.mem_pos_gap,
+                           f"0 for variant={v!r} (a gap needs memory tokens and no XL cache: rmt or mt)")
         if self.read_mem_from_cache and v != "rmt_xl":
             raise _allowed("read_mem_from_cache", True, f"False for variant={v!r} (only rmt_xl has both)")
         if self.encoder and v not in ("transformer", "rmt"):

@@ -81,6 +81,8 @@ class RunConfig:
     mem_size: int = 8
     read_mem_from_cache: bool = True      # rmt_xl only (the paper's runs had it on)
     mem_init: str = "distinct"
+    mem_init_std: float = 1.0             # scale of the initial memory (ModelConfig.mem_init_std)
+    mem_pos_gap: int = 0                  # positions between memory and text (ModelConfig.mem_pos_gap)
     bptt_depth: int | None = None         # None = full BPTT (per-sample tasks); LM needs an int
     checkpoint_segments: bool = False
     max_segments: int = 4                 # classification: documents are cut to this many segments
@@ -132,7 +134,8 @@ class RunConfig:
             num_mem_tokens=self.mem_size if v in ("rmt", "mt", "rmt_xl") else 0,
             mem_len=self.mem_size if v in ("xl", "rmt_xl") else 0,
             read_mem_from_cache=self.read_mem_from_cache if v == "rmt_xl" else False,
-            mem_init=self.mem_init, encoder=self.kind == "classification",
+            mem_init=self.mem_init, mem_init_std=self.mem_init_std,
+            mem_pos_gap=self.mem_pos_gap if v in ("rmt", "mt") else 0, encoder=self.kind == "classification",
             num_classes=num_classes if self.kind == "classification" else 0,
         )
 
@@ -161,7 +164,7 @@ class RunConfig:
 CONFIG_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in ("experiment", "model", "profile", "seed", "task"))
 POSITIVE_INT = ("segment_len", "max_segments", "d_model", "n_layers", "n_heads", "d_ff", "steps",
                 "batch_size", "eval_interval", "eval_batch_size", "patience")
-NONNEG_INT = ("mem_size", "warmup_steps", "eval_size", "test_size")
+NONNEG_INT = ("mem_size", "warmup_steps", "eval_size", "test_size", "mem_pos_gap")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -246,6 +249,15 @@ _register(_task_experiment(
     paper=_merge(_PAPER_SHORT, dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=64,
                                     n_layers=6, d_ff=128, patience=10, decay_rate=0.3)),
     source="short_synthetic+MT.csv (retrieval, tgt_len 5: 2 segments; 6 layers, d_model 64)"))
+# Why rmt learns retrieval more slowly than xl (chapter 3): the same task and sizes on ONE segment,
+# where no memory is needed and xl is a plain transformer, so that any slowdown comes from the
+# memory tokens themselves; no curriculum, evaluation every 100 steps to time the jump.
+_register(dataclasses.replace(
+    EXPERIMENTS["retrieval"], name="retrieval_study", task_name="retrieval",
+    description="associative retrieval on one segment: what slows rmt down where memory is not needed",
+    profiles={p: _merge(c, dict(segment_len=10, curriculum=()),
+                        dict(steps=1500, eval_interval=100) if p == "cpu" else {})
+              for p, c in EXPERIMENTS["retrieval"].profiles.items()}))
 _register(_task_experiment(
     "quadratic", "quadratic equations: six 30-token chunks, answer in the last (paper section 4.3)",
     "answer_acc",
@@ -456,6 +468,11 @@ def _check(cfg: RunConfig) -> None:
         raise _err("target", cfg.target, f"none or a number in [0, 1] (the valid {cfg.spec.metric})")
     if cfg.mem_init not in ("distinct", "shared"):
         raise _err("mem_init", cfg.mem_init, "distinct or shared")
+    if not 0 < cfg.mem_init_std < math.inf:
+        raise _err("mem_init_std", cfg.mem_init_std, "a finite number > 0")
+    if cfg.mem_pos_gap and cfg.model not in ("rmt", "mt"):
+        raise _err("mem_pos_gap", cfg.mem_pos_gap, f"0 for model={cfg.model!r} (a gap needs memory tokens "
+                   "and no XL cache: rmt or mt)")
     if cfg.model in ("mt", "rmt_xl", "xl") and cfg.mem_size < 1:
         raise _err("mem_size", cfg.mem_size, f"an integer >= 1 for model={cfg.model!r}")
     if cfg.kind == "lm":

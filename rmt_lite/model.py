@@ -10,8 +10,8 @@ The memory mechanics of the paper (Bulatov et al. 2022, section 3) fit on this s
   (``mt``, encoder);
 * ``xl`` keeps a detached per-layer cache of the last ``mem_len`` token hidden states;
 * positions are rotary over ``[cache ; R ; x ; W]``: memory slots are ordinary positions, so the
-  read block sits just before the tokens and the write block just after them, and a cached state
-  is as far from a query as it was in the text.
+  read block sits just before the tokens and the write block just after them (``mem_pos_gap``
+  moves them apart), and a cached state is as far from a query as it was in the text.
 """
 from __future__ import annotations
 
@@ -200,10 +200,11 @@ class MemoryTransformer(nn.Module):
         # token inputs are emb * sqrt(d): unit scale, like the N(0,1) memory vectors
         nn.init.normal_(self.embed.weight, std=self.cfg.d_model ** -0.5)
         if self.initial_memory is not None:
+            std = self.cfg.mem_init_std
             if self.cfg.mem_init == "shared":  # the reference: one vector copied into every slot
-                self.initial_memory.data.copy_(torch.randn(1, self.cfg.d_model).expand_as(self.initial_memory))
+                self.initial_memory.data.copy_(std * torch.randn(1, self.cfg.d_model).expand_as(self.initial_memory))
             else:
-                nn.init.normal_(self.initial_memory)
+                nn.init.normal_(self.initial_memory, std=std)
 
     # ----------------------------------------------------------------------------------------
     def init_state(self, batch_size: int) -> SegmentState:
@@ -234,6 +235,16 @@ class MemoryTransformer(nn.Module):
                 self._rope_cache.clear()
             self._rope_cache[key] = rot
         return rot
+
+    def _rope_rows(self, cache_len: int, num_mem: int, num_tokens: int, write: int, device, dtype) -> Tensor:
+        """Rotary table of the key rows ``[cache ; R ; x ; W]``: consecutive positions, except that
+        ``mem_pos_gap`` positions are skipped after the read block and again after the text."""
+        C, M, T, W, G = cache_len, num_mem, num_tokens, write, self.cfg.mem_pos_gap
+        if not G:
+            return self._rope(C + M + T + W, device, dtype)
+        positions = torch.cat((torch.arange(C + M), torch.arange(T) + C + M + G,
+                               torch.arange(W) + C + M + 2 * G + T)).to(device)
+        return self._rope(C + M + T + W + 2 * G, device, dtype)[positions]
 
     def forward(self, tokens: Tensor, state: SegmentState | None = None, token_mask: Tensor | None = None,
                 return_attention: bool = False) -> SegmentOutput:
@@ -273,7 +284,7 @@ class MemoryTransformer(nn.Module):
             allowed = ~((blocked | pad[:, None, :]) & ~eye)[:, None]   # [B, 1, rows, cols]
         else:
             allowed = ~blocked
-        rot = self._rope(C + h.shape[1], h.device, h.dtype)
+        rot = self._rope_rows(C, M, T, M if cfg.writes_at_end else 0, h.device, h.dtype)
 
         attentions = [] if return_attention else None
         new_cache = []
@@ -320,7 +331,7 @@ class MemoryTransformer(nn.Module):
         C, P, n = (0 if cache is None else cache[0].shape[1]), past[0].shape[1], h.shape[1]
         blocked = attention_mask(M, P + n - M, C, write_mem=False, read_mem_from_cache=cfg.read_mem_from_cache)
         allowed = ~blocked[P:, :C + P + n].to(tokens.device)
-        rot = self._rope(C + P + n, h.device, h.dtype)
+        rot = self._rope_rows(C, M, P + n - M, 0, h.device, h.dtype)
         new_past = []
         for i, block in enumerate(self.blocks):
             seen = past[i] if cache is None else torch.cat((cache[i], past[i]), dim=1)

@@ -74,7 +74,18 @@ def queue() -> list[Run]:
         runs += lm_runs(exp, 0) + [r for s in SEEDS[1:] for r in lm_runs(exp, s)]   # gaps: 3 seeds
     runs += [Run("classification", "transformer", s, {"max_segments": 1}) for s in SEEDS]
     runs += [Run("classification", "rmt", s) for s in SEEDS]
+    runs += study_queue()
     return runs
+
+
+# What slows rmt down on retrieval (chapter 3): one segment, one change at a time from rmt's
+# profile (5 memory tokens, distinct N(0,1) slots, adjacent positions), against the transformer.
+STUDY = (("transformer", {}), ("rmt", {}), ("rmt", {"mem_size": 1}), ("rmt", {"mem_size": 2}),
+         ("rmt", {"mem_init": "shared"}), ("rmt", {"mem_init_std": 0.1}), ("rmt", {"mem_pos_gap": 1000}))
+
+
+def study_queue() -> list[Run]:
+    return [Run("retrieval_study", model, s, dict(overrides)) for model, overrides in STUDY for s in SEEDS]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -232,6 +232,39 @@ def test_shared_memory_init_repeats_one_vector_and_distinct_does_not():
     assert not torch.equal(distinct[0], distinct[1])
 
 
+def test_memory_init_std_scales_the_initial_memory():
+    for init in ("distinct", "shared"):
+        unit = make_model("rmt", num_mem_tokens=3, mem_init=init).initial_memory
+        small = make_model("rmt", num_mem_tokens=3, mem_init=init, mem_init_std=0.1).initial_memory
+        torch.testing.assert_close(small, 0.1 * unit)     # same seed: the same draw, scaled
+
+
+@pytest.mark.parametrize("variant", ["rmt", "mt"])
+def test_a_memory_position_gap_moves_only_the_memory(variant):
+    """A gap between memory and text changes what the tokens read from memory, and extending
+    the open segment still equals recomputing it."""
+    near, far = make_model(variant), make_model(variant, mem_pos_gap=50)
+    tokens = random_tokens(2, 2 * SEG)
+    a, b = run_segments(near, tokens, SEG), run_segments(far, tokens, SEG)
+    assert not torch.allclose(a.logits, b.logits)
+    state = far(tokens[:, :SEG], far.init_state(2)).state
+    whole = far(tokens[:, SEG:], state).logits
+    first, past = far.extend(tokens[:, SEG:SEG + 1], state)
+    rest, _ = far.extend(tokens[:, SEG + 1:], state, past)
+    torch.testing.assert_close(torch.cat((first, rest), dim=1), whole, rtol=1e-10, atol=1e-10)
+
+
+def test_a_memory_position_gap_skips_positions_after_each_memory_block():
+    """Read block at positions 0..M-1, text from M+G on, write block G positions after the text."""
+    model = make_model("rmt", mem_pos_gap=7)
+    M, T = model.cfg.num_mem_tokens, 5
+    rows = model._rope_rows(0, M, T, M, "cpu", torch.float64)
+    table = model._rope(M + T + M + 14, "cpu", torch.float64)
+    torch.testing.assert_close(rows[:M], table[:M])
+    torch.testing.assert_close(rows[M:M + T], table[M + 7:M + 7 + T])
+    torch.testing.assert_close(rows[M + T:], table[M + 14 + T:])
+
+
 def test_fixed_seed_gives_bit_identical_losses():
     def train(seed):
         torch.manual_seed(seed)

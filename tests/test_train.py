@@ -114,8 +114,10 @@ def test_paper_profile_holds_the_reference_hyperparameters():
     lm = resolve("lm_bytes", "rmt", "paper")
     assert (lm.n_layers, lm.d_model, lm.segment_len, lm.mem_size, lm.bptt_depth, lm.lr) == (12, 512, 128, 10, 2, 2.5e-4)
     assert resolve("lm_words", "rmt", "paper").bptt_depth == 3
-    cpu = resolve("copy", "rmt", "cpu")   # the paper's model; L=12 in 3 segments fits 10 CPU minutes
-    assert cpu.task == {"length": 12, "num_symbols": 10} and cpu.segment_len == 12 and cpu.n_layers == 4
+    cpu = resolve("copy", "rmt", "cpu")   # the paper's model and task size: L=24 in 3 segments of 24
+    assert cpu.task == {"length": 24, "num_symbols": 10} and cpu.segment_len == 24 and cpu.n_layers == 4
+    small = resolve("copy_small", "rmt", "cpu")   # the earlier cpu profile, kept for its records
+    assert small.task == {"length": 12, "num_symbols": 10} and small.segment_len == 12
 
 
 def test_overrides_are_parsed_and_typed():
@@ -126,7 +128,7 @@ def test_overrides_are_parsed_and_typed():
     assert c.curriculum == (1, 2, 4) and c.target is None and c.task["num_symbols"] == 6
     assert resolve("copy", "rmt", "smoke", 0, {"bptt_depth": "full"}).bptt_depth is None
     # num_segments: exact segments of one length
-    assert resolve("copy", "transformer", "cpu", 0, {"num_segments": 1}).segment_len == 36
+    assert resolve("copy", "transformer", "cpu", 0, {"num_segments": 1}).segment_len == 72
     nine = resolve("copy", "rmt", "cpu", 0, {"num_segments": 9, "length": 24})
     assert nine.segment_len == 8 and nine.curriculum == (1, 2, 3, 9)   # the profile's curriculum, extended
     assert resolve("copy", "rmt", "cpu", 0, {"num_segments": 2}).curriculum == (1, 2)
@@ -141,8 +143,8 @@ def test_overrides_are_parsed_and_typed():
     (("copy", "rmt", "cpu"), {"lr": "abc"}, ["lr='abc'", "a number"]),
     (("copy", "rmt", "cpu"), {"dropout": 1.5}, ["dropout=1.5", "[0, 1)"]),
     (("copy", "rmt", "cpu"), {"steps": 0}, ["steps=0", "positive integer"]),
-    (("copy", "rmt", "cpu"), {"segment_len": 100}, ["segment_len=100", "at most the sample length 36"]),
-    (("copy", "rmt", "cpu"), {"num_segments": 50}, ["num_segments=50", "36-token"]),
+    (("copy", "rmt", "cpu"), {"segment_len": 100}, ["segment_len=100", "at most the sample length 72"]),
+    (("copy", "rmt", "cpu"), {"num_segments": 100}, ["num_segments=100", "72-token"]),
     (("copy", "rmt", "cpu"), {"num_segments": 3, "segment_len": 24}, ["num_segments=3", "segment_len"]),
     (("copy", "rmt", "cpu"), {"length": 0}, ["length=0"]),
     (("copy", "rmt", "cpu"), {"schedule": "linear"}, ["schedule='linear'", "cosine"]),
@@ -226,8 +228,8 @@ def test_smoke_never_writes_into_committed_results():
 
 def test_run_id_names_the_changes():
     assert default_run_id(resolve("copy", "rmt", "cpu", 2)) == "rmt-cpu-s2"
-    rid = default_run_id(resolve("copy", "xl", "cpu", 0, {"num_segments": 6, "length": 24}))
-    assert rid == "xl-cpu-s0-curriculum1,2,3,6-length24"    # the curriculum follows the segments
+    rid = default_run_id(resolve("copy", "xl", "cpu", 0, {"num_segments": 6}))
+    assert rid == "xl-cpu-s0-curriculum1,2,3,6-segment_len12"    # the curriculum follows the segments
 
 
 def test_every_model_variant_trains_on_a_task(tmp_path):

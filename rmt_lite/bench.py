@@ -53,11 +53,10 @@ from torch.utils._pytree import tree_flatten
 
 from .config import ModelConfig
 from .model import MemoryTransformer
+from .peer import load_peer, peer_settings
 from .runner import run_segments
 from .utils import git_sha
 
-PEER_PACKAGE = "recurrent-memory-transformer-pytorch==0.7.0"
-PEER_DIR = ".bench-peer"            # where `make bench` installs the peer (ignored by git)
 REPO = Path(__file__).resolve().parent.parent
 
 # the paper's copy configuration (section 4.1; issue 7)
@@ -191,25 +190,7 @@ def train_step_fn(model: MemoryTransformer, batch: int, segment_len: int, n_segm
 
 # ---------------------------------------------------------------------------------------------
 # the peer
-def load_peer():
-    """The peer's classes, or the reason why not. Looks in ``.bench-peer/`` first."""
-    peer_dir = REPO / PEER_DIR
-    if peer_dir.is_dir() and str(peer_dir) not in sys.path:
-        sys.path.append(str(peer_dir))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from recurrent_memory_transformer_pytorch import (RecurrentMemoryTransformer,
-                                                              RecurrentMemoryTransformerWrapper)
-    except ImportError as e:
-        return None, (f"peer not installed ({e}); `make bench` installs {PEER_PACKAGE} into {PEER_DIR}/ "
-                      f"(pip install --no-deps --target {PEER_DIR} {PEER_PACKAGE} hyper-connections==0.1.15 einops==0.8.2)")
-    return (RecurrentMemoryTransformer, RecurrentMemoryTransformerWrapper), ""
-
-
-PEER_SETTINGS = dict(dim=128, num_tokens=12, depth=4, num_memory_tokens=COPY_MEM, seq_len=SEG_LEN, heads=4,
-                     dim_head=32, ff_mult=2, use_xl_memories=False, abs_pos_emb=False, rotary_pos_emb=True,
-                     use_flash_attn=True, num_residual_streams=1)
+PEER_SETTINGS = peer_settings(copy_config("rmt"), SEG_LEN)
 PEER_NOTE = ("same sizes as ours: 4 layers, dim 128, 4 heads of dim_head 32 (= d_model / heads, as in ours), "
              "ff_mult 2 (GEGLU of width 170: the parameter count of a 256-wide GELU feed-forward), 8 memory "
              "tokens, segments of 24, XL memories off, rotary positions, plain residuals "

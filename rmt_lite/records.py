@@ -127,6 +127,7 @@ class RunRecord:
     started: str = ""
     finished: str = ""
     run_dir: str = ""
+    implementation: str = "rmt_lite"   # or the peer's name (rmt_lite.peer)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -159,7 +160,8 @@ class RunRecord:
                 row[f"{split}_{k}"] = v
         row.update(steps_done=self.steps, stop_reason=self.stop_reason, wall_time_s=self.wall_time_s,
                    num_parameters=self.num_parameters, git_sha=self.git_sha, device=self.device,
-                   world_size=self.world_size, torch=self.versions.get("torch"), finished=self.finished)
+                   world_size=self.world_size, torch=self.versions.get("torch"), finished=self.finished,
+                   implementation=self.implementation)
         return row
 
 

@@ -333,7 +333,8 @@ class Trainer:
     """
 
     def __init__(self, cfg: RunConfig, *, device: torch.device | str = "cpu", run_dir: str | Path | None = None,
-                 progress: bool = False, log: Callable[[str], None] | None = None, rank: int = 0, world: int = 1):
+                 progress: bool = False, log: Callable[[str], None] | None = None, rank: int = 0, world: int = 1,
+                 build_model: Callable[[ModelConfig, RunConfig], nn.Module] | None = None):
         self.cfg, self.rank, self.world = cfg, rank, world
         self.device = torch.device(device) if isinstance(device, str) else device
         self.run_dir = None if run_dir is None else Path(run_dir)
@@ -345,9 +346,12 @@ class Trainer:
         torch.manual_seed(cfg.seed)                    # model init (and dropout) stream
         self.regime = REGIMES[cfg.kind](cfg, self.device, rank, world)
         self.model_config: ModelConfig = cfg.model_config(self.regime.vocab_size, self.regime.num_classes)
-        self.model = MemoryTransformer(self.model_config).to(self.device)
-        decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2 and n != "initial_memory"]
-        other = [p for n, p in self.model.named_parameters() if not (p.dim() >= 2 and n != "initial_memory")]
+        # build_model: another implementation with MemoryTransformer's segment interface (rmt_lite.peer)
+        built = MemoryTransformer(self.model_config) if build_model is None else build_model(self.model_config, cfg)
+        self.model = built.to(self.device)
+        decays = {n: p.dim() >= 2 and "memory" not in n for n, p in self.model.named_parameters()}   # memory: never
+        decay = [p for n, p in self.model.named_parameters() if decays[n]]
+        other = [p for n, p in self.model.named_parameters() if not decays[n]]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                       {"params": other, "weight_decay": 0.0}], lr=cfg.lr)
         self.step_module: nn.Module = _Step(self.model)
@@ -619,7 +623,9 @@ def _inside(path: Path, folder: Path) -> bool:
 def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int = 0,
                      overrides: dict[str, Any] | None = None, *, out_dir: str | Path | None = None,
                      run_name: str | None = None, device: str = "auto", progress: bool = False,
-                     rerun: bool = False, log: Callable[[str], None] | None = None) -> RunRecord:
+                     rerun: bool = False, log: Callable[[str], None] | None = None,
+                     build_model: Callable[[ModelConfig, RunConfig], nn.Module] | None = None,
+                     implementation: str = "rmt_lite") -> RunRecord:
     """Train (or resume, or load) one run and return its :class:`RunRecord`.
 
     - the run lives in ``<out_dir>/<experiment>/<run_name>/`` (``out_dir``: ``results/`` of the
@@ -629,7 +635,9 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
     - a run with a checkpoint resumes from it (bit-identical to an uninterrupted run on CPU);
     - a folder holding a run with another config is refused (ValueError); so is any bad input,
       before anything is written;
-    - under ``torchrun`` every process calls this; rank 0 writes.
+    - under ``torchrun`` every process calls this; rank 0 writes;
+    - ``build_model`` replaces MemoryTransformer by another implementation of its segment
+      interface (:mod:`rmt_lite.peer`), named by ``implementation`` in the record.
     """
     cfg = resolve(experiment, model, profile, seed, overrides)
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
@@ -657,7 +665,8 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
 
     rank, world, dev, created = _setup_distributed(device)
     try:
-        trainer = Trainer(cfg, device=dev, run_dir=run_dir, progress=progress, log=log, rank=rank, world=world)
+        trainer = Trainer(cfg, device=dev, run_dir=run_dir, progress=progress, log=log, rank=rank, world=world,
+                          build_model=build_model)
         if rerun and rank == 0:
             for p in (rec_path, ck_path):
                 p.unlink(missing_ok=True)
@@ -676,7 +685,7 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
             metrics=metrics, history=trainer.history, steps=trainer.step, stop_reason=trainer.stop_reason,
             wall_time_s=round(trainer.elapsed, 2), resumed=trainer.resumed,
             num_parameters=trainer.model.num_parameters(), git_sha=sha, versions=versions(),
-            device=_device_name(dev), world_size=world, started=started,
+            device=_device_name(dev), world_size=world, started=started, implementation=implementation,
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(run_dir))
         if rank == 0:
             record.save(rec_path)

@@ -149,7 +149,8 @@ class RunRecord:
         cfg = self.config
         row = dict(run_id=self.run_id, experiment=self.experiment, model=self.model, profile=self.profile,
                    seed=self.seed)
-        for key in ("segment_len", "mem_size", "bptt_depth", "n_layers", "d_model", "batch_size", "steps", "lr"):
+        for key in ("segment_len", "mem_size", "bptt_depth", "n_layers", "d_model", "batch_size", "steps", "lr",
+                    "mem_init", "mem_init_std", "mem_pos_gap"):
             row[key] = cfg.get(key)
         row["num_segments"] = self.metrics.get("segments")
         row["seq_len"] = self.metrics.get("seq_len")

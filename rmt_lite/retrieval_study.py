@@ -1,0 +1,64 @@
+"""What slows rmt down on retrieval (chapter 3): the records of experiment ``retrieval_study``.
+
+Every run there reads the 10-token retrieval sample in ONE segment, where no memory is needed:
+the transformer is the baseline and each rmt run changes one memory setting of the profile
+(5 memory tokens, distinct N(0, 1) slots, read block just before the text). The task is learned
+in a jump after a plateau at 0.25 (one of the four stored values), so a run is summarised by the
+step at which its validation accuracy first passed ``LEARNED`` (the same threshold as claim 4).
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .experiments import resolve
+
+LEARNED = 0.5
+# the memory settings a study run may change, with rmt's profile values as defaults
+SETTINGS = ("mem_size", "mem_init", "mem_init_std", "mem_pos_gap")
+
+
+def condition(row: pd.Series, profile: str = "cpu") -> str:
+    """A short name for the setting of one record: ``transformer``, ``rmt``, ``rmt, mem_size 1``,
+    ``peer rmt``, ... (the profile's values are not named)."""
+    peer = str(row.get("implementation", "rmt_lite")) != "rmt_lite"
+    if row["model"] != "rmt":
+        return row["model"]
+    base = resolve("retrieval_study", "rmt", profile)
+    changed = []
+    for key in SETTINGS:
+        value, default = row.get(key), getattr(base, key)
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value == default:
+            continue
+        changed.append(f"{key} {value:g}" if isinstance(value, (int, float)) else f"{key} {value}")
+    return ("peer rmt" if peer else "rmt") + "".join(f", {c}" for c in changed)
+
+
+def learning_steps(history: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """One row per record: ``condition``, ``seed``, ``learned_at`` (the first evaluated step whose
+    validation accuracy passed ``LEARNED``; NaN: never within the budget), ``steps`` trained and
+    ``test_acc``."""
+    rows = []
+    for run in records.itertuples(index=False):
+        h = history[history["run_id"] == run.run_id].sort_values("step")
+        passed = h.loc[h["acc"] > LEARNED, "step"]
+        rows.append(dict(condition=condition(pd.Series(run._asdict())), seed=int(run.seed),
+                         learned_at=float(passed.iloc[0]) if len(passed) else math.nan,
+                         steps=int(run.steps_done), test_acc=float(run.test_acc)))
+    return pd.DataFrame(rows, columns=["condition", "seed", "learned_at", "steps", "test_acc"])
+
+
+def summary(steps: pd.DataFrame) -> pd.DataFrame:
+    """One row per condition, in the order first met: how many runs learned within the budget,
+    the step each seed learned at (``-``: not within the budget), the median over seeds (a run
+    that never learned counts as later than any that did), and the test accuracy per seed."""
+    rows = []
+    for name, g in steps.groupby("condition", sort=False):
+        g = g.sort_values("seed")
+        median = g["learned_at"].fillna(math.inf).median()
+        rows.append({"setting": name, "learned": f"{int(g['learned_at'].notna().sum())} of {len(g)}",
+                     "step learned, per seed": ", ".join("-" if math.isnan(s) else f"{s:.0f}" for s in g["learned_at"]),
+                     "median step": median, "test accuracy, per seed": ", ".join(f"{a:.2f}" for a in g["test_acc"]),
+                     "mean test accuracy": g["test_acc"].mean()})
+    return pd.DataFrame(rows)

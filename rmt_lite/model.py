@@ -62,16 +62,24 @@ def attention_mask(num_mem: int, seg_len: int, cache_len: int = 0, *, write_mem:
 
 @dataclass
 class SegmentState:
-    """What crosses a segment boundary: memory ``[B, M, d]`` and/or one XL cache ``[B, C, d]`` per layer."""
+    """What crosses a segment boundary: memory ``[B, M, d]`` and/or one XL cache ``[B, C, d]`` per
+    layer, with ``cache_mask [B, C]`` (True = a real token; None = all real) so that cached padding
+    stays hidden from later segments."""
 
     memory: Tensor | None = None
     cache: tuple[Tensor, ...] | None = None
+    cache_mask: Tensor | None = None
 
     def detach(self) -> "SegmentState":
         return SegmentState(
             None if self.memory is None else self.memory.detach(),
             None if self.cache is None else tuple(c.detach() for c in self.cache),
+            self.cache_mask,
         )
+
+    def with_memory(self, memory: Tensor | None) -> "SegmentState":
+        """The same cache with another memory (truncated BPTT rebuilds the memory with a graph)."""
+        return SegmentState(memory, self.cache, self.cache_mask)
 
 
 @dataclass
@@ -270,15 +278,18 @@ class MemoryTransformer(nn.Module):
             h = torch.cat(blocks, dim=1).to(x.dtype)
         else:
             h = x
-        cache = state.cache if cfg.has_cache else None
+        cache, cache_mask = self._checked_cache(state, B)
         C = 0 if cache is None else cache[0].shape[1]
 
         blocked = attention_mask(M, T, C, write_mem=cfg.writes_at_end,
                                  read_mem_from_cache=cfg.read_mem_from_cache,
                                  causal=not cfg.encoder).to(tokens.device)
-        if token_mask is not None:
+        if token_mask is not None or cache_mask is not None:
             pad = torch.zeros(B, blocked.shape[1], dtype=torch.bool, device=tokens.device)
-            pad[:, C + M:C + M + T] = ~token_mask
+            if token_mask is not None:
+                pad[:, C + M:C + M + T] = ~token_mask
+            if cache_mask is not None:
+                pad[:, :C] = ~cache_mask
             eye = torch.zeros_like(blocked)
             eye[:, C:].fill_diagonal_(True)        # a position may always see itself: no empty rows
             allowed = ~((blocked | pad[:, None, :]) & ~eye)[:, None]   # [B, 1, rows, cols]
@@ -288,10 +299,10 @@ class MemoryTransformer(nn.Module):
 
         attentions = [] if return_attention else None
         new_cache = []
+        empty = None if token_mask is None else ~token_mask.any(dim=1)     # all-padding samples
         for i, block in enumerate(self.blocks):
             if cfg.has_cache:   # Transformer-XL: cache this layer's token inputs, detached
-                seen = h[:, M:M + T] if cache is None else torch.cat((cache[i], h[:, M:M + T]), dim=1)
-                new_cache.append(seen[:, -cfg.mem_len:].detach())
+                new_cache.append(self._roll_cache(None if cache is None else cache[i], h[:, M:M + T], empty))
             h, weights = block(h, None if cache is None else cache[i], allowed, rot, return_attention)
             if return_attention:
                 attentions.append(weights)
@@ -305,9 +316,46 @@ class MemoryTransformer(nn.Module):
                 next_memory = torch.where(empty[:, None, None], state.memory, next_memory)
         hidden = out[:, M:M + T]
         logits = None if cfg.encoder else hidden @ self.embed.weight.t()
+        next_mask = None
+        if cfg.has_cache and (token_mask is not None or cache_mask is not None):
+            real = lambda mask, n: torch.ones(B, n, dtype=torch.bool, device=tokens.device) if mask is None else mask
+            next_mask = self._roll_cache(real(cache_mask, C)[..., None], real(token_mask, T)[..., None],
+                                         empty)[..., 0]
         return SegmentOutput(logits=logits, hidden=hidden,
-                             state=SegmentState(next_memory, tuple(new_cache) if cfg.has_cache else None),
+                             state=SegmentState(next_memory, tuple(new_cache) if cfg.has_cache else None,
+                                                next_mask),
                              attentions=attentions)
+
+    def _roll_cache(self, cached: Tensor | None, current: Tensor, empty: Tensor | None) -> Tensor:
+        """The next XL cache of one layer: the last ``mem_len`` of ``[cached ; current]``, detached.
+        A sample whose segment is all padding (``empty``) keeps its cache where it was, next to
+        the following segment, its padded entries in front (and masked)."""
+        seen = current if cached is None else torch.cat((cached, current), dim=1)
+        rolled = seen[:, -self.cfg.mem_len:]
+        if empty is not None and bool(empty.any()):
+            kept = current if cached is None else torch.cat((current, cached), dim=1)
+            rolled = torch.where(empty.view(-1, 1, 1), kept[:, -self.cfg.mem_len:], rolled)
+        return rolled.detach()
+
+    def _checked_cache(self, state: SegmentState, batch: int) -> tuple[tuple[Tensor, ...] | None, Tensor | None]:
+        """The state's XL cache and its mask, after checking their shapes (None without a cache)."""
+        cache = state.cache if self.cfg.has_cache else None
+        if cache is None:
+            return None, None
+        d, layers = self.cfg.d_model, len(self.blocks)
+        if not isinstance(cache, (tuple, list)) or len(cache) != layers:
+            raise ValueError(f"state.cache has {len(cache) if isinstance(cache, (tuple, list)) else type(cache).__name__} "
+                             f"entries; expected a tuple of one [batch, length, {d}] tensor per layer ({layers})")
+        C = cache[0].shape[1] if cache[0].dim() == 3 else -1
+        for c in cache:
+            if c.dim() != 3 or c.shape != (batch, C, d):
+                raise ValueError(f"state.cache holds a tensor of shape {tuple(c.shape)}; expected [{batch}, length, "
+                                 f"{d}] in every layer, one length for all")
+        mask = state.cache_mask
+        if mask is not None and (mask.dtype != torch.bool or mask.shape != (batch, C)):
+            raise ValueError(f"state.cache_mask has shape {tuple(mask.shape)} and dtype {mask.dtype}; expected "
+                             f"[{batch}, {C}] of dtype torch.bool")
+        return tuple(cache), mask
 
     def extend(self, tokens: Tensor, state: SegmentState, past: list[Tensor] | None = None
                ) -> tuple[Tensor, list[Tensor]]:
@@ -327,10 +375,14 @@ class MemoryTransformer(nn.Module):
         if past is None:
             h = torch.cat((state.memory, h), dim=1).to(h.dtype) if M else h
             past = [h[:, :0]] * len(self.blocks)
-        cache = state.cache if cfg.has_cache else None
+        cache, cache_mask = self._checked_cache(state, tokens.shape[0])
         C, P, n = (0 if cache is None else cache[0].shape[1]), past[0].shape[1], h.shape[1]
         blocked = attention_mask(M, P + n - M, C, write_mem=False, read_mem_from_cache=cfg.read_mem_from_cache)
         allowed = ~blocked[P:, :C + P + n].to(tokens.device)
+        if cache_mask is not None:
+            seen = torch.ones(tokens.shape[0], C + P + n, dtype=torch.bool, device=tokens.device)
+            seen[:, :C] = cache_mask
+            allowed = (allowed & seen[:, None, :])[:, None]       # [B, 1, rows, cols]
         rot = self._rope_rows(C, M, P + n - M, 0, h.device, h.dtype)
         new_past = []
         for i, block in enumerate(self.blocks):

@@ -77,7 +77,7 @@ def run_segments(model: MemoryTransformer, tokens: Tensor, segment_len: int, *,
             first = max(0, seg - bptt_depth)
             st = start_state if first == 0 else stored[first]
             for replay in range(first, seg):        # recompute the last k memories with a graph
-                st = SegmentState(step(replay, st).state.memory, stored[replay + 1].cache)
+                st = stored[replay + 1].with_memory(step(replay, st).state.memory)
             out = step(seg, st)
             stored.append(out.state.detach())
         else:

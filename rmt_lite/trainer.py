@@ -86,7 +86,8 @@ def default_run_id(cfg: RunConfig) -> str:
 def _state_to_dict(state: SegmentState | None) -> dict | None:
     if state is None:
         return None
-    return {"memory": state.memory, "cache": None if state.cache is None else list(state.cache)}
+    return {"memory": state.memory, "cache": None if state.cache is None else list(state.cache),
+            "cache_mask": state.cache_mask}
 
 
 def _state_from_dict(d: dict | None, device) -> SegmentState | None:
@@ -94,7 +95,8 @@ def _state_from_dict(d: dict | None, device) -> SegmentState | None:
         return None
     mem = None if d["memory"] is None else d["memory"].to(device)
     cache = None if d["cache"] is None else tuple(c.to(device) for c in d["cache"])
-    return SegmentState(mem, cache)
+    mask = d.get("cache_mask")        # absent in checkpoints written before the cache had a mask
+    return SegmentState(mem, cache, None if mask is None else mask.to(device))
 
 
 class _Regime:
@@ -232,7 +234,7 @@ class StreamRegime(_Regime):
             else:
                 st = hist_states[0] if hist_states[0] is not None else model.init_state(inputs.shape[0])
                 for i, x in enumerate(hist):   # replay: rebuild the memory with a graph, k writes deep
-                    st = SegmentState(model(x, st).state.memory, hist_states[i + 1].cache)
+                    st = hist_states[i + 1].with_memory(model(x, st).state.memory)
             out = model(inputs, st)
             self._new_state = out.state.detach()
             return F.cross_entropy(out.logits.flatten(0, 1).float(), targets.flatten())

@@ -62,6 +62,7 @@ MODELS = VARIANTS
 KINDS = ("task", "lm", "classification")
 SCHEDULES = ("constant", "cosine", "plateau")
 CURRICULUM_MODES = ("segments", "length")
+MAX_SEED = 2 ** 63               # torch seeds its generators with 64-bit integers
 
 
 def _err(name: str, value: Any, allowed: str) -> ValueError:
@@ -463,8 +464,12 @@ def _check(cfg: RunConfig) -> None:
         v = getattr(cfg, name)
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise _err(name, v, "an integer >= 0")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
-        raise _err("seed", cfg.seed, "an integer >= 0")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < MAX_SEED:
+        raise _err("seed", cfg.seed, "an integer in [0, 2**63)")
+    if cfg.kind == "task":
+        for name in ("eval_size", "test_size"):
+            if getattr(cfg, name) < 1:
+                raise _err(name, getattr(cfg, name), "a positive integer for a task (samples of the fixed set)")
     if not cfg.lr > 0 or not math.isfinite(cfg.lr):
         raise _err("lr", cfg.lr, "a finite number > 0")
     if not 0 <= cfg.min_lr <= cfg.lr:
@@ -532,8 +537,11 @@ def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int
         raise _err("profile", profile, f"one of {', '.join(PROFILES)}")
     if isinstance(seed, str):
         seed = _parse_value("seed", seed, 0, "int")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise _err("seed", seed, "an integer >= 0")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
+        raise _err("seed", seed, "an integer in [0, 2**63)")
+    if "mem_size" in (overrides or {}) and model == "transformer":
+        raise _err("mem_size", (overrides or {})["mem_size"], "not set for model='transformer', which has no memory "
+                   "tokens and no cache (use rmt, mt, xl or rmt_xl)")
     spec = EXPERIMENTS[experiment]
     base = dict(spec.profiles[profile])
     task = dict(base.pop("task", {}))

@@ -173,10 +173,16 @@ class Block(nn.Module):
         return h + self.mlp(self.ln2(h)), weights
 
 
-def _check_tokens(tokens: Tensor) -> None:
-    if tokens.dim() != 2 or tokens.dtype != torch.long:
-        raise ValueError(f"tokens has shape {tuple(tokens.shape)} and dtype {tokens.dtype}; "
+def _check_tokens(tokens: Tensor, vocab_size: int) -> None:
+    if not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.dtype != torch.long:
+        shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
+        raise ValueError(f"tokens has shape {shape} and dtype {getattr(tokens, 'dtype', None)}; "
                          "expected a [batch, segment_len] tensor of dtype torch.long")
+    if tokens.numel():
+        low, high = (int(v) for v in torch.aminmax(tokens))
+        if low < 0 or high >= vocab_size:
+            raise ValueError(f"tokens holds ids from {low} to {high}; allowed: 0 to {vocab_size - 1} "
+                             f"(vocab_size={vocab_size})")
 
 
 class MemoryTransformer(nn.Module):
@@ -217,6 +223,8 @@ class MemoryTransformer(nn.Module):
     # ----------------------------------------------------------------------------------------
     def init_state(self, batch_size: int) -> SegmentState:
         """The state before the first segment: the learned memory M_0 and an empty cache."""
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} is not allowed: a positive integer")
         memory = None
         if self.initial_memory is not None:
             memory = self.initial_memory.unsqueeze(0).expand(batch_size, -1, -1)
@@ -262,9 +270,10 @@ class MemoryTransformer(nn.Module):
         segment is all padding keeps its memory unchanged.
         """
         cfg = self.cfg
-        _check_tokens(tokens)
-        if token_mask is not None and token_mask.shape != tokens.shape:
-            raise ValueError(f"token_mask has shape {tuple(token_mask.shape)}; expected {tuple(tokens.shape)}")
+        _check_tokens(tokens, cfg.vocab_size)
+        if token_mask is not None and (token_mask.shape != tokens.shape or token_mask.dtype != torch.bool):
+            raise ValueError(f"token_mask has shape {tuple(token_mask.shape)} and dtype {token_mask.dtype}; expected "
+                             f"{tuple(tokens.shape)} like tokens, dtype torch.bool (True = a real token)")
         B, T = tokens.shape
         state = state if state is not None else self.init_state(B)
         M = cfg.num_mem_tokens if cfg.has_memory else 0
@@ -367,7 +376,7 @@ class MemoryTransformer(nn.Module):
         cfg = self.cfg
         if cfg.encoder:
             raise ValueError("extend needs a decoder model (encoder=False)")
-        _check_tokens(tokens)
+        _check_tokens(tokens, cfg.vocab_size)
         if past is not None and len(past) != len(self.blocks):
             raise ValueError(f"past has {len(past)} entries; expected one per layer ({len(self.blocks)})")
         M = cfg.num_mem_tokens if cfg.has_memory else 0

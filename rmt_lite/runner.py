@@ -107,11 +107,12 @@ def generate(model: MemoryTransformer, prompt: Tensor, max_new_tokens: int, segm
     the segment being written grows one position per new token (:meth:`MemoryTransformer.extend`)."""
     if model.cfg.encoder:
         raise ValueError("generate needs a decoder model (encoder=False)")
-    if max_new_tokens < 0:
+    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens={max_new_tokens!r} is not allowed: an integer >= 0")
-    segment_bounds(max(prompt.shape[1], 1), segment_len)   # validates segment_len
-    if prompt.dim() != 2 or prompt.shape[1] == 0:
-        raise ValueError(f"prompt has shape {tuple(prompt.shape)}; expected [batch, length >= 1]")
+    if not isinstance(prompt, Tensor) or prompt.dim() != 2 or prompt.shape[1] == 0:
+        shape = tuple(prompt.shape) if isinstance(prompt, Tensor) else type(prompt).__name__
+        raise ValueError(f"prompt has shape {shape}; expected [batch, length >= 1]")
+    segment_bounds(prompt.shape[1], segment_len)           # validates segment_len
     state = model.init_state(prompt.shape[0])
     seq, done = prompt, 0                                  # `done` tokens are folded into `state`
     while seq.shape[1] - done > segment_len:

@@ -15,10 +15,12 @@ CPU, a NaN guard, DistributedDataParallel (gloo on CPU, nccl on GPU) and bf16 au
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -425,7 +427,7 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore everything (weights, optimiser, schedule, curriculum stage, RNG states, data
         position); ``torch.load(weights_only=True)``: no arbitrary unpickling."""
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = read_checkpoint(path)
         if ck.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"checkpoint {path} has format {ck.get('format')!r}; allowed: {CHECKPOINT_FORMAT}")
         saved = json.loads(ck["config"])
@@ -572,6 +574,21 @@ class Trainer:
         self.save_checkpoint()
 
 
+def read_checkpoint(path: str | Path) -> dict:
+    """A checkpoint's contents, read with ``weights_only=True`` (no code in the file can run); a file
+    that is damaged, empty or not a checkpoint of this trainer raises a ValueError naming it."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError, AttributeError) as e:
+        raise ValueError(f"checkpoint {path} is unreadable ({type(e).__name__}): it is damaged, incomplete or "
+                         "not a checkpoint of rmt_lite. Start the run again with --rerun (rerun=True), which "
+                         "replaces it") from None
+    if not isinstance(ck, dict) or not {"format", "config", "model"} <= set(ck):
+        raise ValueError(f"checkpoint {path} is unreadable: it is not a checkpoint of rmt_lite. Start the run again "
+                         "with --rerun (rerun=True), which replaces it")
+    return ck
+
+
 def _diff_keys(a: dict, b: dict) -> list[str]:
     keys = sorted(set(a) | set(b))
     out = []
@@ -649,8 +666,9 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
     rid = run_name if run_name is not None else default_run_id(cfg)
     _check_run_name(rid)
     run_dir = out / experiment / rid
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"out_dir={str(out)!r} is not allowed: {run_dir} exists and is not a folder")
+    for folder in (out, out / experiment, run_dir):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"out_dir={str(out)!r} is not allowed: {folder} exists and is not a folder")
     cfg_path, rec_path, ck_path = run_dir / CONFIG, run_dir / RECORD, run_dir / CHECKPOINT
     if cfg_path.exists() and not rerun:
         saved = json.loads(cfg_path.read_text())
@@ -680,7 +698,14 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
         sha = git_sha()                                  # the code this process loaded, not later edits
         if rank == 0:
             atomic_write_json(cfg_path, cfg.to_dict())
-        metrics = trainer.fit()
+        try:
+            metrics = trainer.fit()
+        except TrainingDiverged:
+            if rank == 0 and not ck_path.exists():       # nothing worth keeping: leave no half-made run
+                cfg_path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()
+            raise
         trainer.save_checkpoint()
         record = RunRecord(
             run_id=rid, experiment=experiment, model=model, profile=profile, seed=seed, config=cfg.to_dict(),
@@ -727,7 +752,7 @@ def load_model(run_dir: str | Path, device: str = "cpu") -> tuple[MemoryTransfor
     path = run_dir / CHECKPOINT
     if not path.exists():
         raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: it holds no {CHECKPOINT}")
-    ck = torch.load(path, map_location="cpu", weights_only=True)
+    ck = read_checkpoint(path)
     cfg = RunConfig.from_dict(json.loads(ck["config"]))
     model = MemoryTransformer(ModelConfig.from_dict(json.loads(ck["model_config"])))
     model.load_state_dict(ck["model"])

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from .experiments import RunConfig, make_task, resolve
 from .model import MemoryTransformer
-from .records import CHECKPOINT, RECORD, RunRecord, atomic_write_json
+from .records import CHECKPOINT, RECORD, WEIGHTS, RunRecord, atomic_write_json
 from .runner import run_segments, segment_bounds
 
 BLOCKS = ("read", "tokens", "write")
@@ -51,8 +51,9 @@ def train_or_load(experiment: str, model: str = "rmt", profile: str = "smoke", s
 
     * ``smoke``: ``runs/smoke/`` of the checkout (never ``results/``);
     * a real profile: ``results_dir`` (the committed results; the run of chapter 02 with the same
-      configuration is reused); when ``results_dir`` holds the run's record but not its
-      checkpoint (checkpoints are not committed), the model is trained again under
+      configuration is reused, from its checkpoint or its shipped half-precision weights); when
+      ``results_dir`` holds the run's record but neither (checkpoints are not committed), the model
+      is trained again under
       ``runs/<profile>/`` of the checkout, which is not committed either, so the committed
       record is never overwritten.
     """
@@ -64,7 +65,7 @@ def train_or_load(experiment: str, model: str = "rmt", profile: str = "smoke", s
         out = default_out_dir(profile)
     else:
         committed = Path(results_dir) / experiment / rid
-        if (committed / RECORD).exists() and not (committed / CHECKPOINT).exists():
+        if (committed / RECORD).exists() and not any((committed / f).exists() for f in (CHECKPOINT, WEIGHTS)):
             out = (repo_root() or Path.cwd()) / "runs" / profile
         else:
             out = Path(results_dir)

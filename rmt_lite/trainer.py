@@ -39,7 +39,7 @@ from .evaluate import (autocast, classify_logits, collate_documents, evaluate_cl
                        evaluate_stream, evaluate_task)
 from .experiments import EXPERIMENTS, RunConfig, make_task, resolve, sample_len, stages
 from .model import MemoryTransformer, SegmentState
-from .records import (CHECKPOINT, CONFIG, RECORD, RunRecord, atomic_torch_save, atomic_write_json,
+from .records import (CHECKPOINT, CONFIG, RECORD, WEIGHTS, RunRecord, atomic_torch_save, atomic_write_json,
                       default_results_dir, repo_root, write_summary)
 from .runner import run_segments
 from .utils import get_device, git_sha, versions
@@ -746,14 +746,32 @@ train = train_experiment
 
 
 def load_model(run_dir: str | Path, device: str = "cpu") -> tuple[MemoryTransformer, RunConfig]:
-    """The trained model of a run folder (its checkpoint, loaded with ``weights_only=True``) and its
-    :class:`RunConfig`."""
+    """The trained model of a run folder and its :class:`RunConfig`: from its checkpoint, or else
+    from the half-precision weights shipped with the committed results (:func:`ship_weights`),
+    both read with ``weights_only=True``; the model is float32 either way."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT
     if not path.exists():
-        raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: it holds no {CHECKPOINT}")
+        path = run_dir / WEIGHTS
+        if not path.exists():
+            raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: it holds neither {CHECKPOINT} nor {WEIGHTS}")
     ck = read_checkpoint(path)
     cfg = RunConfig.from_dict(json.loads(ck["config"]))
     model = MemoryTransformer(ModelConfig.from_dict(json.loads(ck["model_config"])))
-    model.load_state_dict(ck["model"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
     return model.to(get_device(device)).eval(), cfg
+
+
+def ship_weights(run_dir: str | Path) -> Path:
+    """Write ``weights.pt`` beside a finished run's checkpoint: its model in half precision (about a
+    quarter of the checkpoint, no optimiser state), small enough to commit, so that an analysis of
+    the run works on a fresh clone (:func:`load_model` falls back to it)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / RECORD).exists() or not (run_dir / CHECKPOINT).exists():
+        raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: a finished run with its {RECORD} and {CHECKPOINT}")
+    ck = read_checkpoint(run_dir / CHECKPOINT)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}
+    path = run_dir / WEIGHTS
+    atomic_torch_save(path, {"format": ck["format"], "config": ck["config"], "model_config": ck["model_config"],
+                             "model": half})
+    return path

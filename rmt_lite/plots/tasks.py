@@ -184,14 +184,14 @@ def chance_levels(tasks: Sequence[str], records: pd.DataFrame | None = None, pro
 
 def find_checkpoint(results_dir: str | Path, experiment: str, model: str, profile: str) -> Path | None:
     """The folder of a finished run (``record.json``) of ``experiment``/``model``/``profile`` under
-    ``results_dir`` that still holds its ``checkpoint.pt`` (checkpoints are not committed, so this
-    finds one only where the run was trained), lowest seed first; None when there is none."""
+    ``results_dir`` that holds its ``checkpoint.pt`` (not committed: only where the run was
+    trained) or its shipped ``weights.pt``, lowest seed first; None when there is none."""
     from ..records import read_records
 
     found = []
     for r in read_records(results_dir, experiment):
         folder = Path(results_dir) / experiment / r.run_id
-        if r.model == model and r.profile == profile and (folder / "checkpoint.pt").exists():
+        if r.model == model and r.profile == profile and any((folder / f).exists() for f in ("checkpoint.pt", "weights.pt")):
             found.append((r.seed, r.run_id, folder))
     return sorted(found)[0][2] if found else None
 

@@ -36,13 +36,14 @@ def set_seed(seed: int) -> torch.Generator:
 
 def git_sha(short: bool = True) -> str:
     """The commit of the checkout this package was imported from ("unknown" outside git);
-    a trailing "+dirty" marks uncommitted changes."""
+    a trailing "+dirty" marks uncommitted changes to tracked files outside ``results/`` (runs
+    rewrite the summaries there as they finish; that is output, not code)."""
     root = Path(__file__).resolve().parent.parent
     try:
         args = ["git", "rev-parse", "--short", "HEAD"] if short else ["git", "rev-parse", "HEAD"]
         sha = subprocess.run(args, cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("+dirty" if dirty else "")

@@ -9,7 +9,7 @@ SEED    ?= 0
 JOBS    ?= 2
 KERNEL  := rmt-book
 
-.PHONY: book test test-fast notebooks bench reproduce clean
+.PHONY: book test test-fast notebooks bench reproduce colab-cells clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP)
 	  $(PY) -m pip install --quiet --no-deps --target $(BENCH_PEER) $(PEER_PKGS) || \
 	  echo "bench: could not install the peer into $(BENCH_PEER); its row will be skipped"
 	$(PY) -m rmt_lite.bench $(BENCH_ARGS)
+
+## make colab-cells: write every notebook's Colab set-up cell from the repository URL and branch in _config.yml
+colab-cells: $(STAMP)
+	$(PY) -m rmt_lite.book colab
 
 clean:
 	rm -rf _build notebooks/_executed

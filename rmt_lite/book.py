@@ -77,6 +77,52 @@ def check_parameters(notebook: Path, params: dict) -> None:
         raise BookError(f"{notebook.name}: unknown parameter(s) {unknown}; this notebook takes {sorted(known)}")
 
 
+# The set-up cell of every notebook (right after its parameters cell, hidden from the page): it is
+# what a fresh Colab runtime runs before the chapter, so it must carry the repository's URL and
+# branch, which live in _config.yml; `python -m rmt_lite.book colab` (make colab-cells) writes them.
+SETUP_CELL_ID = "colab-setup"
+SETUP_CELL = """import sys
+if "google.colab" in sys.modules:   # Colab: the package, the committed results, the notebooks folder
+    import subprocess
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}@{branch}"], check=True)
+    from rmt_lite.colab import setup
+    setup("{url}", "{branch}")"""
+
+
+def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]:
+    """The book's repository URL and branch, from ``_config.yml`` (their one place)."""
+    import yaml
+
+    repo = yaml.safe_load(config_path.read_text())["repository"]
+    return repo["url"], repo["branch"]
+
+
+def setup_cell_source(config_path: Path = ROOT / "_config.yml") -> str:
+    url, branch = repository(config_path)
+    return SETUP_CELL.format(url=url, branch=branch)
+
+
+def write_setup_cells(notebooks: list[Path] | None = None) -> list[Path]:
+    """Put the set-up cell, written from ``_config.yml``, after the parameters cell of every
+    notebook (replacing the one there); returns the notebooks that changed."""
+    import nbformat
+
+    changed = []
+    source = setup_cell_source()
+    for path in notebooks if notebooks is not None else toc_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cells = [c for c in nb.cells if c.get("id") != SETUP_CELL_ID]
+        params = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+        cell = nbformat.v4.new_code_cell(source, id=SETUP_CELL_ID, metadata={"tags": ["remove-cell"]})
+        cells.insert(params + 1, cell)
+        before = [c.get("source") for c in nb.cells]
+        nb.cells = cells
+        if [c.get("source") for c in nb.cells] != before:
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed
+
+
 def output_problems(notebook: Path) -> list[str]:
     """Error outputs and stray warnings (stderr text mentioning a warning) of an executed notebook."""
     import nbformat
@@ -161,11 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--only", action="append", metavar="STEM", help="execute only these notebooks")
     ex.add_argument("--kernel", default="rmt-book")
     sub.add_parser("build", help="build _build/html from the executed notebooks")
+    sub.add_parser("colab", help="write every notebook's Colab set-up cell from _config.yml's repository")
     args = parser.parse_args(argv)
     try:
         if args.command == "execute":
             params = {"PROFILE": args.profile, "SEED": args.seed, **parse_params(args.param)}
             execute(params, args.kernel, args.only)
+        elif args.command == "colab":
+            for path in write_setup_cells():
+                print(f"set-up cell written: {path.relative_to(ROOT)}")
         else:
             build()
     except BookError as err:

@@ -435,9 +435,10 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
                 ax.text(0.5, 0.55 if stat == "acc" else 0.5, f"no {ours_name} runs", transform=ax.transAxes,
                         ha="center", color="0.4", fontsize=9)
     handles = [Line2D([], [], color=_color(m), marker="o", lw=2, label=m) for m in labels]
-    handles += [Line2D([], [], color="0.3", marker="o", lw=1.8, label=ours_name),
-                Line2D([], [], color="0.3", marker="s", mfc="white", ls="--", lw=1.2, label="paper"),
-                Line2D([], [], color="0.45", ls=":", lw=1.2, label="chance")]
+    handles.append(Line2D([], [], color="0.3", marker="o", lw=1.8, label=ours_name))
+    if len(paper):
+        handles.append(Line2D([], [], color="0.3", marker="s", mfc="white", ls="--", lw=1.2, label="paper"))
+    handles.append(Line2D([], [], color="0.45", ls=":", lw=1.2, label="chance"))
     _top_legend(fig, handles, title)
     return stamp(fig, provenance)
 

@@ -49,16 +49,25 @@ def learning_steps(history: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["condition", "seed", "learned_at", "steps", "test_acc"])
 
 
-def summary(steps: pd.DataFrame) -> pd.DataFrame:
-    """One row per condition, in the order first met: how many runs learned within the budget,
-    the step each seed learned at (``-``: not within the budget), the median over seeds (a run
-    that never learned counts as later than any that did), and the test accuracy per seed."""
+def summary(steps: pd.DataFrame, baseline: str = "transformer") -> pd.DataFrame:
+    """One row per condition (the baseline, rmt, its variants, then the peer's): how many runs
+    learned within the budget, the step each seed learned at (``-``: not within the budget), the median over seeds (a run
+    that never learned counts as later than any that did), in how many seeds the setting learned
+    later than ``baseline`` with the same seed (the same start for every shared weight and the
+    same batches: the pairs differ only by the setting; the peer's share only the batches), and the
+    test accuracy per seed."""
+    when = steps.assign(at=steps["learned_at"].fillna(math.inf))
+    base = when[when["condition"] == baseline].set_index("seed")["at"]
     rows = []
-    for name, g in steps.groupby("condition", sort=False):
-        g = g.sort_values("seed")
-        median = g["learned_at"].fillna(math.inf).median()
+    order = sorted(when["condition"].unique(), key=lambda n: (n != baseline, n != "rmt", n.startswith("peer"), n))
+    for name in order:
+        g = when[when["condition"] == name].sort_values("seed")
+        paired = g[g["seed"].isin(base.index)]
+        later = int((paired["at"].to_numpy() > base.loc[paired["seed"]].to_numpy()).sum())
         rows.append({"setting": name, "learned": f"{int(g['learned_at'].notna().sum())} of {len(g)}",
                      "step learned, per seed": ", ".join("-" if math.isnan(s) else f"{s:.0f}" for s in g["learned_at"]),
-                     "median step": median, "test accuracy, per seed": ", ".join(f"{a:.2f}" for a in g["test_acc"]),
+                     "median step": g["at"].median(),
+                     f"later than the {baseline}": "" if name == baseline else f"{later} of {len(paired)}",
+                     "test accuracy, per seed": ", ".join(f"{a:.2f}" for a in g["test_acc"]),
                      "mean test accuracy": g["test_acc"].mean()})
     return pd.DataFrame(rows)

@@ -46,3 +46,4 @@ def test_the_summary_counts_a_run_that_never_learned_as_the_latest():
     assert table.loc["transformer", "learned"] == "2 of 2" and table.loc["transformer", "median step"] == 150
     assert table.loc["rmt", "learned"] == "1 of 3" and math.isinf(table.loc["rmt", "median step"])
     assert table.loc["rmt", "step learned, per seed"] == "200, -, -"
+    assert table.loc["rmt", "later than the transformer"] == "1 of 2"   # a tie is not later; seed 2 has no pair

@@ -51,11 +51,11 @@ def learning_steps(history: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame
 
 def summary(steps: pd.DataFrame, baseline: str = "transformer") -> pd.DataFrame:
     """One row per condition (the baseline, rmt, its variants, then the peer's): how many runs
-    learned within the budget, the step each seed learned at (``-``: not within the budget), the median over seeds (a run
-    that never learned counts as later than any that did), in how many seeds the setting learned
-    later than ``baseline`` with the same seed (the same start for every shared weight and the
-    same batches: the pairs differ only by the setting; the peer's share only the batches), and the
-    test accuracy per seed."""
+    learned within the budget; the step each seed learned at (``-``: not within the budget); the
+    median over seeds (a run that never learned counts as later than any that did); in how many
+    seeds the setting learned later than ``baseline`` with the same seed (the same start for every
+    shared weight and the same batches, so the pair differs only by the setting; the peer's runs
+    share only the batches); and the test accuracy per seed."""
     when = steps.assign(at=steps["learned_at"].fillna(math.inf))
     base = when[when["condition"] == baseline].set_index("seed")["at"]
     rows = []

@@ -71,3 +71,22 @@ def summary(steps: pd.DataFrame, baseline: str = "transformer") -> pd.DataFrame:
                      "test accuracy, per seed": ", ".join(f"{a:.2f}" for a in g["test_acc"]),
                      "mean test accuracy": g["test_acc"].mean()})
     return pd.DataFrame(rows)
+
+
+def finding(records: pd.DataFrame, history: pd.DataFrame, baseline: str = "transformer") -> dict | None:
+    """The study's result in numbers, for claim 4's reason: per setting, the runs that learned and
+    the seeds in which it learned later than ``baseline``; ``matches``: the settings that learned
+    in as many seeds as the baseline and never later than it. None without study records."""
+    study = records[records["experiment"] == "retrieval_study"] if len(records) else records
+    if study.empty or history is None or not len(history):
+        return None
+    table = summary(learning_steps(history[history["experiment"] == "retrieval_study"], study), baseline)
+    rows = table.set_index("setting")
+    if baseline not in rows.index or "rmt" not in rows.index:
+        return None
+    later = f"later than the {baseline}"
+    learned_base = rows.loc[baseline, "learned"]
+    matches = [name for name, row in rows.iterrows() if name not in (baseline, "rmt")
+               and row["learned"] == learned_base and row[later].startswith("0 of")]
+    return dict(baseline=learned_base, rmt=rows.loc["rmt", "learned"], rmt_later=rows.loc["rmt", later],
+                settings=[n for n in rows.index if n not in (baseline, "rmt")], matches=matches)

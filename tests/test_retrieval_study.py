@@ -47,3 +47,18 @@ def test_the_summary_counts_a_run_that_never_learned_as_the_latest():
     assert table.loc["rmt", "learned"] == "1 of 3" and math.isinf(table.loc["rmt", "median step"])
     assert table.loc["rmt", "step learned, per seed"] == "200, -, -"
     assert table.loc["rmt", "later than the transformer"] == "1 of 2"   # a tie is not later; seed 2 has no pair
+
+
+def test_the_finding_names_the_settings_that_learn_as_the_transformer_does():
+    records = pd.DataFrame([record("t0", model="transformer", seed=0), record("t1", model="transformer", seed=1),
+                            record("r0", seed=0), record("r1", seed=1),
+                            record("g0", seed=0, mem_pos_gap=1000), record("g1", seed=1, mem_pos_gap=1000),
+                            record("s0", seed=0, mem_size=1), record("s1", seed=1, mem_size=1)])
+    records["experiment"] = "retrieval_study"
+    history = pd.concat([curve("t0", [0.3, 0.9]), curve("t1", [0.3, 0.9]), curve("r0", [0.3, 0.3]),
+                         curve("r1", [0.3, 0.6]), curve("g0", [0.6, 0.9]), curve("g1", [0.3, 0.9]),
+                         curve("s0", [0.3, 0.3]), curve("s1", [0.6, 0.9])]).assign(experiment="retrieval_study")
+    found = rs.finding(records, history)
+    assert found["baseline"] == "2 of 2" and found["rmt"] == "1 of 2" and found["rmt_later"] == "1 of 2"
+    assert found["matches"] == ["rmt, mem_pos_gap 1000"]            # mem_size 1 learned once, and later once
+    assert rs.finding(records[records["model"] == "rmt"].iloc[:0], history) is None

@@ -9,13 +9,13 @@ from . import stamp
 
 
 def plot_study_curves(history: pd.DataFrame, order: list[str], *, learned: float, guess: float,
-                      provenance: str, title: str, ncols: int = 4) -> plt.Figure:
+                      provenance: str, title: str, ncols: int = 2) -> plt.Figure:
     """One panel per setting (``history["condition"]`` in ``order``): validation accuracy against
     the training step, one line per seed; the threshold ``learned`` and the four-value ``guess``
     as horizontal lines."""
     nrows = -(-len(order) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows), sharex=True, sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.3 * nrows), sharex=True, sharey=True,
+                             squeeze=False)      # two columns: the text stays readable in the page's width
     for ax, name in zip(axes.flat, order):
         sub = history[history["condition"] == name]
         sns.lineplot(data=sub, x="step", y="acc", hue="seed", units="seed", estimator=None, palette="colorblind",
@@ -24,8 +24,9 @@ def plot_study_curves(history: pd.DataFrame, order: list[str], *, learned: float
         ax.axhline(guess, color="0.5", lw=0.8, ls="--")
         ax.set_title(name, fontsize=11)
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("training step")
-        ax.set_ylabel("validation accuracy")
+        ax.set_xlabel("training step", fontsize=10)
+        ax.set_ylabel("validation accuracy", fontsize=10)
+        ax.tick_params(labelsize=9)
     for ax in list(axes.flat)[len(order):]:
         ax.set_visible(False)
     first = axes.flat[0]

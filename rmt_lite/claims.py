@@ -245,7 +245,7 @@ def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: li
         text.append(study)
         text.append("Likely reason: too little training for how slowly rmt learns this task here. It is learned "
                     "in a jump after a plateau at the four-value guess, and the memory slots beside the text "
-                    "delay that jump even where no memory is needed (tested above). Whether a longer budget "
+                    "delay that jump even where no memory is needed (tested in chapter 3). Whether a longer budget "
                     "brings rmt to the paper's accuracy at 2 and 3 segments is not tested here.")
     elif late and on_one["rmt"] < on_one["xl"]:
         text.append("Likely reason: too little training for how slowly rmt learns this task here. It is learned "

@@ -142,7 +142,7 @@ def test_retrieval_reason_cites_the_one_segment_study_when_it_is_committed():
     why = claims.retrieval(pd.concat([records, study], ignore_index=True), pd.DataFrame(curves)).why
     assert "the transformer passed 0.5 within the budget in 3 of 3 seeds, rmt in 0 of 3, and rmt passed it later " \
            "than the transformer of the same seed in 3 of 3" in why
-    assert "delay that jump even where no memory is needed (tested above)" in why
+    assert "delay that jump even where no memory is needed (tested in chapter 3)" in why
     assert "not tested here" in why and "Why the memory tokens slow it there" not in why
 
 

@@ -2,13 +2,14 @@
 is allowed, no code from a file runs, and nothing half written is left behind."""
 import os
 import pickle
+import random
 
 import pytest
 import torch
 
 from rmt_lite import generate, load_model, resolve
 from rmt_lite.train import main as train_main
-from rmt_lite.trainer import TrainingDiverged, train_experiment
+from rmt_lite.trainer import TrainingDiverged, read_checkpoint, train_experiment
 
 from conftest import make_model, random_tokens
 
@@ -23,7 +24,7 @@ class _RunsCode:
 
 def _damage(path, how):
     if how == "random":
-        path.write_bytes(os.urandom(2048))
+        path.write_bytes(random.Random(0).randbytes(2048))
     elif how == "truncated":
         path.write_bytes(path.read_bytes()[:300])
     elif how == "empty":
@@ -56,6 +57,14 @@ def test_a_damaged_checkpoint_is_named_and_runs_no_code(finished, how, monkeypat
                        *sum((["--set", f"{k}={v}"] for k, v in SHORT.items()), [])]) == 2
     again = train_experiment("copy", "rmt", "smoke", 0, SHORT, out_dir=out, rerun=True, **QUIET)
     assert again.steps == 4                                           # --rerun starts it again
+
+
+def test_random_bytes_are_always_an_unreadable_checkpoint(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    for seed in range(100):                  # random bytes fail inside torch.load in many different ways
+        path.write_bytes(random.Random(seed).randbytes(2048))
+        with pytest.raises(ValueError, match="unreadable"):
+            read_checkpoint(path)
 
 
 def test_out_pointing_at_a_file_is_refused(tmp_path):

@@ -38,7 +38,6 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 import weakref

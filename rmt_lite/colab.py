@@ -20,7 +20,8 @@ def setup(url: str, branch: str, where: str | Path = WHERE) -> Path:
     where = Path(where)
     if not (where / ".git").is_dir():
         if where.exists() and any(where.iterdir()):
-            raise ValueError(f"where={str(where)!r} is not allowed: it exists and is not a clone (an empty or new folder)")
+            raise ValueError(f"where={str(where)!r} is not allowed: it exists and is not a clone "
+                             "(an empty or new folder)")
         done = subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", branch, url, str(where)],
                               capture_output=True, text=True)
         if done.returncode:

@@ -191,7 +191,8 @@ def find_checkpoint(results_dir: str | Path, experiment: str, model: str, profil
     found = []
     for r in read_records(results_dir, experiment):
         folder = Path(results_dir) / experiment / r.run_id
-        if r.model == model and r.profile == profile and any((folder / f).exists() for f in ("checkpoint.pt", "weights.pt")):
+        weights = any((folder / f).exists() for f in ("checkpoint.pt", "weights.pt"))
+        if r.model == model and r.profile == profile and weights:
             found.append((r.seed, r.run_id, folder))
     return sorted(found)[0][2] if found else None
 

@@ -82,3 +82,9 @@ def test_the_colab_set_up_clones_the_book_and_finds_the_committed_records(tmp_pa
         assert setup(f"file://{origin}", "book", tmp_path / "runtime") == where     # a second call reuses it
     finally:
         os.chdir(before)
+
+
+def test_the_colab_set_up_refuses_a_folder_that_is_not_a_clone(tmp_path):
+    (tmp_path / "something").write_text("x")
+    with pytest.raises(ValueError, match="where=.* is not allowed: it exists and is not a clone"):
+        setup("file:///nowhere", "main", tmp_path)

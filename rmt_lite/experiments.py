@@ -143,7 +143,7 @@ class RunConfig:
             mem_len=self.mem_size if v in ("xl", "rmt_xl") else 0,
             read_mem_from_cache=self.read_mem_from_cache if v == "rmt_xl" else False,
             mem_init=self.mem_init, mem_init_std=self.mem_init_std,
-            mem_pos_gap=self.mem_pos_gap if v in ("rmt", "mt") else 0, encoder=self.kind == "classification",
+            mem_pos_gap=self.mem_pos_gap, encoder=self.kind == "classification",
             num_classes=num_classes if self.kind == "classification" else 0,
         )
 

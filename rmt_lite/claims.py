@@ -1,15 +1,23 @@
-"""The paper's claims, checked one by one against our committed run records (issue 6, chapter 9).
+"""The paper's claims, checked one by one against our committed run records (chapter 9).
 
-Each claim is a function of two tables: our records (``rmt_lite.load_records``, one row per run)
-and the paper's numbers (``rmt_lite.paper``). It returns the paper's number, ours, the seeds and
-runs it rests on, a verdict computed by a stated rule and, where the claim does not fully hold
-at our scale, the likely reason with the numbers behind it (``why``). The rules:
+Each claim is a function of our records (``rmt_lite.load_records``, one row per run) and the
+paper's numbers (``rmt_lite.paper``). It returns the paper's number (mean, number of runs and
+their range), ours (mean ± standard deviation and the value of each seed), the runs it rests on
+and a verdict by one stated rule, the **seed rule**:
 
-- ``holds`` / ``does not hold``: the rule's comparison of means, where every compared group has
-  at least ``MIN_SEEDS`` seeds;
-- ``holds (tentative)`` / ``does not hold (tentative)``: the same with fewer seeds;
-- ``partly``: one half of a two-part claim holds;
+- a claim is a statement checked once per seed (a seed trains every compared model on the same
+  data, so runs are paired by seed) or, against a fixed level such as chance, once per run;
+- ``holds`` when the statement is true in every seed, ``does not hold`` when it is false in
+  every seed, ``inconclusive`` otherwise (the seeds disagree);
+- a claim of several parts (settings, corpora, "matches and grows") holds when every part holds,
+  does not hold when a part does not hold and none holds, is ``partly`` when some parts hold and
+  some do not, and is inconclusive otherwise;
+- ``(tentative: n seeds)`` is added where a compared group has fewer than ``MIN_SEEDS`` seeds;
 - ``not run yet``: the records it needs are missing.
+
+Claims 1 and 3 check the baselines (that models without a way across segments fail); the others
+are claims about RMT (``Verdict.about``). Where a claim does not fully hold at our scale, ``why``
+gives the likely reason with the numbers behind it.
 """
 from __future__ import annotations
 
@@ -23,7 +31,13 @@ from . import paper
 MIN_SEEDS = 3
 CHANCE_MARGIN = 0.05      # "at chance" = within 5 points of 1/num_symbols
 MATCH_MARGIN = 0.01       # "matches" = at most 1 point below
+NEAR_ONE = 0.95           # retrieval "near 1.0"
+CLOSE = 0.05              # quadratic "close to the whole-sample transformer" = at most 5 points below
 LEARNED = 0.5             # retrieval "learned": guessing among the four stored values scores 0.25
+
+HOLDS, FAILS, INCONCLUSIVE, PARTLY = "holds", "does not hold", "inconclusive", "partly"
+NOT_RUN = "not run yet"
+RMT, BASELINES = "RMT", "baselines"
 
 
 @dataclass(frozen=True)
@@ -35,25 +49,67 @@ class Verdict:
     why: str = ""      # where the claim does not fully hold: the likely reason, with its numbers
 
 
-def _fmt(values: pd.Series, digits: int = 3) -> str:
+# -- the seed rule --------------------------------------------------------------------------------
+def every(ok: pd.Series) -> str:
+    """One statement checked per seed (or per run): holds in all, in none, or the seeds disagree."""
+    ok = ok.astype(bool)
+    if len(ok) == 0:
+        return NOT_RUN
+    return HOLDS if ok.all() else FAILS if not ok.any() else INCONCLUSIVE
+
+
+def combine(parts: list[str]) -> str:
+    """The verdict of a claim made of several parts (each from :func:`every`)."""
+    parts = [p for p in parts if p != NOT_RUN]
+    if not parts:
+        return NOT_RUN
+    if all(p == HOLDS for p in parts):
+        return HOLDS
+    if FAILS in parts:
+        return PARTLY if HOLDS in parts else FAILS
+    return INCONCLUSIVE
+
+
+def _tentative(text: str, seeds: int) -> str:
+    if text == NOT_RUN or seeds >= MIN_SEEDS:
+        return text
+    return f"{text} (tentative: {seeds} seed{'s' if seeds != 1 else ''})"
+
+
+def _decide(parts: list[str], seeds: int) -> str:
+    return _tentative(combine(parts), seeds)
+
+
+def _paired(df: pd.DataFrame, keys: list[str], value: str = "test_acc", column: str = "model") -> pd.DataFrame:
+    """One row per (keys, seed), one column per ``column`` value; rows missing a model dropped."""
+    return df.pivot_table(index=[*keys, "seed"], columns=column, values=value, aggfunc="mean").dropna()
+
+
+# -- how numbers are shown ------------------------------------------------------------------------
+def _spread(values: pd.Series, digits: int = 2) -> str:
+    """Ours: mean ± standard deviation [value of each seed, in seed order]."""
     values = values.dropna()
     if len(values) == 0:
         return "-"
     if len(values) == 1:
         return f"{values.iloc[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+    each = ", ".join(f"{v:.{digits}f}" for v in values)
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} [{each}]"
 
 
-def _tentative(text: str, seeds: int) -> str:
-    return text if seeds >= MIN_SEEDS else f"{text} (tentative: {seeds} seed{'s' if seeds != 1 else ''})"
+def _by_seed(df: pd.DataFrame, value: str = "test_acc") -> pd.Series:
+    return df.groupby("seed")[value].mean().sort_index()
 
 
-def _verdict(ok: bool, seeds: int) -> str:
-    return _tentative("holds" if ok else "does not hold", seeds)
-
-
-def _partly(seeds: int) -> str:
-    return _tentative("partly", seeds)
+def _paper_spread(values: pd.Series, digits: int = 2) -> str:
+    """The paper's: mean (number of runs, min-max)."""
+    values = values.dropna()
+    if len(values) == 0:
+        return "-"
+    runs = f"{len(values)} run{'s' if len(values) != 1 else ''}"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.{digits}f} ({runs})"
+    return f"{values.mean():.{digits}f} ({runs}, {values.min():.{digits}f}-{values.max():.{digits}f})"
 
 
 def _runs(df: pd.DataFrame) -> str:
@@ -94,72 +150,91 @@ def _task_runs(records: pd.DataFrame, experiments: tuple[str, ...]) -> pd.DataFr
     return records[records["experiment"].isin(experiments)].dropna(subset=["test_acc"])
 
 
-NOT_RUN = "not run yet"
-
-
 # -- claims ---------------------------------------------------------------------------------------
+def _paper_at(ref: pd.DataFrame, task: str, n_segments: int, mem_size: int | None, model: str) -> pd.Series:
+    rows = ref[(ref["task"] == task) & (ref["n_segments"] == n_segments) & (ref["model"] == model)]
+    if mem_size is not None:
+        rows = rows[rows["mem_size"] == mem_size]
+    return rows["accuracy"]
+
+
 def segmented_transformer_at_chance(records: pd.DataFrame) -> Verdict:
+    """Statement per run: test accuracy within ``CHANCE_MARGIN`` of chance (1 / symbols)."""
     ref = paper.synthetic()
     ref = ref[ref["task"].isin(["copy", "reverse"]) & (ref["model"] == "transformer")]
-    paper_text = f"copy/reverse, 2-9 segments: {_fmt(ref['accuracy'])} (chance 0.10)"
+    paper_text = f"copy/reverse, 2-9 segments: {_paper_spread(ref['accuracy'])} (chance 0.10)"
     ours = _task_runs(records, ("copy", "reverse"))
     ours = ours[(ours["model"] == "transformer") & (ours["num_segments"] > 1)] if len(ours) else ours
     if ours.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    chance = 1.0 / ours["num_symbols"]
-    ok = bool((ours["test_acc"] <= chance + CHANCE_MARGIN).all())
-    return Verdict(paper_text, f"{_fmt(ours['test_acc'])} (chance {_fmt(chance, 2)})", _runs(ours),
-                   _verdict(ok, _min_seeds(ours, ["experiment", "num_segments"])))
+    ok = ours["test_acc"] <= 1.0 / ours["num_symbols"] + CHANCE_MARGIN
+    ours_text = "; ".join(f"{exp} {int(n)} seg: {_spread(_by_seed(g))} (chance {1 / g['num_symbols'].iloc[0]:.2f})"
+                          for (exp, n), g in ours.groupby(["experiment", "num_segments"]))
+    return Verdict(paper_text, ours_text, _runs(ours),
+                   _decide([every(ok)], _min_seeds(ours, ["experiment", "num_segments"])))
 
 
 def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
+    """Per seed, at equal memory size (xl's cache length = rmt's number of memory tokens):
+    rmt >= xl - ``MATCH_MARGIN`` in every setting; and per task, the gap rmt - xl at the most
+    segments (smallest memory there) above the gap at the fewest."""
     ref = paper.synthetic()
-    ref9 = ref[(ref["task"] == "copy") & (ref["n_segments"] == 9) & ref["model"].isin(["xl", "rmt"])]
-    means = ref9[ref9["mem_size"] == 8].groupby("model")["accuracy"].mean()
-    paper_text = f"copy, 9 segments, memory 8: xl {means.get('xl', float('nan')):.2f}, rmt {means.get('rmt', float('nan')):.2f}"
     ours = _task_runs(records, ("copy", "reverse"))
     ours = ours[ours["model"].isin(["xl", "rmt"])] if len(ours) else ours
     if ours.empty or ours["model"].nunique() < 2:
+        ref9 = ref[(ref["task"] == "copy") & (ref["n_segments"] == 9) & (ref["mem_size"] == 8)]
+        paper_text = "copy, 9 segments, memory 8: " + ", ".join(
+            f"{m} {_paper_spread(ref9.loc[ref9['model'] == m, 'accuracy'])}" for m in ("xl", "rmt"))
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    # equal memory size: xl's cache length = rmt's number of memory tokens within each row
     keys = ["experiment", "num_segments", "mem_size"]
-    table = ours.groupby([*keys, "model"])["test_acc"].mean().unstack("model").dropna()
-    if table.empty:
-        return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    gap = table["rmt"] - table["xl"]
-    matches = bool((gap >= -MATCH_MARGIN).all())
-    # growth: the gap at the most segments (smallest memory there) against the fewest segments
-    by_task = [g.sort_index(level=["num_segments", "mem_size"], ascending=[True, False])
-               for _, g in gap.groupby(level="experiment")]
-    testable = all(g.index.get_level_values("num_segments").nunique() >= 2 for g in by_task)
-    grows = all(g.iloc[-1] >= g.iloc[0] for g in by_task)
-    ours_text = "; ".join(f"{exp} {int(n)} seg, memory {int(m)}: xl {row['xl']:.2f}, rmt {row['rmt']:.2f}"
-                          for (exp, n, m), row in table.iterrows())
+    pairs = _paired(ours, keys)
+    if pairs.empty or not {"xl", "rmt"} <= set(pairs.columns):
+        return Verdict("-", "-", _runs(ours), NOT_RUN)
+    settings = pairs.reset_index()[keys].drop_duplicates().sort_values(
+        ["experiment", "num_segments", "mem_size"], ascending=[True, True, False])
+    matches, paper_parts, ours_parts = [], [], []
+    for exp, n, m in settings.itertuples(index=False):
+        p = pairs.xs((exp, n, m), level=keys)
+        matches.append(every(p["rmt"] >= p["xl"] - MATCH_MARGIN))
+        label = f"{exp} {int(n)} seg, memory {int(m)}"
+        ours_parts.append(f"{label}: xl {_spread(p['xl'])}, rmt {_spread(p['rmt'])}")
+        paper_parts.append(f"{label}: " + ", ".join(
+            f"{model} {_paper_spread(_paper_at(ref, exp, int(n), int(m), model))}" for model in ("xl", "rmt")))
+    grows, testable = [], True
+    for exp, g in settings.groupby("experiment"):
+        first, last = g.iloc[0], g.iloc[-1]
+        if first["num_segments"] == last["num_segments"]:
+            testable = False
+            continue
+        gap = {k: pairs.xs(tuple(row[keys]), level=keys).eval("rmt - xl") for k, row in (("first", first), ("last", last))}
+        both = gap["first"].index.intersection(gap["last"].index)
+        grows.append(every(gap["last"][both] > gap["first"][both]))
     seeds = _min_seeds(ours, [*keys, "model"])
     if not testable:
-        verdict = _verdict(matches, seeds) + " (growth untested: one segment count)"
-    elif matches and grows:
-        verdict = _verdict(True, seeds)
-    elif matches or grows:
-        verdict = _partly(seeds)
+        verdict = _decide(matches, seeds) + " (growth untested: one segment count)"
     else:
-        verdict = _verdict(False, seeds)
-    return Verdict(paper_text, ours_text, _runs(ours), verdict)
+        verdict = _tentative(combine([combine(matches), combine(grows)]), seeds)
+    return Verdict("; ".join(paper_parts), "; ".join(ours_parts), _runs(ours), verdict)
 
 
 def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
+    """Per seed: mt at most ``CHANCE_MARGIN`` above the segmented transformer, every setting."""
     ref = paper.synthetic()
     ref = ref[ref["task"].isin(["copy", "reverse"]) & ref["model"].isin(["mt", "transformer"])]
-    m = ref.groupby("model")["accuracy"].mean()
-    paper_text = f"copy/reverse: mt {m.get('mt', float('nan')):.2f}, segmented transformer {m.get('transformer', float('nan')):.2f}"
+    paper_text = ", ".join(f"{m} {_paper_spread(ref.loc[ref['model'] == m, 'accuracy'])}"
+                           for m in ("mt", "transformer")) + " (copy/reverse, 2-9 segments)"
     ours = _task_runs(records, ("copy", "reverse"))
     ours = ours[ours["model"].isin(["mt", "transformer"]) & (ours["num_segments"] > 1)] if len(ours) else ours
     if ours.empty or ours["model"].nunique() < 2:
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    table = ours.groupby(["experiment", "num_segments", "model"])["test_acc"].mean().unstack("model").dropna()
-    ok = bool((table["mt"] <= table["transformer"] + CHANCE_MARGIN).all())
-    ours_text = f"mt {_fmt(ours[ours.model == 'mt']['test_acc'])}, transformer {_fmt(ours[ours.model == 'transformer']['test_acc'])}"
-    return Verdict(paper_text, ours_text, _runs(ours), _verdict(ok, _min_seeds(ours, ["experiment", "num_segments", "model"])))
+    keys = ["experiment", "num_segments"]
+    pairs = _paired(ours, keys)
+    if pairs.empty or not {"mt", "transformer"} <= set(pairs.columns):
+        return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
+    parts = [every(p["mt"] <= p["transformer"] + CHANCE_MARGIN) for _, p in pairs.groupby(level=keys)]
+    ours_text = "; ".join(f"{exp} {int(n)} seg: mt {_spread(p['mt'])}, transformer {_spread(p['transformer'])}"
+                          for (exp, n), p in pairs.groupby(level=keys))
+    return Verdict(paper_text, ours_text, _runs(ours), _decide(parts, _min_seeds(ours, [*keys, "model"])))
 
 
 def _how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -263,51 +338,54 @@ def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: li
 
 
 def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Verdict:
+    """Per seed: at 2 segments xl and rmt both at least ``NEAR_ONE``; at 3 segments rmt above xl."""
     ref = paper.synthetic()
     ref = ref[(ref["task"] == "retrieval") & ref["model"].isin(["xl", "rmt"])]
-    m = ref.groupby(["n_segments", "model"])["accuracy"].mean()
-    paper_text = "2 seg: xl {:.2f}, rmt {:.2f}; 3 seg: xl {:.2f}, rmt {:.2f}".format(
-        m.get((2, "xl"), float("nan")), m.get((2, "rmt"), float("nan")),
-        m.get((3, "xl"), float("nan")), m.get((3, "rmt"), float("nan")))
+    paper_text = "; ".join(f"{n} seg: " + ", ".join(f"{m} {_paper_spread(_paper_at(ref, 'retrieval', n, None, m))}"
+                                                    for m in ("xl", "rmt")) for n in (2, 3))
     ours = _task_runs(records, ("retrieval",))
     ours = ours[ours["model"].isin(["xl", "rmt"])] if len(ours) else ours
     if ours.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    t = ours.groupby(["num_segments", "model"])["test_acc"].mean()
-    if not {(2, "xl"), (2, "rmt"), (3, "xl"), (3, "rmt")} <= set(t.index):
+    pairs = _paired(ours, ["num_segments"])
+    if not {"xl", "rmt"} <= set(pairs.columns) or not {2, 3} <= set(pairs.index.get_level_values("num_segments")):
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    ok2 = t[(2, "xl")] >= 0.95 and t[(2, "rmt")] >= 0.95
-    ok3 = t[(3, "rmt")] > t[(3, "xl")]
-    ours_text = (f"2 seg: xl {t[(2, 'xl')]:.2f}, rmt {t[(2, 'rmt')]:.2f}; "
-                 f"3 seg: xl {t[(3, 'xl')]:.2f}, rmt {t[(3, 'rmt')]:.2f}")
-    seeds = _min_seeds(ours, ["num_segments", "model"])
-    verdict = _verdict(ok2 and ok3, seeds) if ok2 == ok3 else _partly(seeds)
-    failing = [n for n, ok in ((2, ok2), (3, ok3)) if not ok]
+    two, three = pairs.xs(2, level="num_segments"), pairs.xs(3, level="num_segments")
+    parts = {2: every((two["xl"] >= NEAR_ONE) & (two["rmt"] >= NEAR_ONE)), 3: every(three["rmt"] > three["xl"])}
+    ours_text = "; ".join(f"{n} seg: xl {_spread(p['xl'])}, rmt {_spread(p['rmt'])}" for n, p in ((2, two), (3, three)))
+    verdict = _decide(list(parts.values()), _min_seeds(ours, ["num_segments", "model"]))
+    failing = [n for n, part in parts.items() if part != HOLDS]
     why = _retrieval_why(ours, history, failing, records) if failing else ""
     return Verdict(paper_text, ours_text, _runs(ours), verdict, why)
 
 
+def _quadratic_names(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(name=[("transformer (whole)" if m == "transformer" and n == 1 else m)
+                           for m, n in zip(df["model"], df["num_segments"])])
+
+
 def quadratic(records: pd.DataFrame) -> Verdict:
-    ref = paper.quadratic().groupby("model")["answer_accuracy"].mean()
-    paper_text = (f"xl {ref.get('xl', float('nan')):.3f}, rmt {ref.get('rmt', float('nan')):.3f}, "
-                  f"whole transformer {ref.get('transformer (whole)', float('nan')):.3f}")
+    """Per seed: rmt above xl, and at most ``CLOSE`` below the whole-sample transformer."""
+    ref = paper.quadratic()
+    paper_text = ", ".join(f"{m} {_paper_spread(ref.loc[ref['model'] == m, 'answer_accuracy'], 3)}"
+                           for m in ("xl", "rmt", "transformer (whole)"))
     ours = records[records["experiment"] == "quadratic"] if len(records) else records
     if ours.empty or "test_answer_acc" not in ours:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    ours = ours.assign(name=[("transformer (whole)" if m == "transformer" and n == 1 else m)
-                             for m, n in zip(ours["model"], ours["num_segments"])])
-    t = ours.groupby("name")["test_answer_acc"].mean()
-    if not {"xl", "rmt"} <= set(t.index):
+    ours = _quadratic_names(ours)
+    pairs = _paired(ours, [], "test_answer_acc", "name")
+    if not {"xl", "rmt"} <= set(pairs.columns):
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    beats = t["rmt"] > t["xl"]
-    close = "transformer (whole)" not in t or t["transformer (whole)"] - t["rmt"] <= 0.05
-    ours_text = ", ".join(f"{k} {v:.3f}" for k, v in t.items())
+    beats = every(pairs["rmt"] > pairs["xl"])
+    close = every(pairs["transformer (whole)"] - pairs["rmt"] <= CLOSE) if "transformer (whole)" in pairs else HOLDS
+    ours_text = ", ".join(f"{k} {_spread(pairs[k], 3)}" for k in pairs.columns)
     if "test_acc_tf" in ours:   # how much of the solution each model gets right, token by token
         tf = ours.groupby("name")["test_acc_tf"].mean()
         ours_text += " (per-token teacher-forced accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in tf.items()) + ")"
-    seeds = _min_seeds(ours, ["name"])
-    verdict = _verdict(beats, seeds) if beats == close else _partly(seeds)
-    return Verdict(paper_text, ours_text, _runs(ours), verdict, "" if beats and close else _quadratic_why(ours, t))
+    verdict = _decide([beats, close], _min_seeds(ours, ["name"]))
+    answers = ours.groupby("name")["test_answer_acc"].mean()
+    return Verdict(paper_text, ours_text, _runs(ours), verdict,
+                   "" if combine([beats, close]) == HOLDS else _quadratic_why(ours, answers))
 
 
 def _quadratic_why(ours: pd.DataFrame, answers: pd.Series) -> str:
@@ -332,48 +410,49 @@ def _lm(records: pd.DataFrame) -> pd.DataFrame:
     return lm.dropna(subset=["value"])
 
 
+def _lm_pairs(g: pd.DataFrame, size: int) -> pd.DataFrame:
+    """Per seed, the transformer's value and xl's and rmt's at memory ``size``."""
+    return g[(g["mem_size"] == size) | (g["model"] == "transformer")].pivot_table(
+        index="seed", columns="model", values="value", aggfunc="min").dropna()
+
+
 def language_modelling(records: pd.DataFrame) -> Verdict:
+    """Per seed and corpus: rmt below the transformer and at most ``MATCH_MARGIN`` (relative)
+    above xl at the same memory size (lower is better)."""
     ref = paper.language_modelling()
     ref = ref[(ref["dataset"] == "wt103") & (ref["segment_len"] == 50) & (ref["mem_size"] == 10)]
-    xl = ref.loc[ref["model"] == "xl", "value"].mean()
     rmt = ref[ref["model"] == "rmt"]
     deepest = rmt["bptt_depth"].max()
-    rmt_value = rmt.loc[rmt["bptt_depth"] == deepest, "value"].mean()
-    paper_text = (f"WikiText-103, 50-token segments, size 10: xl {xl:.2f}, "
-                  f"rmt {rmt_value:.2f} ppl (BPTT depth {deepest:.0f})")
+    paper_text = (f"WikiText-103, 50-token segments, size 10: xl {_paper_spread(ref.loc[ref['model'] == 'xl', 'value'])}, "
+                  f"rmt {_paper_spread(rmt.loc[rmt['bptt_depth'] == deepest, 'value'])} ppl (BPTT depth {deepest:.0f})")
     lm = _lm(records)
     if len(lm):   # depth 0 is the ablation of the next claim, not RMT as trained
         lm = lm[~((lm["model"] == "rmt") & (lm["bptt_depth"] == 0))]
     if lm.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    parts, oks, seeds, why = [], [], [], []
+    texts, parts, seeds, why = [], [], [], []
     for exp, g in lm.groupby("experiment"):
-        t = g.groupby(["model", "mem_size"])["value"].mean()
         for size in sorted(g.loc[g.model == "rmt", "mem_size"].unique()):
-            if ("xl", size) not in t or not any(k[0] == "transformer" for k in t.index):
+            p = _lm_pairs(g, size)
+            if not {"transformer", "xl", "rmt"} <= set(p.columns):
                 continue
-            trans = min(v for k, v in t.items() if k[0] == "transformer")
-            rmt, xl = t[("rmt", size)], t[("xl", size)]
-            oks.append(rmt < trans and rmt <= xl * (1 + MATCH_MARGIN))
-            parts.append(f"{exp} size {size}: transformer {trans:.3f}, xl {xl:.3f}, rmt {rmt:.3f}")
-            seeds.append(_min_seeds(g[g.mem_size.isin([size]) | (g.model == "transformer")], ["model"]))
-            if not oks[-1]:
+            parts.append(every((p["rmt"] < p["transformer"]) & (p["rmt"] <= p["xl"] * (1 + MATCH_MARGIN))))
+            texts.append(f"{exp} size {size}: " + ", ".join(f"{m} {_spread(p[m], 3)}" for m in ("transformer", "xl", "rmt")))
+            seeds.append(len(p))
+            if parts[-1] != HOLDS:
                 why.append(_lm_why(g, exp, size))
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
-    ok = all(oks)
-    verdict = _verdict(ok, min(seeds)) if ok or not any(oks) else _partly(min(seeds))
     if why:
         why.append("Likely reason: the models are far from converged, and early in training a cache of "
                    "the previous segment's hidden states is useful at once, while memory tokens must first "
                    "learn what to write. Whether rmt catches up with longer training is not tested here.")
-    return Verdict(paper_text, "; ".join(parts), _runs(lm), verdict, " ".join(why))
+    return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, min(seeds)), " ".join(why))
 
 
 def _lm_why(g: pd.DataFrame, experiment: str, size: int) -> str:
     """Seed by seed, which of rmt, xl and the transformer is ahead at memory ``size``."""
-    by_seed = g[(g["mem_size"] == size) | (g["model"] == "transformer")].pivot_table(
-        index="seed", columns="model", values="value", aggfunc="min").dropna()
+    by_seed = _lm_pairs(g, size)
     unit = "bpc" if experiment == "lm_bytes" else "ppl"
     return (f"{experiment} at size {size}: rmt is below the transformer in "
             f"{int((by_seed['rmt'] < by_seed['transformer']).sum())} of {len(by_seed)} seeds and below xl in "
@@ -382,72 +461,80 @@ def _lm_why(g: pd.DataFrame, experiment: str, size: int) -> str:
 
 
 def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
+    """Per seed and corpus: the best of the depths 1 or more below depth 0 (lower is better)."""
     ref = paper.language_modelling()
     ref = ref[(ref["dataset"] == "wt103") & (ref["segment_len"] == 150) & (ref["model"] == "rmt") & (ref["mem_size"] == 10)]
-    m = ref.groupby("bptt_depth")["value"].mean()
-    paper_text = "WikiText-103, RMT-10: " + ", ".join(f"depth {int(d)} {v:.2f}" for d, v in m.items()) + " ppl"
+    paper_text = "WikiText-103, RMT-10: " + ", ".join(
+        f"depth {int(d)} {_paper_spread(g['value'])}" for d, g in ref.groupby("bptt_depth")) + " ppl"
     lm = _lm(records)
     lm = lm[lm["model"] == "rmt"] if len(lm) else lm
     if lm.empty or lm["bptt_depth"].nunique() < 2 or 0 not in set(lm["bptt_depth"].dropna().astype(int)):
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
-    parts, oks = [], []
+    texts, parts = [], []
     for exp, g in lm.groupby("experiment"):
-        t = g.groupby("bptt_depth")["value"].mean()
-        if 0 not in t.index or len(t) < 2:
+        p = _paired(g, [], "value", "bptt_depth")
+        if 0 not in p.columns or len(p.columns) < 2:
             continue
-        oks.append(t.drop(0).min() < t[0])
-        parts.append(f"{exp}: " + ", ".join(f"depth {int(d)} {v:.3f}" for d, v in t.items()))
+        parts.append(every(p.drop(columns=0).min(axis=1) < p[0]))
+        texts.append(f"{exp}: " + ", ".join(f"depth {int(d)} {_spread(p[d], 3)}" for d in p.columns))
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
-    return Verdict(paper_text, "; ".join(parts), _runs(lm), _verdict(all(oks), _min_seeds(lm, ["experiment", "bptt_depth"])))
+    return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, _min_seeds(lm, ["experiment", "bptt_depth"])))
 
 
 def classification(records: pd.DataFrame) -> Verdict:
-    from .plots.classification import PAPER_HYPERPARTISAN   # percent, with its source
-
-    paper_text = (f"Hyperpartisan: transformer {PAPER_HYPERPARTISAN['transformer'] / 100:.3f}, "
-                  f"rmt {PAPER_HYPERPARTISAN['rmt'] / 100:.3f} (pretrained RoBERTa)")
+    """Per seed and data set (never pooled): rmt above the truncated transformer."""
+    paper_text = (f"Hyperpartisan: transformer {paper.HYPERPARTISAN['transformer'] / 100:.3f}, "
+                  f"rmt {paper.HYPERPARTISAN['rmt'] / 100:.3f} (one number each; pretrained RoBERTa)")
     ours = records[records["experiment"] == "classification"].dropna(subset=["test_acc"]) if len(records) else records
     if ours.empty or not {"transformer", "rmt"} <= set(ours["model"]):
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
     if "dataset" not in ours:
         ours = ours.assign(dataset="sotu")
-    parts, oks, seeds = [], [], []
-    for dataset, g in ours.groupby("dataset"):   # never pool two data sets
-        if not {"transformer", "rmt"} <= set(g["model"]):
+    texts, parts, seeds = [], [], []
+    for dataset, g in ours.groupby("dataset"):
+        p = _paired(g, [])
+        if not {"transformer", "rmt"} <= set(p.columns):
             continue
-        t = g.groupby("model")["test_acc"].mean()
-        oks.append(t["rmt"] > t["transformer"])
+        parts.append(every(p["rmt"] > p["transformer"]))
         seeds.append(_min_seeds(g, ["model"]))
-        parts.append(f"{dataset}: transformer (truncated) {_fmt(g[g.model == 'transformer']['test_acc'])}, "
-                     f"rmt {_fmt(g[g.model == 'rmt']['test_acc'])}")
+        texts.append(f"{dataset}: transformer (truncated) {_spread(p['transformer'])}, rmt {_spread(p['rmt'])}")
     if not parts:
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
-    verdict = _verdict(all(oks), min(seeds)) if all(oks) or not any(oks) else _partly(min(seeds))
-    return Verdict(paper_text, "; ".join(parts), _runs(ours), verdict)
+    return Verdict(paper_text, "; ".join(texts), _runs(ours), _decide(parts, min(seeds)))
 
 
-CLAIMS: list[tuple[str, Callable[[pd.DataFrame], Verdict]]] = [
+CLAIMS: list[tuple[str, str, Callable[[pd.DataFrame], Verdict]]] = [
     ("A segmented transformer is at chance on copy and reverse once the sample spans several segments.",
-     segmented_transformer_at_chance),
+     BASELINES, segmented_transformer_at_chance),
     ("RMT matches or beats Transformer-XL at equal memory size on copy and reverse, and the gap grows "
-     "with the number of segments.", rmt_matches_xl_and_gap_grows),
-    ("Memory at the start only (MT) is no better than no memory in a causal decoder.", start_only_memory_no_better),
-    ("Associative retrieval: RMT and Transformer-XL near 1.0 with 2 segments; RMT ahead with 3.", retrieval),
-    ("Quadratic equations: RMT above Transformer-XL, close to the whole-sample transformer.", quadratic),
+     "with the number of segments.", RMT, rmt_matches_xl_and_gap_grows),
+    ("Memory at the start only (MT) is no better than no memory in a causal decoder.", BASELINES,
+     start_only_memory_no_better),
+    ("Associative retrieval: RMT and Transformer-XL near 1.0 with 2 segments; RMT ahead with 3.", RMT, retrieval),
+    ("Quadratic equations: RMT above Transformer-XL, close to the whole-sample transformer.", RMT, quadratic),
     ("Language modelling with limited input: RMT beats the transformer and matches or beats "
-     "Transformer-XL at equal memory size.", language_modelling),
-    ("BPTT depth 1 or more beats depth 0.", bptt_depth_matters),
-    ("Long-document classification: memory beats truncation.", classification),
+     "Transformer-XL at equal memory size.", RMT, language_modelling),
+    ("BPTT depth 1 or more beats depth 0.", RMT, bptt_depth_matters),
+    ("Long-document classification: memory beats truncation.", RMT, classification),
 ]
 
 
 def claims_table(records: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per claim: claim, paper, ours, runs, verdict and why (``records`` from
-    ``load_records``; ``history`` from ``load_history``, for how training ended)."""
+    """One row per claim: claim, about (RMT or the baselines), paper, ours, runs, verdict and why
+    (``records`` from ``load_records``; ``history`` from ``load_history``, for how training ended)."""
     rows = []
-    for number, (text, check) in enumerate(CLAIMS, start=1):
+    for number, (text, about, check) in enumerate(CLAIMS, start=1):
         v = check(records, history) if check is retrieval else check(records)
-        rows.append({"#": number, "claim": text, "paper": v.paper, "ours": v.ours, "runs": v.runs,
+        rows.append({"#": number, "claim": text, "about": about, "paper": v.paper, "ours": v.ours, "runs": v.runs,
                      "verdict": v.verdict, "why": v.why})
     return pd.DataFrame(rows).set_index("#")
+
+
+def verdict_counts(table: pd.DataFrame, about: str = RMT) -> dict[str, int]:
+    """How many of the claims ``about`` RMT (or the baselines) hold, do not hold, are partly
+    true, inconclusive or not run, tentative verdicts counted with their kind."""
+    verdicts = table.loc[table["about"] == about, "verdict"]
+    kinds = verdicts.str.replace(r" \(.*\)$", "", regex=True)
+    counts = {kind: int((kinds == kind).sum()) for kind in (HOLDS, FAILS, PARTLY, INCONCLUSIVE, NOT_RUN)}
+    return {**counts, "tentative": int(verdicts.str.contains("tentative").sum()), "total": len(verdicts)}

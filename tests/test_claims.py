@@ -14,6 +14,38 @@ def table(*groups):
     return pd.DataFrame([row for g in groups for row in g])
 
 
+def test_the_seed_rule():
+    assert claims.every(pd.Series([True, True, True])) == "holds"
+    assert claims.every(pd.Series([False, False])) == "does not hold"
+    assert claims.every(pd.Series([True, False, True])) == "inconclusive"
+    assert claims.combine(["holds", "holds"]) == "holds"
+    assert claims.combine(["holds", "does not hold"]) == "partly"
+    assert claims.combine(["inconclusive", "does not hold"]) == "does not hold"
+    assert claims.combine(["holds", "inconclusive"]) == "inconclusive"
+    assert claims.combine(["not run yet"]) == "not run yet"
+
+
+def test_a_gap_in_the_means_is_not_enough_when_the_seeds_disagree():
+    # rmt is 0.2 ahead on average, but behind xl in seed 2: inconclusive, not "holds"
+    rows = table(task_rows("copy", "xl", 9, [0.3, 0.3, 0.9]), task_rows("copy", "rmt", 9, [1.0, 1.0, 0.8]),
+                 task_rows("copy", "xl", 3, [1.0] * 3), task_rows("copy", "rmt", 3, [1.0] * 3))
+    assert claims.rmt_matches_xl_and_gap_grows(rows).verdict == "inconclusive"
+    # paired by seed: the same values in another seed order are a clear win
+    rows = table(task_rows("copy", "xl", 9, [0.3, 0.3, 0.7]), task_rows("copy", "rmt", 9, [1.0, 0.8, 1.0]),
+                 task_rows("copy", "xl", 3, [1.0] * 3), task_rows("copy", "rmt", 3, [1.0] * 3))
+    assert claims.rmt_matches_xl_and_gap_grows(rows).verdict == "holds"
+
+
+def test_the_headline_counts_rmt_claims_apart_from_the_baseline_checks():
+    records = table(task_rows("copy", "transformer", 3, [0.1] * 3), task_rows("copy", "mt", 3, [0.1] * 3),
+                    task_rows("copy", "xl", 3, [1.0]), task_rows("copy", "rmt", 3, [0.5]))
+    result = claims.claims_table(records)
+    assert claims.verdict_counts(result, claims.BASELINES) == dict(
+        holds=2, **{"does not hold": 0}, partly=0, inconclusive=0, **{"not run yet": 0}, tentative=0, total=2)
+    rmt = claims.verdict_counts(result)
+    assert rmt["does not hold"] == 1 and rmt["tentative"] == 1 and rmt["not run yet"] == 5 and rmt["total"] == 6
+
+
 def test_nothing_recorded_means_not_run_yet():
     result = claims.claims_table(pd.DataFrame())
     assert len(result) == len(claims.CLAIMS)
@@ -24,7 +56,9 @@ def test_nothing_recorded_means_not_run_yet():
 def test_segmented_transformer_at_chance():
     at_chance = table(task_rows("copy", "transformer", 3, [0.11, 0.10, 0.12]))
     assert claims.segmented_transformer_at_chance(at_chance).verdict == "holds"
-    learned = table(task_rows("copy", "transformer", 3, [0.11, 0.10, 0.62]))
+    one_learned = table(task_rows("copy", "transformer", 3, [0.11, 0.10, 0.62]))
+    assert claims.segmented_transformer_at_chance(one_learned).verdict == "inconclusive"   # the seeds disagree
+    learned = table(task_rows("copy", "transformer", 3, [0.71, 0.60, 0.62]))
     assert claims.segmented_transformer_at_chance(learned).verdict == "does not hold"
     whole = table(task_rows("copy", "transformer", 1, [1.0]))  # one segment is not "segmented"
     assert claims.segmented_transformer_at_chance(whole).verdict == claims.NOT_RUN
@@ -47,7 +81,8 @@ def test_rmt_vs_xl_compares_equal_memory_sizes_only():
                  task_rows("copy", "xl", 6, [1.0] * 3, mem_size=12), task_rows("copy", "rmt", 6, [1.0] * 3, mem_size=12),
                  task_rows("copy", "xl", 6, [0.4] * 3, mem_size=4), task_rows("copy", "rmt", 6, [0.9] * 3, mem_size=4))
     v = claims.rmt_matches_xl_and_gap_grows(rows)
-    assert "copy 6 seg, memory 12: xl 1.00, rmt 1.00" in v.ours and "copy 6 seg, memory 4: xl 0.40, rmt 0.90" in v.ours
+    assert "copy 6 seg, memory 12: xl 1.00 ± 0.00 [1.00, 1.00, 1.00]" in v.ours
+    assert "copy 6 seg, memory 4: xl 0.40 ± 0.00 [0.40, 0.40, 0.40], rmt 0.90" in v.ours
     assert v.verdict == "holds"                  # the gap grows: 0 at 3 segments, 0.5 at 6 with memory 4
     assert v.runs.endswith("18 min of training")  # what the verdict cost: 18 runs of a minute
 
@@ -75,7 +110,7 @@ def test_classification_never_pools_data_sets():
                                ("hyperpartisan", "transformer", [0.9]), ("hyperpartisan", "rmt", [0.85])]
             for s, a in enumerate(accs)]
     v = claims.classification(pd.DataFrame(rows))
-    assert "sotu: transformer (truncated) 0.607" in v.ours and "hyperpartisan" in v.ours
+    assert "sotu: transformer (truncated) 0.61 ± 0.01 [0.60, 0.62, 0.60]" in v.ours and "hyperpartisan" in v.ours
     assert v.verdict == "partly (tentative: 1 seed)"   # hyperpartisan has one seed
 
 
@@ -121,6 +156,7 @@ def test_retrieval_says_why_from_how_training_went():
     late = claims.retrieval(records, history(lambda r: 750 if r.test_acc > 0.9 else 2750)).why
     assert "xl 1 of 1, rmt 3 of 3" in late            # xl's two runs that stopped at their target are not judged
     records.loc[records["model"] == "rmt", "test_acc"] = 1.0
+    records.loc[(records["model"] == "xl") & (records["num_segments"] == 3), "test_acc"] = 0.9
     assert claims.retrieval(records, history(lambda r: 750)).why == ""          # it holds: nothing to explain
 
 

@@ -9,17 +9,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .. import paper
 from . import stamp
 from .memory import styled_table  # noqa: F401  (re-exported for chapter 08)
 
-# The paper's Hyperpartisan accuracy (%), not in its raw CSVs: Bulatov, Kuratov, Burtsev,
-# "Recurrent Memory Transformer", NeurIPS 2022, the Hyperpartisan row of its results table (also the
-# "Classification (Hyperpartisan)" row of the reference repository's README). Both models there
-# fine-tune a pretrained RoBERTa-base; the Transformer reads one 512-token window, RMT reads the
-# article in segments with memory tokens.
-PAPER_HYPERPARTISAN = {"transformer": 94.9, "rmt": 98.1}
-PAPER_HYPERPARTISAN_SOURCE = ("Bulatov et al., NeurIPS 2022, results table (Hyperpartisan, accuracy %); "
-                              "pretrained RoBERTa-base fine-tuned")
+# The paper's Hyperpartisan accuracy (%), kept with its source in rmt_lite.paper.
+PAPER_HYPERPARTISAN, PAPER_HYPERPARTISAN_SOURCE = paper.HYPERPARTISAN, paper.HYPERPARTISAN_SOURCE
 
 MODEL_LABELS = {"transformer": "transformer (first segment only)", "rmt": "rmt (memory across segments)"}
 MODEL_ORDER = ["transformer", "rmt"]

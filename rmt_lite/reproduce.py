@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 SEEDS = (0, 1, 2)
+LONG_LENGTHS = (24, 48, 72)   # copy_long / reverse_long: symbols per sample, segments of 24 (Fig. 5)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ def queue() -> list[Run]:
     paper_size += _sweep("reverse", ("transformer", "mt"), (2,), seeds=SEEDS)
     paper_size += _sweep("copy", ("transformer",), (1,)) + _sweep("reverse", ("transformer",), (1,))  # whole
     runs += sorted(paper_size, key=lambda r: r.seed)                                  # stable: seed-major
+    # Fig. 5 (the sample grows at a fixed segment length) and claim 4 trained to where it settles
+    longer = [Run(exp, m, s, {"length": n}) for exp in ("copy_long", "reverse_long") for n in LONG_LENGTHS
+              for m in ("xl", "rmt") for s in SEEDS]
+    longer += _sweep("retrieval_long", ("xl", "rmt"), (2, 3), seeds=SEEDS)
+    runs += sorted(longer, key=lambda r: r.seed)
+    runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (24, 48) for m in (2, 4, 8)]
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
     runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
     runs += _sweep("retrieval", ("xl", "rmt"), (2,), seeds=SEEDS[1:])

@@ -18,12 +18,17 @@ def test_every_claim_that_compares_models_has_three_seeds_of_each():
     def seeds(experiment, model, n):
         return {r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)}
     for experiment, n in (("copy", 3), ("copy", 6), ("copy", 9), ("reverse", 2), ("reverse", 4), ("reverse", 6),
-                          ("retrieval", 2), ("retrieval", 3)):
+                          ("retrieval", 2), ("retrieval", 3), ("retrieval_long", 2), ("retrieval_long", 3)):
         for model in ("xl", "rmt"):                                  # claims 2 and 4
             assert seeds(experiment, model, n) == {0, 1, 2}, (experiment, n, model)
     for experiment, n in (("copy", 3), ("reverse", 2)):
         for model in ("transformer", "mt"):                          # claims 1 and 3
             assert seeds(experiment, model, n) == {0, 1, 2}, (experiment, n, model)
+    for experiment in ("copy_long", "reverse_long"):                 # Fig. 5: every length, 3 seeds
+        for n in reproduce.LONG_LENGTHS:
+            for model in ("xl", "rmt"):
+                assert {r.seed for r in runs if (r.experiment, r.model, r.overrides) == (experiment, model, {"length": n})
+                        } == {0, 1, 2}, (experiment, n, model)
     for model, n in (("transformer", 1), ("xl", None), ("rmt", None)):  # claim 5
         assert seeds("quadratic", model, n) == {0, 1, 2}, ("quadratic", model)
 

@@ -9,7 +9,7 @@ SEED    ?= 0
 JOBS    ?= 2
 KERNEL  := rmt-book
 
-.PHONY: book test test-fast notebooks bench reproduce colab-cells clean
+.PHONY: book test test-fast lint check-book notebooks bench reproduce colab-cells clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## make lint: ruff's lint rules and formatting (pyproject.toml), as CI runs them
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
 ## make test-fast: unit tests only
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
@@ -34,6 +39,12 @@ notebooks: $(STAMP)
 ## make book: execute the notebooks, then build _build/html with Jupyter Book 1.x (warnings are errors)
 book: notebooks
 	$(PY) -m rmt_lite.book build
+
+## make check-book: open every page of _build/html in headless Chromium; fail on a console error, a
+## broken image, a visible traceback or parameters cell, or a chapter without a figure;
+## one screenshot per page in _build/screenshots/
+check-book: $(STAMP)
+	$(PY) -m rmt_lite.book check
 
 ## make reproduce: every run the claims rest on, at PROFILE (use cpu), JOBS runs at a time; finished runs are skipped
 reproduce: $(STAMP)

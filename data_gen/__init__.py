@@ -3,18 +3,53 @@
 Nothing is downloaded and no work is done at import time. See ``book/data.md`` for samples and for
 how to point the loaders at the real enwik8, WikiText-103 and Hyperpartisan files.
 """
+
 from .classification import ClassificationData, bow_baseline, load_classification  # noqa: F401
 from .corpora import (  # noqa: F401
-    Corpus, DataError, DataFileNotFoundError, DataFormatError, load_corpus, stream_batches,
+    Corpus,
+    DataError,
+    DataFileNotFoundError,
+    DataFormatError,
+    load_corpus,
+    stream_batches,
 )
 from .tasks import (  # noqa: F401
-    TASKS, CopyTask, QuadraticCheckError, QuadraticTask, RetrievalTask, ReverseTask, Task, TaskBatch,
-    answer_correct, check_quadratic_batch, check_quadratic_sample, make_task, render_quadratic,
+    TASKS,
+    CopyTask,
+    QuadraticCheckError,
+    QuadraticTask,
+    RetrievalTask,
+    ReverseTask,
+    Task,
+    TaskBatch,
+    answer_correct,
+    check_quadratic_batch,
+    check_quadratic_sample,
+    make_task,
+    render_quadratic,
 )
 
 __all__ = [
-    "TaskBatch", "Task", "CopyTask", "ReverseTask", "RetrievalTask", "QuadraticTask", "TASKS", "make_task",
-    "answer_correct", "check_quadratic_sample", "check_quadratic_batch", "render_quadratic", "QuadraticCheckError",
-    "Corpus", "load_corpus", "stream_batches", "DataError", "DataFileNotFoundError", "DataFormatError",
-    "ClassificationData", "load_classification", "bow_baseline",
+    "TaskBatch",
+    "Task",
+    "CopyTask",
+    "ReverseTask",
+    "RetrievalTask",
+    "QuadraticTask",
+    "TASKS",
+    "make_task",
+    "answer_correct",
+    "check_quadratic_sample",
+    "check_quadratic_batch",
+    "render_quadratic",
+    "QuadraticCheckError",
+    "Corpus",
+    "load_corpus",
+    "stream_batches",
+    "DataError",
+    "DataFileNotFoundError",
+    "DataFormatError",
+    "ClassificationData",
+    "load_classification",
+    "bow_baseline",
 ]

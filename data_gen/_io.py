@@ -7,6 +7,7 @@ Derived arrays are cached under a user cache directory (never inside the reposit
 ``$RMT_BOOK_CACHE_DIR``, else ``$XDG_CACHE_HOME/rmt-book``, else ``~/.cache/rmt-book``. Set
 ``RMT_BOOK_CACHE_DIR=off`` to disable the cache.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -15,8 +16,8 @@ import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 from xml.parsers import expat
 
 import torch
@@ -84,8 +85,12 @@ def zip_member_limited(path: Path, member: str, limit: int, expected: str, how: 
                 raise bad(path, f"the archive has no member {member!r} (it has {names[:5]})", expected, how)
             info = zf.getinfo(member)
             if info.file_size > limit:
-                raise bad(path, f"member {member!r} declares {info.file_size} bytes, more than the {limit} "
-                                f"this loader accepts", expected, how)
+                raise bad(
+                    path,
+                    f"member {member!r} declares {info.file_size} bytes, more than the {limit} this loader accepts",
+                    expected,
+                    how,
+                )
             with zf.open(info) as f:
                 out = f.read(limit + 1)
     except zipfile.BadZipFile as e:
@@ -97,15 +102,20 @@ def zip_member_limited(path: Path, member: str, limit: int, expected: str, how: 
     return out
 
 
-def parse_xml(chunks: Iterable[bytes], path, expected: str, how: str,
-              start: Callable[[str, dict], None], end: Callable[[str], None],
-              text: Callable[[str], None]) -> None:
+def parse_xml(
+    chunks: Iterable[bytes],
+    path,
+    expected: str,
+    how: str,
+    start: Callable[[str, dict], None],
+    end: Callable[[str], None],
+    text: Callable[[str], None],
+) -> None:
     """Stream XML through expat with a DTD refused outright: no DOCTYPE, no entity declarations, no
     external entities; only the five predefined entities and character references are understood."""
 
     def refuse(*_args):
-        raise bad(path, "the XML declares a DTD or entities, which this loader refuses to process",
-                  expected, how)
+        raise bad(path, "the XML declares a DTD or entities, which this loader refuses to process", expected, how)
 
     p = expat.ParserCreate()
     p.StartDoctypeDeclHandler = refuse
@@ -127,11 +137,11 @@ def parse_xml(chunks: Iterable[bytes], path, expected: str, how: str,
 
 def file_chunks(path: Path, size: int = 1 << 20) -> Iterable[bytes]:
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(size), b""):
-            yield block
+        yield from iter(lambda: f.read(size), b"")
 
 
 # -- cache ----------------------------------------------------------------------------------------
+
 
 def cache_dir() -> Path | None:
     env = os.environ.get(CACHE_ENV)

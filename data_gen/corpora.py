@@ -20,6 +20,7 @@ holding either; ``load_corpus("wt103", path)`` takes the folder with ``wiki.{tra
 (as the reference, Transformer-XL, reads them: whitespace tokens plus ``<eos>`` at the end of every
 line, vocabulary from the training file; a valid/test token absent from it maps to ``<unk>``).
 """
+
 from __future__ import annotations
 
 import html
@@ -27,20 +28,33 @@ import re
 import warnings
 import zlib
 from array import array
-from itertools import repeat
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
 from . import _io
 from ._io import DataError, DataFileNotFoundError, DataFormatError  # noqa: F401  (re-exported)
 
-__all__ = ["Corpus", "load_corpus", "stream_batches", "CORPORA", "WIKI_ASSET", "WIKI_SHA256",
-           "WIKI_MIN_COUNT", "ENWIK8_SIZE", "wiki_articles", "wikitext_lines", "wikitext_tokenize",
-           "DataError", "DataFileNotFoundError", "DataFormatError"]
+__all__ = [
+    "Corpus",
+    "load_corpus",
+    "stream_batches",
+    "CORPORA",
+    "WIKI_ASSET",
+    "WIKI_SHA256",
+    "WIKI_MIN_COUNT",
+    "ENWIK8_SIZE",
+    "wiki_articles",
+    "wikitext_lines",
+    "wikitext_tokenize",
+    "DataError",
+    "DataFileNotFoundError",
+    "DataFormatError",
+]
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 WIKI_ASSET = ASSETS / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
@@ -48,19 +62,25 @@ WIKI_SHA256 = "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d"
 WIKI_RAW_SIZE = 6_089_746
 WIKI_MIN_COUNT = 3
 ENWIK8_SIZE = 100_000_000
-ENWIK8_MAX = 200_000_000        # refuse anything larger: enwik8 is 10^8 bytes
-WT103_MAX = 2_000_000_000       # per file; wiki.train.tokens is about 540 MB
+ENWIK8_MAX = 200_000_000  # refuse anything larger: enwik8 is 10^8 bytes
+WT103_MAX = 2_000_000_000  # per file; wiki.train.tokens is about 540 MB
 CORPORA = ("wiki_bytes", "wiki_words", "enwik8", "wt103")
-_VERSION = "corpora-v2"         # bump when derived arrays change, to invalidate caches
+_VERSION = "corpora-v2"  # bump when derived arrays change, to invalidate caches
 
-HOW_WIKI = ("The file ships with the repository (git checkout data_gen/assets); it can be re-obtained with "
-            "`pip download --no-deps gensim==4.4.0` and unzipping gensim/test/test_data/"
-            f"{WIKI_ASSET.name} from the wheel.")
-HOW_ENWIK8 = ("Download enwik8.zip (the Hutter Prize file, http://mattmahoney.net/dc/enwik8.zip; Transformer-XL's "
-              "getdata.sh fetches the same) and pass the zip, the unzipped `enwik8` file, or their folder.")
-HOW_WT103 = ("Download wikitext-103-v1.zip (Merity et al. 2016; also published as the Salesforce/wikitext dataset, "
-             "config wikitext-103-v1, and fetched by Transformer-XL's getdata.sh), unzip it and pass the folder "
-             "that holds wiki.train.tokens, wiki.valid.tokens and wiki.test.tokens.")
+HOW_WIKI = (
+    "The file ships with the repository (git checkout data_gen/assets); it can be re-obtained with "
+    "`pip download --no-deps gensim==4.4.0` and unzipping gensim/test/test_data/"
+    f"{WIKI_ASSET.name} from the wheel."
+)
+HOW_ENWIK8 = (
+    "Download enwik8.zip (the Hutter Prize file, http://mattmahoney.net/dc/enwik8.zip; Transformer-XL's "
+    "getdata.sh fetches the same) and pass the zip, the unzipped `enwik8` file, or their folder."
+)
+HOW_WT103 = (
+    "Download wikitext-103-v1.zip (Merity et al. 2016; also published as the Salesforce/wikitext dataset, "
+    "config wikitext-103-v1, and fetched by Transformer-XL's getdata.sh), unzip it and pass the folder "
+    "that holds wiki.train.tokens, wiki.valid.tokens and wiki.test.tokens."
+)
 
 
 @dataclass(frozen=True)
@@ -68,10 +88,10 @@ class Corpus:
     """A tokenised corpus: three 1-D id tensors and the vocabulary (``itos`` is None for bytes)."""
 
     name: str
-    level: str                   # "byte" or "word"
-    train: torch.Tensor          # [N_train] long
-    valid: torch.Tensor          # [N_valid] long
-    test: torch.Tensor           # [N_test] long
+    level: str  # "byte" or "word"
+    train: torch.Tensor  # [N_train] long
+    valid: torch.Tensor  # [N_valid] long
+    test: torch.Tensor  # [N_test] long
     vocab_size: int
     itos: list[str] | None
     source: str = ""
@@ -99,8 +119,10 @@ class Corpus:
 # batching as the reference LM trainer (Transformer-XL's LMOrderedIterator)
 # ------------------------------------------------------------------------------------------------
 
-def stream_batches(data: torch.Tensor, batch_size: int, segment_len: int, *, drop_last: bool = False,
-                   start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+
+def stream_batches(
+    data: torch.Tensor, batch_size: int, segment_len: int, *, drop_last: bool = False, start: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Cut ``data`` into ``batch_size`` contiguous streams (the tail that does not divide evenly is
     dropped) and yield ``(inputs, targets)``, both ``[batch_size, T]``, segment after segment along the
     streams: row b of segment t+1 continues row b of segment t, so memory and caches can be carried
@@ -108,26 +130,31 @@ def stream_batches(data: torch.Tensor, batch_size: int, segment_len: int, *, dro
     shorter last segment (skipped with ``drop_last``). ``start`` skips the first segments (resuming).
     """
     if not isinstance(data, torch.Tensor) or data.dim() != 1:
-        raise ValueError(f"stream_batches: data must be a 1-D tensor of token ids, got "
-                         f"{tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__}")
+        raise ValueError(
+            f"stream_batches: data must be a 1-D tensor of token ids, got "
+            f"{tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__}"
+        )
     for name, value, low in (("batch_size", batch_size, 1), ("segment_len", segment_len, 1), ("start", start, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"stream_batches: {name}={value!r} is not allowed; it must be an integer >= {low}")
     n_step = data.numel() // batch_size
     if n_step < 2:
-        raise ValueError(f"stream_batches: {data.numel()} tokens cannot make {batch_size} streams of at least "
-                         f"2 tokens; batch_size must be <= {data.numel() // 2}")
-    streams = data[:n_step * batch_size].view(batch_size, n_step)
+        raise ValueError(
+            f"stream_batches: {data.numel()} tokens cannot make {batch_size} streams of at least "
+            f"2 tokens; batch_size must be <= {data.numel() // 2}"
+        )
+    streams = data[: n_step * batch_size].view(batch_size, n_step)
     for i in range(start * segment_len, n_step - 1, segment_len):
         t = min(segment_len, n_step - 1 - i)
         if drop_last and t < segment_len:
             return
-        yield streams[:, i:i + t], streams[:, i + 1:i + 1 + t]
+        yield streams[:, i : i + t], streams[:, i + 1 : i + 1 + t]
 
 
 # ------------------------------------------------------------------------------------------------
 # the shipped Wikipedia excerpt
 # ------------------------------------------------------------------------------------------------
+
 
 def _wiki_raw(path: Path | None) -> tuple[bytes, Path]:
     p = Path(path) if path is not None else WIKI_ASSET
@@ -138,8 +165,9 @@ def _wiki_raw(path: Path | None) -> tuple[bytes, Path]:
         raise _io.missing(p, expected, HOW_WIKI)
     digest = _io.sha256_file(p)
     if digest != WIKI_SHA256:
-        raise _io.bad(p, f"SHA-256 {digest} does not match (modified, truncated or a different file)",
-                      expected, HOW_WIKI)
+        raise _io.bad(
+            p, f"SHA-256 {digest} does not match (modified, truncated or a different file)", expected, HOW_WIKI
+        )
     data = _io.read_file_limited(p, 16 * 1024 * 1024, expected, HOW_WIKI)
     raw = _io.bz2_decompress_limited(data, WIKI_RAW_SIZE, p, expected, HOW_WIKI)
     return raw, p
@@ -186,10 +214,22 @@ def wiki_articles(xml_chunks, path="<xml>") -> list[dict]:
     return pages
 
 
-_DROP_SECTIONS = {"see also", "references", "external links", "further reading", "notes", "bibliography",
-                  "footnotes", "sources", "citations"}
-_DROP_LINK_PREFIX = re.compile(r"^\s*:?\s*(file|image|category|media|wikipedia|wp|template|help|portal|"
-                               r"special|wikt|wiktionary|commons|s|q|n|b|v|[a-z]{2,3}(-[a-z]+)?)\s*:", re.I)
+_DROP_SECTIONS = {
+    "see also",
+    "references",
+    "external links",
+    "further reading",
+    "notes",
+    "bibliography",
+    "footnotes",
+    "sources",
+    "citations",
+}
+_DROP_LINK_PREFIX = re.compile(
+    r"^\s*:?\s*(file|image|category|media|wikipedia|wp|template|help|portal|"
+    r"special|wikt|wiktionary|commons|s|q|n|b|v|[a-z]{2,3}(-[a-z]+)?)\s*:",
+    re.I,
+)
 _LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 _TABLE = re.compile(r"\{\|(?:(?!\{\|)[\s\S])*?\|\}")
@@ -209,8 +249,13 @@ def _strip_markup(text: str) -> str:
     t = re.sub(r"<!--[\s\S]*?(-->|$)", "", text)
     t = re.sub(r"<ref[^>]*/\s*>", "", t, flags=re.I)
     t = re.sub(r"<ref[^>]*>[\s\S]*?</ref\s*>", "", t, flags=re.I)
-    t = re.sub(r"<(math|gallery|timeline|imagemap|score|syntaxhighlight|source|pre|code|nowiki|chem)\b[^>]*>"
-               r"[\s\S]*?</\1\s*>", "", t, flags=re.I)
+    t = re.sub(
+        r"<(math|gallery|timeline|imagemap|score|syntaxhighlight|source|pre|code|nowiki|chem)\b[^>]*>"
+        r"[\s\S]*?</\1\s*>",
+        "",
+        t,
+        flags=re.I,
+    )
     for pattern in (_TEMPLATE, _TABLE):
         prev = None
         while prev != t:
@@ -268,7 +313,7 @@ def wikitext_tokenize(line: str) -> list[str]:
 def _wiki_split(articles: list[list[list[str]]], fractions=(0.05, 0.05)) -> tuple[list[int], list[int], list[int]]:
     """Deterministic split by article: articles in the order of the CRC-32 of their title; test, then
     valid, take each article that keeps them within 6% of all tokens until they hold 5%."""
-    sizes = [sum(len(l) + 1 for l in a) for a in articles]
+    sizes = [sum(len(line) + 1 for line in a) for a in articles]
     total = sum(sizes)
     order = sorted(range(len(articles)), key=lambda i: zlib.crc32(articles[i][0][0].encode("utf-8")))
     chosen: list[list[int]] = [[], []]
@@ -320,8 +365,8 @@ def _wiki_words(path: Path | None) -> Corpus:
     for page in pages:
         if page["ns"] != "0" or page["redirect"] or not page["text"].strip():
             continue
-        lines = [wikitext_tokenize(l) for l in wikitext_lines(page["title"], page["text"])]
-        articles.append([l for l in lines if l])
+        lines = [wikitext_tokenize(line) for line in wikitext_lines(page["title"], page["text"])]
+        articles.append([line for line in lines if line])
     tr, va, te = _wiki_split(articles)
     counter: Counter = Counter()
     for i in tr:
@@ -329,8 +374,10 @@ def _wiki_words(path: Path | None) -> Corpus:
             counter.update(line)
     itos = _build_vocab(counter, WIKI_MIN_COUNT)
     stoi = {w: i for i, w in enumerate(itos)}
-    splits = {name: _encode_lines([l for i in idx for l in articles[i]], stoi)
-              for name, idx in (("train", tr), ("valid", va), ("test", te))}
+    splits = {
+        name: _encode_lines([line for i in idx for line in articles[i]], stoi)
+        for name, idx in (("train", tr), ("valid", va), ("test", te))
+    }
     result = dict(splits, itos="\n".join(itos))
     _io.cache_save(key, result)
     return _word_corpus("wiki_words", result, str(p))
@@ -339,7 +386,9 @@ def _wiki_words(path: Path | None) -> Corpus:
 def _bytes_corpus(name: str, raw: bytes, source: str, valid: int, test: int) -> Corpus:
     data = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()
     n_train = len(raw) - valid - test
-    return Corpus(name, "byte", data[:n_train], data[n_train:n_train + valid], data[n_train + valid:], 256, None, source)
+    return Corpus(
+        name, "byte", data[:n_train], data[n_train : n_train + valid], data[n_train + valid :], 256, None, source
+    )
 
 
 def _wiki_bytes(path: Path | None) -> Corpus:
@@ -351,6 +400,7 @@ def _wiki_bytes(path: Path | None) -> Corpus:
 # ------------------------------------------------------------------------------------------------
 # real data
 # ------------------------------------------------------------------------------------------------
+
 
 def _enwik8(path) -> Corpus:
     expected = "enwik8 (10^8 bytes of Wikipedia XML starting with '<mediawiki'), enwik8.zip, or a folder holding one"
@@ -390,7 +440,7 @@ def _read_tokens_file(f: Path, expected: str) -> list[str]:
     data = _io.read_file_limited(f, WT103_MAX, expected, HOW_WT103)
     if not data.strip():
         raise _io.bad(f, "empty file", expected, HOW_WT103)
-    if b"\x00" in data[:1 << 20]:
+    if b"\x00" in data[: 1 << 20]:
         raise _io.bad(f, "binary data (NUL bytes), not a text file", expected, HOW_WT103)
     try:
         text = data.decode("utf-8")
@@ -410,13 +460,20 @@ def _wt103(path) -> Corpus:
     if not p.exists():
         raise _io.missing(p, expected, HOW_WT103)
     if not p.is_dir():
-        raise _io.bad(p, "is a file, not a folder" + (" (unzip the archive first)" if p.suffix == ".zip" else ""),
-                      expected, HOW_WT103)
+        raise _io.bad(
+            p,
+            "is a file, not a folder" + (" (unzip the archive first)" if p.suffix == ".zip" else ""),
+            expected,
+            HOW_WT103,
+        )
     files = {s: p / f"wiki.{s}.tokens" for s in ("train", "valid", "test")}
     if not any(f.exists() for f in files.values()):
         raw = sorted(x.name for x in p.iterdir())[:8]
-        hint = " (these are the raw files; the tokenised wikitext-103-v1 is needed)" if any(
-            n.endswith(".raw") for n in raw) else ""
+        hint = (
+            " (these are the raw files; the tokenised wikitext-103-v1 is needed)"
+            if any(n.endswith(".raw") for n in raw)
+            else ""
+        )
         raise _io.missing(files["train"], f"{expected}; the folder holds {raw or 'nothing'}{hint}", HOW_WT103)
     key = _io.cache_key(_VERSION, "wt103", *(_io.file_identity(f) for f in files.values() if f.is_file()))
     cached = _io.cache_load(key)

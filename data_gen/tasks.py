@@ -33,55 +33,71 @@ paper's sizes: 10^24 samples) the sets come from separate seeds and a collision 
 (expected count ``n_train * n_test / space``, about 1e-13 for 10^7 training samples) that no filter
 is applied.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import zlib
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 __all__ = [
-    "TaskBatch", "Task", "CopyTask", "ReverseTask", "RetrievalTask", "QuadraticTask", "make_task",
-    "TASKS", "answer_correct", "check_quadratic_sample", "check_quadratic_batch", "render_quadratic",
-    "QuadraticCheckError", "PAD", "START", "NUM_BUCKETS", "HOLDOUT_SPACE_LIMIT",
+    "TaskBatch",
+    "Task",
+    "CopyTask",
+    "ReverseTask",
+    "RetrievalTask",
+    "QuadraticTask",
+    "make_task",
+    "TASKS",
+    "answer_correct",
+    "check_quadratic_sample",
+    "check_quadratic_batch",
+    "render_quadratic",
+    "QuadraticCheckError",
+    "PAD",
+    "START",
+    "NUM_BUCKETS",
+    "HOLDOUT_SPACE_LIMIT",
 ]
 
 PAD = 0
 START = 1
-NUM_BUCKETS = 64          # bucket 0 = test, 1 = valid, 2..63 = train (only where held out)
+NUM_BUCKETS = 64  # bucket 0 = test, 1 = valid, 2..63 = train (only where held out)
 SPLIT_BUCKET = {"test": 0, "valid": 1}
 HOLDOUT_SPACE_LIMIT = 10**18
-_BLOCK = 1024             # fixed sets are drawn in blocks of this many candidates
-_MAX_BLOCKS = 4096        # give up (ValueError) after this many blocks without filling a set
-_MAX_STALE = 16           # ... or after this many blocks in a row that add no new held-out sample
+_BLOCK = 1024  # fixed sets are drawn in blocks of this many candidates
+_MAX_BLOCKS = 4096  # give up (ValueError) after this many blocks without filling a set
+_MAX_STALE = 16  # ... or after this many blocks in a row that add no new held-out sample
 
 
 @dataclass(frozen=True)
 class TaskBatch:
     """One batch of samples. All tensors are ``[B, S]``; see the module docstring for the layout."""
 
-    tokens: torch.Tensor     # [B, S] long, model input
-    targets: torch.Tensor    # [B, S] long, targets[:, i] is the token after tokens[:, i]
+    tokens: torch.Tensor  # [B, S] long, model input
+    targets: torch.Tensor  # [B, S] long, targets[:, i] is the token after tokens[:, i]
     loss_mask: torch.Tensor  # [B, S] bool, True at scored positions
 
     def __post_init__(self):
         if self.tokens.shape != self.targets.shape or self.tokens.shape != self.loss_mask.shape:
             raise ValueError(
                 f"TaskBatch: tokens {tuple(self.tokens.shape)}, targets {tuple(self.targets.shape)} and "
-                f"loss_mask {tuple(self.loss_mask.shape)} must have the same shape [B, S]")
+                f"loss_mask {tuple(self.loss_mask.shape)} must have the same shape [B, S]"
+            )
 
-    def to(self, device) -> "TaskBatch":
+    def to(self, device) -> TaskBatch:
         return TaskBatch(self.tokens.to(device), self.targets.to(device), self.loss_mask.to(device))
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
 
-    def __getitem__(self, index) -> "TaskBatch":
+    def __getitem__(self, index) -> TaskBatch:
         """Rows of the batch: ``batch[i:j]`` (a slice or an index tensor; an int keeps the batch dim)."""
         if isinstance(index, int):
             index = slice(index, index + 1) if index != -1 else slice(-1, None)
@@ -101,8 +117,12 @@ def _as_list(tokens) -> list[int]:
 
 
 def _check_int(task: str, name: str, value, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-            high is not None and value > high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
         allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         raise ValueError(f"{task}: {name}={value!r} is not allowed; {name} must be {allowed}")
 
@@ -167,7 +187,7 @@ class Task:
     def loss_mask_row(self) -> torch.Tensor:
         """[S] bool: the scored positions (the last ``answer_len``)."""
         mask = torch.zeros(self.seq_len, dtype=torch.bool)
-        mask[self.seq_len - self.answer_len:] = True
+        mask[self.seq_len - self.answer_len :] = True
         return mask
 
     def _make_batch(self, params: torch.Tensor) -> TaskBatch:
@@ -192,8 +212,10 @@ class Task:
             have += p.shape[0]
             if have >= batch_size:
                 return self._make_batch(torch.cat(kept)[:batch_size])
-        raise ValueError(f"{self.name}: could not draw training samples outside the held-out buckets; "
-                         f"the sample space ({self.space_size} samples) is too small")
+        raise ValueError(
+            f"{self.name}: could not draw training samples outside the held-out buckets; "
+            f"the sample space ({self.space_size} samples) is too small"
+        )
 
     def split_seed(self, split: str) -> int:
         return _stable_seed(f"{self!r}|{split}")
@@ -206,7 +228,9 @@ class Task:
         two splits are disjoint and never drawn by ``batch``.
         """
         if split not in SPLIT_BUCKET:
-            raise ValueError(f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}")
+            raise ValueError(
+                f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
+            )
         _check_int(self.name, "size", size, 1)
         g = torch.Generator().manual_seed(self.split_seed(split))
         kept: list[torch.Tensor] = []
@@ -233,7 +257,8 @@ class Task:
         raise ValueError(
             f"{self.name}: fixed_set({split!r}, size={size}) cannot be filled: only {have} distinct "
             f"held-out samples were found (sample space {self.space_size}); "
-            f"ask for fewer samples or enlarge the task")
+            f"ask for fewer samples or enlarge the task"
+        )
 
     def answer_correct(self, pred_tokens: torch.Tensor, batch: TaskBatch) -> torch.Tensor:
         """[B] bool: every scored position of the sample predicted right (whole-answer exact match).
@@ -249,18 +274,22 @@ class Task:
 
     def _check_params(self) -> None:
         if self.space_size < NUM_BUCKETS * 16:
-            raise ValueError(f"{self.name}: {self!r} has only {self.space_size} distinct samples; "
-                             f"at least {NUM_BUCKETS * 16} are needed to hold out validation and test sets")
+            raise ValueError(
+                f"{self.name}: {self!r} has only {self.space_size} distinct samples; "
+                f"at least {NUM_BUCKETS * 16} are needed to hold out validation and test sets"
+            )
 
 
 def _check_pred(pred_tokens: torch.Tensor, batch: TaskBatch) -> None:
     if not isinstance(pred_tokens, torch.Tensor) or pred_tokens.shape != batch.targets.shape:
         shape = tuple(pred_tokens.shape) if isinstance(pred_tokens, torch.Tensor) else type(pred_tokens).__name__
-        raise ValueError(f"answer_correct: pred_tokens must be a tensor shaped like batch.targets "
-                         f"{tuple(batch.targets.shape)}, got {shape}")
+        raise ValueError(
+            f"answer_correct: pred_tokens must be a tensor shaped like batch.targets "
+            f"{tuple(batch.targets.shape)}, got {shape}"
+        )
 
 
-def answer_correct(pred_tokens: torch.Tensor, batch: TaskBatch, task: "Task | None" = None) -> torch.Tensor:
+def answer_correct(pred_tokens: torch.Tensor, batch: TaskBatch, task: Task | None = None) -> torch.Tensor:
     """[B] bool, whole answer right: ``task.answer_correct`` (quadratic: the final chunk exactly right)
     or, without a task, every scored position right."""
     if task is not None:
@@ -272,6 +301,7 @@ def answer_correct(pred_tokens: torch.Tensor, batch: TaskBatch, task: "Task | No
 # ------------------------------------------------------------------------------------------------
 # copy and reverse
 # ------------------------------------------------------------------------------------------------
+
 
 def _symbol_char(t: int, num_symbols: int) -> str:
     if t == PAD:
@@ -299,7 +329,7 @@ class _SymbolTask(Task):
 
     @property
     def space_size(self) -> int:
-        return self.num_symbols ** self.length
+        return self.num_symbols**self.length
 
     def _sample_params(self, n, generator):
         return torch.randint(2, 2 + self.num_symbols, (n, self.length), generator=generator)
@@ -351,9 +381,9 @@ class ReverseTask(_SymbolTask):
 # associative retrieval
 # ------------------------------------------------------------------------------------------------
 
-RETRIEVAL_KEYS = range(11, 37)   # 26 keys, shown as letters a..z
+RETRIEVAL_KEYS = range(11, 37)  # 26 keys, shown as letters a..z
 RETRIEVAL_VALUES = range(0, 10)  # 10 values, shown as digits 0..9 (ids overlap pad and start!)
-QUERY = 10                       # '?'
+QUERY = 10  # '?'
 
 
 @dataclass(frozen=True)
@@ -389,7 +419,7 @@ class RetrievalTask(Task):
 
     def _render(self, params):
         k = self.num_pairs
-        keys, values, q = params[:, :k], params[:, k:2 * k], params[:, 2 * k:]
+        keys, values, q = params[:, :k], params[:, k : 2 * k], params[:, 2 * k :]
         pairs = torch.stack([keys, values], dim=2).reshape(params.shape[0], 2 * k)
         qmark = torch.full_like(q, QUERY)
         return torch.cat([pairs, keys.gather(1, q), qmark, values.gather(1, q)], dim=1)
@@ -414,7 +444,7 @@ class RetrievalTask(Task):
 # ------------------------------------------------------------------------------------------------
 
 QUADRATIC_CHARS = "0123456789+-*/^=()xD;,"
-CHAR_TO_ID = {c: i + 2 for i, c in enumerate(QUADRATIC_CHARS)}   # '0'..'9' -> 2..11, '+' -> 12 ... ',' -> 23
+CHAR_TO_ID = {c: i + 2 for i, c in enumerate(QUADRATIC_CHARS)}  # '0'..'9' -> 2..11, '+' -> 12 ... ',' -> 23
 ID_TO_CHAR = {i: c for c, i in CHAR_TO_ID.items()}
 _CHAR_LUT = np.zeros(256, dtype=np.int64)
 for _c, _i in CHAR_TO_ID.items():
@@ -446,7 +476,8 @@ def _poly(a: int, b: int, c: int) -> str:
 def render_quadratic(k: int, b: int, c: int) -> list[str]:
     """The six text chunks of the equation ``k*(x^2 + b*x + c) = 0``:
 
-    problem | canonical | ``D=|b|^2-4*1*c=D=s^2`` (c with its sign: ``4*1*-99``) | ``x=(-b-s)/2=r1`` | ``x=(-b+s)/2=r2`` | ``r1,r2``.
+    problem | canonical | ``D=|b|^2-4*1*c=D=s^2`` (c with its sign: ``4*1*-99``) | ``x=(-b-s)/2=r1``
+    | ``x=(-b+s)/2=r2`` | ``r1,r2``.
     With D < 0 the discriminant chunk ends at ``=D`` and the last three chunks are empty; with D = 0
     both root chunks are written and the answer holds the one root.
     """
@@ -479,7 +510,7 @@ def _poly_len(a, b, c) -> np.ndarray:
     return _term_len(a, 3, True) + _term_len(b, 1, False) + _term_len(c, 0, False) + 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def _max_chunk_len(root_range: int, k_max: int) -> int:
     """The longest chunk any sample with these parameters can have (exact, vectorised).
 
@@ -541,15 +572,21 @@ class QuadraticTask(Task):
     def __post_init__(self):
         _check_int(self.name, "root_range", self.root_range, 1, 999)
         _check_int(self.name, "k_max", self.k_max, 1, 99)
-        if isinstance(self.no_root_fraction, bool) or not isinstance(self.no_root_fraction, (int, float)) \
-                or not 0.0 <= self.no_root_fraction <= 1.0:
-            raise ValueError(f"{self.name}: no_root_fraction={self.no_root_fraction!r} is not allowed; "
-                             f"it must be a number in [0, 1]")
+        if (
+            isinstance(self.no_root_fraction, bool)
+            or not isinstance(self.no_root_fraction, (int, float))
+            or not 0.0 <= self.no_root_fraction <= 1.0
+        ):
+            raise ValueError(
+                f"{self.name}: no_root_fraction={self.no_root_fraction!r} is not allowed; it must be a number in [0, 1]"
+            )
         _check_int(self.name, "chunk_len", self.chunk_len, 1)
         need = _max_chunk_len(self.root_range, self.k_max) + 1  # +1: the input drops the last character
         if self.chunk_len < need:
-            raise ValueError(f"{self.name}: chunk_len={self.chunk_len} is too short for root_range="
-                             f"{self.root_range}, k_max={self.k_max}; chunk_len must be >= {need}")
+            raise ValueError(
+                f"{self.name}: chunk_len={self.chunk_len} is too short for root_range="
+                f"{self.root_range}, k_max={self.k_max}; chunk_len must be >= {need}"
+            )
         self._check_params()
 
     @property
@@ -597,7 +634,7 @@ class QuadraticTask(Task):
             for j, chunk in enumerate(render_quadratic(*self.coefficients(row))):
                 if len(chunk) >= cl:
                     raise RuntimeError(f"quadratic: chunk {chunk!r} does not fit chunk_len={cl}")
-                text[i, j * cl:j * cl + len(chunk)] = np.frombuffer(chunk.encode("ascii"), dtype=np.uint8)
+                text[i, j * cl : j * cl + len(chunk)] = np.frombuffer(chunk.encode("ascii"), dtype=np.uint8)
         ids = torch.from_numpy(_CHAR_LUT[text])
         return torch.cat([torch.full((n, 1), START, dtype=torch.long), ids], dim=1)
 
@@ -622,8 +659,9 @@ class QuadraticTask(Task):
         return " | ".join(parts)
 
     def check_sample(self, targets_row) -> tuple[int, int, int]:
-        return check_quadratic_sample(targets_row, chunk_len=self.chunk_len, root_range=self.root_range,
-                                      k_max=self.k_max)
+        return check_quadratic_sample(
+            targets_row, chunk_len=self.chunk_len, root_range=self.root_range, k_max=self.k_max
+        )
 
 
 # -- the checker: proves a sample right, independently of the sampler ---------------------------
@@ -659,7 +697,7 @@ def _chunks_of(row, chunk_len: int) -> list[str]:
         _fail(f"expected {NUM_CHUNKS} chunks of {chunk_len} tokens ({NUM_CHUNKS * chunk_len}), got {len(ids)} tokens")
     out = []
     for j in range(NUM_CHUNKS):
-        chunk = ids[j * chunk_len:(j + 1) * chunk_len]
+        chunk = ids[j * chunk_len : (j + 1) * chunk_len]
         n = len(chunk)
         while n and chunk[n - 1] == PAD:
             n -= 1
@@ -671,8 +709,9 @@ def _chunks_of(row, chunk_len: int) -> list[str]:
     return out
 
 
-def check_quadratic_sample(targets_row, *, chunk_len: int = 30, root_range: int | None = 99,
-                           k_max: int | None = 10) -> tuple[int, int, int]:
+def check_quadratic_sample(
+    targets_row, *, chunk_len: int = 30, root_range: int | None = 99, k_max: int | None = 10
+) -> tuple[int, int, int]:
     """Prove one sample right, or raise ``QuadraticCheckError`` saying what is wrong.
 
     ``targets_row`` is one row of ``batch.targets`` (the six chunks, ``6 * chunk_len`` tokens). Checks,
@@ -741,7 +780,7 @@ def check_quadratic_sample(targets_row, *, chunk_len: int = 30, root_range: int 
     return k, b, c
 
 
-def check_quadratic_batch(batch: TaskBatch, task: "QuadraticTask | None" = None) -> list[tuple[int, int, int]]:
+def check_quadratic_batch(batch: TaskBatch, task: QuadraticTask | None = None) -> list[tuple[int, int, int]]:
     """Check every sample of a quadratic batch (``check_quadratic_sample``) and its layout: input =
     start token + targets shifted by one, loss on the last five chunks."""
     task = task or QuadraticTask()
@@ -753,8 +792,7 @@ def check_quadratic_batch(batch: TaskBatch, task: "QuadraticTask | None" = None)
             _fail(f"sample {i}: input is not the start token followed by the targets shifted by one")
         if not torch.equal(batch.loss_mask[i].cpu(), expect_mask):
             _fail(f"sample {i}: loss mask must cover exactly the last {5 * cl} positions")
-        out.append(check_quadratic_sample(batch.targets[i], chunk_len=cl, root_range=task.root_range,
-                                          k_max=task.k_max))
+        out.append(check_quadratic_sample(batch.targets[i], chunk_len=cl, root_range=task.root_range, k_max=task.k_max))
     return out
 
 

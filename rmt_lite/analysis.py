@@ -1,4 +1,5 @@
 """Measurements for the mechanics and memory-analysis chapters."""
+
 from __future__ import annotations
 
 import torch
@@ -8,8 +9,7 @@ from .model import MemoryTransformer
 from .runner import run_segments, segment_bounds
 
 
-def gradient_reach(model: MemoryTransformer, tokens: Tensor, segment_len: int,
-                   bptt_depth: int | None = None) -> Tensor:
+def gradient_reach(model: MemoryTransformer, tokens: Tensor, segment_len: int, bptt_depth: int | None = None) -> Tensor:
     """Norm of the gradient of the LAST segment's loss (next-token cross-entropy) with respect to
     the input embeddings of every segment: ``[num_segments]``.
 
@@ -18,8 +18,9 @@ def gradient_reach(model: MemoryTransformer, tokens: Tensor, segment_len: int,
     """
     bounds = segment_bounds(tokens.shape[1], segment_len)
     pieces = [tokens[:, a:b] for a, b in bounds]
-    offsets = torch.zeros(len(bounds), 1, 1, model.cfg.d_model, dtype=model.embed.weight.dtype,
-                          device=tokens.device, requires_grad=True)
+    offsets = torch.zeros(
+        len(bounds), 1, 1, model.cfg.d_model, dtype=model.embed.weight.dtype, device=tokens.device, requires_grad=True
+    )
 
     def add_offset(module, args, out):
         seg = next(i for i, p in enumerate(pieces) if p.shape == args[0].shape and torch.equal(p, args[0]))
@@ -28,9 +29,10 @@ def gradient_reach(model: MemoryTransformer, tokens: Tensor, segment_len: int,
     handle = model.embed.register_forward_hook(add_offset)
     try:
         mask = torch.zeros_like(tokens, dtype=torch.bool)
-        mask[:, bounds[-1][0]:-1] = True                 # the last segment's next-token predictions
-        out = run_segments(model, tokens, segment_len, targets=tokens.roll(-1, dims=1),
-                           loss_mask=mask, bptt_depth=bptt_depth)
+        mask[:, bounds[-1][0] : -1] = True  # the last segment's next-token predictions
+        out = run_segments(
+            model, tokens, segment_len, targets=tokens.roll(-1, dims=1), loss_mask=mask, bptt_depth=bptt_depth
+        )
         out.loss.backward()
     finally:
         handle.remove()

@@ -29,22 +29,21 @@ the step runs (forward and backward, including checkpoint recomputation) and rel
 the storage is freed; the maximum is the CPU analogue of ``torch.cuda.max_memory_allocated``
 above what was alive before the step (parameters, data).
 """
+
 from __future__ import annotations
 
 import argparse
 import csv
 import json
-import math
 import os
 import platform
 import statistics
 import time
 import warnings
 import weakref
-from dataclasses import replace
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -134,9 +133,9 @@ def paired_ratio(num: list[float], den: list[float]) -> float:
 def matmul_peak(threads: int, quick: bool) -> dict:
     """Best fp32 GFLOP/s of ``a @ b`` over a few square sizes (best of several repeats)."""
     best, per_size = 0.0, {}
-    for n in ((512, 1024) if quick else (1024, 2048)):
+    for n in (512, 1024) if quick else (1024, 2048):
         a, b = torch.randn(n, n), torch.randn(n, n)
-        flop = 2 * n ** 3
+        flop = 2 * n**3
         reps = max(2, int(3e9 / flop))
         a @ b
         rates = []
@@ -159,11 +158,13 @@ def model_flops(cfg: ModelConfig, batch: int, segment_len: int, n_segments: int,
     total, cache = 0.0, 0
     for _ in range(n_segments):
         keys = cache + rows
-        per_layer = (2 * rows * d * d            # queries
-                     + 2 * keys * d * 2 * d      # keys and values (for the cache rows too)
-                     + 2 * rows * d * d          # output projection
-                     + 2 * rows * d * 2 * f      # feed-forward
-                     + 2 * 2 * rows * keys * d)  # scores and weighted values
+        per_layer = (
+            2 * rows * d * d  # queries
+            + 2 * keys * d * 2 * d  # keys and values (for the cache rows too)
+            + 2 * rows * d * d  # output projection
+            + 2 * rows * d * 2 * f  # feed-forward
+            + 2 * 2 * rows * keys * d
+        )  # scores and weighted values
         total += cfg.n_layers * per_layer + 2 * segment_len * d * V
         if cfg.has_cache:
             cache = min(cfg.mem_len, cache + segment_len)
@@ -171,8 +172,9 @@ def model_flops(cfg: ModelConfig, batch: int, segment_len: int, n_segments: int,
     return 3 * total if training else total
 
 
-def train_step_fn(model: MemoryTransformer, batch: int, segment_len: int, n_segments: int, *, seed: int = 0,
-                  **run_kw) -> Callable[[], float]:
+def train_step_fn(
+    model: MemoryTransformer, batch: int, segment_len: int, n_segments: int, *, seed: int = 0, **run_kw
+) -> Callable[[], float]:
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(0, model.cfg.vocab_size, (batch, segment_len * n_segments), generator=g)
     y = x.roll(-1, 1)
@@ -184,16 +186,19 @@ def train_step_fn(model: MemoryTransformer, batch: int, segment_len: int, n_segm
         loss.backward()
         opt.step()
         return loss.item()
+
     return step
 
 
 # ---------------------------------------------------------------------------------------------
 # the peer
 PEER_SETTINGS = peer_settings(copy_config("rmt"), SEG_LEN)
-PEER_NOTE = ("same sizes as ours: 4 layers, dim 128, 4 heads of dim_head 32 (= d_model / heads, as in ours), "
-             "ff_mult 2 (GEGLU of width 170: the parameter count of a 256-wide GELU feed-forward), 8 memory "
-             "tokens, segments of 24, XL memories off, rotary positions, plain residuals "
-             "(num_residual_streams=1), SDPA attention (use_flash_attn=True), full BPTT over 3 segments")
+PEER_NOTE = (
+    "same sizes as ours: 4 layers, dim 128, 4 heads of dim_head 32 (= d_model / heads, as in ours), "
+    "ff_mult 2 (GEGLU of width 170: the parameter count of a 256-wide GELU feed-forward), 8 memory "
+    "tokens, segments of 24, XL memories off, rotary positions, plain residuals "
+    "(num_residual_streams=1), SDPA attention (use_flash_attn=True), full BPTT over 3 segments"
+)
 
 
 def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float], int]:
@@ -201,7 +206,7 @@ def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float
     torch.manual_seed(seed)
     model = Wrapper(RMT(**PEER_SETTINGS))
     g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, 12, (batch, SEG_LEN * N_SEG + 1), generator=g)   # +1: it shifts labels itself
+    x = torch.randint(0, 12, (batch, SEG_LEN * N_SEG + 1), generator=g)  # +1: it shifts labels itself
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
     def step() -> float:
@@ -212,6 +217,7 @@ def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float
         loss.backward()
         opt.step()
         return loss.item()
+
     return step, sum(p.numel() for p in model.parameters())
 
 
@@ -237,15 +243,27 @@ def part_throughput(args, out: dict) -> list[dict]:
     rows = []
     for name, ts in times.items():
         med = statistics.median(ts)
-        rows.append(dict(model=name if name != "peer" else "peer rmt (recurrent-memory-transformer-pytorch 0.7.0)",
-                         params=params[name], step_ms=round(med * 1e3, 2), step_ms_min=round(min(ts) * 1e3, 2),
-                         tokens_per_s=round(tokens / med, 1),
-                         vs_rmt=round(paired_ratio(ts, times["rmt"]), 3)))
+        rows.append(
+            dict(
+                model=name if name != "peer" else "peer rmt (recurrent-memory-transformer-pytorch 0.7.0)",
+                params=params[name],
+                step_ms=round(med * 1e3, 2),
+                step_ms_min=round(min(ts) * 1e3, 2),
+                tokens_per_s=round(tokens / med, 1),
+                vs_rmt=round(paired_ratio(ts, times["rmt"]), 3),
+            )
+        )
     out["throughput"] = {r["model"]: r["tokens_per_s"] for r in rows}
     if "peer" in times:
-        ratio = paired_ratio(times["peer"], times["rmt"])     # peer time / our time = our speed-up
-        out["peer"] = dict(ratio_rmt_over_peer_tokens_per_s=round(ratio, 3), settings=PEER_NOTE,
-                           peer_params=params["peer"], rmt_params=params["rmt"], target=1.5, met=ratio >= 1.5)
+        ratio = paired_ratio(times["peer"], times["rmt"])  # peer time / our time = our speed-up
+        out["peer"] = dict(
+            ratio_rmt_over_peer_tokens_per_s=round(ratio, 3),
+            settings=PEER_NOTE,
+            peer_params=params["peer"],
+            rmt_params=params["rmt"],
+            target=1.5,
+            met=ratio >= 1.5,
+        )
     return rows
 
 
@@ -253,33 +271,48 @@ def part_flops(args, out: dict) -> list[dict]:
     """Part 3: achieved training FLOP/s / measured matmul peak, d_model 128 and 512."""
     peak = matmul_peak(args.threads, args.quick)
     rows = []
-    configs = [("rmt d_model 128 (copy)", copy_config("rmt")),
-               ("rmt d_model 512", copy_config("rmt", d_model=512, n_heads=8, d_ff=2048))]
+    configs = [
+        ("rmt d_model 128 (copy)", copy_config("rmt")),
+        ("rmt d_model 512", copy_config("rmt", d_model=512, n_heads=8, d_ff=2048)),
+    ]
     cands, flops = {}, {}
     for name, cfg in configs:
         torch.manual_seed(0)
         cands[name] = train_step_fn(MemoryTransformer(cfg).train(), BATCH, SEG_LEN, N_SEG)
         flops[name] = model_flops(cfg, BATCH, SEG_LEN, N_SEG)
     times = interleaved(cands, max(2, args.rounds // 2))
-    peak2 = matmul_peak(args.threads, args.quick)        # again after: the best of both
+    peak2 = matmul_peak(args.threads, args.quick)  # again after: the best of both
     peak_gflops = max(peak["peak_gflops"], peak2["peak_gflops"])
     for name, cfg in configs:
         med = statistics.median(times[name])
         achieved = flops[name] / med / 1e9
-        rows.append(dict(model=name, d_model=cfg.d_model, n_heads=cfg.n_heads, d_ff=cfg.d_ff,
-                         gflop_per_step=round(flops[name] / 1e9, 3), step_ms=round(med * 1e3, 2),
-                         achieved_gflops=round(achieved, 2), peak_gflops=round(peak_gflops, 1),
-                         fraction_of_peak=round(achieved / peak_gflops, 3)))
+        rows.append(
+            dict(
+                model=name,
+                d_model=cfg.d_model,
+                n_heads=cfg.n_heads,
+                d_ff=cfg.d_ff,
+                gflop_per_step=round(flops[name] / 1e9, 3),
+                step_ms=round(med * 1e3, 2),
+                achieved_gflops=round(achieved, 2),
+                peak_gflops=round(peak_gflops, 1),
+                fraction_of_peak=round(achieved / peak_gflops, 3),
+            )
+        )
     out["matmul_peak"] = dict(peak_gflops=round(peak_gflops, 1), before=peak, after=peak2)
     frac512 = rows[1]["fraction_of_peak"]
-    out["flops"] = dict(fraction_d128=rows[0]["fraction_of_peak"], fraction_d512=frac512, target_d512=0.30,
-                        met=frac512 >= 0.30)
+    out["flops"] = dict(
+        fraction_d128=rows[0]["fraction_of_peak"], fraction_d512=frac512, target_d512=0.30, met=frac512 >= 0.30
+    )
     return rows
 
 
-MODES = {"full BPTT": dict(), "truncated BPTT (k=2)": dict(bptt_depth=2),
-         "checkpointed segments": dict(checkpoint_segments=True),
-         "truncated (k=2) + checkpointed": dict(bptt_depth=2, checkpoint_segments=True)}
+MODES = {
+    "full BPTT": dict(),
+    "truncated BPTT (k=2)": dict(bptt_depth=2),
+    "checkpointed segments": dict(checkpoint_segments=True),
+    "truncated (k=2) + checkpointed": dict(bptt_depth=2, checkpoint_segments=True),
+}
 
 
 def part_memory(args, out: dict) -> list[dict]:
@@ -295,10 +328,12 @@ def part_memory(args, out: dict) -> list[dict]:
         y = x.roll(-1, 1)
         cands = {}
         for mode, kw in MODES.items():
-            def fwd_bwd(kw=kw):
+
+            def fwd_bwd(kw=kw, x=x, y=y):
                 loss = run_segments(model, x, SEG_LEN, targets=y, **kw).loss
                 loss.backward()
                 model.zero_grad(set_to_none=True)
+
             cands[mode] = fwd_bwd
         times = interleaved(cands, 1 if (args.quick or n >= 8) else 2, warmup=0)
         for mode, kw in MODES.items():
@@ -307,19 +342,28 @@ def part_memory(args, out: dict) -> list[dict]:
                 loss.backward()
                 del loss
             model.zero_grad(set_to_none=True)
-            rows.append(dict(mode=mode, segments=n, batch=batch, peak_mib=round(pm.peak / 2 ** 20, 2),
-                             step_ms=round(statistics.median(times[mode]) * 1e3, 1)))
+            rows.append(
+                dict(
+                    mode=mode,
+                    segments=n,
+                    batch=batch,
+                    peak_mib=round(pm.peak / 2**20, 2),
+                    step_ms=round(statistics.median(times[mode]) * 1e3, 1),
+                )
+            )
     ck = {r["segments"]: r["peak_mib"] for r in rows if r["mode"] == "checkpointed segments"}
     hi = max(counts)
     ratio = ck[hi] / ck[2]
-    out["memory"] = dict(checkpoint_peak_ratio=round(ratio, 3), segments_compared=[2, hi], target=2.0,
-                         met=ratio <= 2.0, batch=batch)
+    out["memory"] = dict(
+        checkpoint_peak_ratio=round(ratio, 3), segments_compared=[2, hi], target=2.0, met=ratio <= 2.0, batch=batch
+    )
     return rows
 
 
 def part_lm(args, out: dict) -> list[dict]:
     """Part 5: LM evaluation tokens/s, memory and cache carried along B streams."""
     from .evaluate import evaluate_stream
+
     seg, batch = 64, 16
     n_tokens = batch * seg * (4 if args.quick else 32) + 1
     data = torch.randint(0, 256, (n_tokens,), generator=torch.Generator().manual_seed(0))
@@ -329,14 +373,22 @@ def part_lm(args, out: dict) -> list[dict]:
         cfg = ModelConfig(variant=variant, vocab_size=256, d_model=128, n_layers=4, n_heads=4, d_ff=256, **kw)
         model = MemoryTransformer(cfg)
         cfgs[variant] = cfg
-        cands[variant] = (lambda model=model: evaluate_stream(model, data, seg, batch, amp=False))
+        cands[variant] = lambda model=model: evaluate_stream(model, data, seg, batch, amp=False)
     times = interleaved(cands, max(2, args.rounds // 2))
     rows = []
     n_eval = (n_tokens - 1) // batch * batch
     for variant, ts in times.items():
         med = statistics.median(ts)
-        rows.append(dict(model=variant, segment_len=seg, streams=batch, tokens=n_eval, seconds=round(med, 3),
-                         tokens_per_s=round(n_eval / med, 1)))
+        rows.append(
+            dict(
+                model=variant,
+                segment_len=seg,
+                streams=batch,
+                tokens=n_eval,
+                seconds=round(med, 3),
+                tokens_per_s=round(n_eval / med, 1),
+            )
+        )
     out["lm_eval"] = {r["model"]: r["tokens_per_s"] for r in rows}
     return rows
 
@@ -356,12 +408,18 @@ def machine() -> dict:
         pass
     mem_gib = None
     try:
-        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
+        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):
         pass
-    return dict(cpu=cpu, cores=os.cpu_count(), memory_gib=mem_gib, system=platform.system(),
-                python=platform.python_version(), torch=torch.__version__,
-                cpu_capability=torch.backends.cpu.get_cpu_capability())
+    return dict(
+        cpu=cpu,
+        cores=os.cpu_count(),
+        memory_gib=mem_gib,
+        system=platform.system(),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+    )
 
 
 def _load() -> list[float] | None:
@@ -401,8 +459,12 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m rmt_lite.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="folder for the CSV and JSON files")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: per-core numbers)")
-    p.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
-                   help="cpu: process CPU time (default; robust on a shared machine); wall: wall-clock")
+    p.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: process CPU time (default; robust on a shared machine); wall: wall-clock",
+    )
     p.add_argument("--rounds", type=int, default=8, help="timing rounds of parts 1-2 (half of it for 3 and 5)")
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test of the suite, not results)")
@@ -422,10 +484,18 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary: dict = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), commit=git_sha(),
-                         machine=machine(), threads=args.threads, clock=args.clock, rounds=args.rounds,
-                         quick=args.quick, load_average_at_start=_load(),
-                         dtype="float32", device="cpu")
+    summary: dict = dict(
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        commit=git_sha(),
+        machine=machine(),
+        threads=args.threads,
+        clock=args.clock,
+        rounds=args.rounds,
+        quick=args.quick,
+        load_average_at_start=_load(),
+        dtype="float32",
+        device="cpu",
+    )
     t_start = time.perf_counter()
     for name in parts:
         t0 = time.perf_counter()

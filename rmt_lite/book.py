@@ -3,8 +3,10 @@
 ``python -m rmt_lite.book execute --profile smoke [--param KEY=VALUE ...]`` writes executed copies
 under ``_build/executed`` (the sources in ``notebooks/`` stay without outputs);
 ``python -m rmt_lite.book build`` stages the book sources with those copies and builds
-``_build/html`` with warnings as errors.
+``_build/html`` with warnings as errors; ``python -m rmt_lite.book check`` opens every page in
+headless Chromium and fails on what a reader must not see (one screenshot per page).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,6 +84,7 @@ def check_parameters(notebook: Path, params: dict) -> None:
 # branch, which live in _config.yml; `python -m rmt_lite.book colab` (make colab-cells) writes them.
 SETUP_CELL_ID = "colab-setup"
 SETUP_CELL = """import sys
+
 if "google.colab" in sys.modules:   # Colab: the package, the committed results, the notebooks folder
     import subprocess
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}@{branch}"], check=True)
@@ -132,25 +135,44 @@ def output_problems(notebook: Path) -> list[str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 found.append(f"cell {index}: error {out.get('ename')}: {out.get('evalue')}")
-            elif out.get("output_type") == "stream" and out.get("name") == "stderr" \
-                    and "warn" in out.get("text", "").lower():
+            elif (
+                out.get("output_type") == "stream"
+                and out.get("name") == "stderr"
+                and "warn" in out.get("text", "").lower()
+            ):
                 found.append(f"cell {index}: warning on stderr: {out['text'].strip()[:300]}")
     return found
+
+
+PARAMETER_TAGS = ("parameters", "injected-parameters")
+
+
+def hide_parameters(notebook: Path) -> None:
+    """Keep the parameters cell and the one papermill injects off the page (they are plumbing: the
+    page's provenance lines say which profile and seed it ran with)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if set(tags) & set(PARAMETER_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, notebook)
 
 
 def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
     import papermill
 
     notebooks = toc_notebooks()
-    if only:   # any notebook of notebooks/, in the table of contents or not yet
+    if only:  # any notebook of notebooks/, in the table of contents or not yet
         notebooks = [nb for nb in sorted((ROOT / "notebooks").glob("*.ipynb")) if nb.stem in only]
         missing = sorted(set(only) - {nb.stem for nb in notebooks})
         if missing:
             raise BookError(f"--only {missing} is not allowed: not a notebook of notebooks/")
-    for nb in notebooks:                        # check every notebook before running any
+    for nb in notebooks:  # check every notebook before running any
         check_parameters(nb, params)
     EXECUTED.mkdir(parents=True, exist_ok=True)
-    if params.get("PROFILE") == "smoke":   # tiny models: one thread is faster and immune to a loaded machine
+    if params.get("PROFILE") == "smoke":  # tiny models: one thread is faster and immune to a loaded machine
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     for nb in notebooks:
         target = EXECUTED / nb.relative_to(ROOT)
@@ -159,14 +181,18 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
         start = time.perf_counter()
         print(f"executing {nb.relative_to(ROOT)} with {params} ...", flush=True)
         try:
-            papermill.execute_notebook(str(nb), str(partial), parameters=params, kernel_name=kernel,
-                                       cwd=str(nb.parent), progress_bar=False)
+            papermill.execute_notebook(
+                str(nb), str(partial), parameters=params, kernel_name=kernel, cwd=str(nb.parent), progress_bar=False
+            )
         except papermill.PapermillExecutionError as err:
-            raise BookError(f"{nb.relative_to(ROOT)} failed in cell {err.exec_count} "
-                            f"({err.ename}: {err.evalue}); the executed copy is {partial}") from None
+            raise BookError(
+                f"{nb.relative_to(ROOT)} failed in cell {err.exec_count} "
+                f"({err.ename}: {err.evalue}); the executed copy is {partial}"
+            ) from None
         problems = output_problems(partial)
         if problems:
             raise BookError(f"{nb.relative_to(ROOT)} ran but its outputs hold: " + "; ".join(problems))
+        hide_parameters(partial)
         partial.replace(target)
         print(f"  done in {time.perf_counter() - start:.0f} s -> {target.relative_to(ROOT)}", flush=True)
 
@@ -175,8 +201,10 @@ def build() -> Path:
     """Stage ``_config.yml``, ``_toc.yml``, ``book/`` and the executed notebooks, then build."""
     missing = [nb for nb in toc_notebooks() if not (EXECUTED / nb.relative_to(ROOT)).exists()]
     if missing:
-        raise BookError(f"not executed yet: {[str(m.relative_to(ROOT)) for m in missing]}; "
-                        "run `make notebooks` (or `make book`) first")
+        raise BookError(
+            f"not executed yet: {[str(m.relative_to(ROOT)) for m in missing]}; "
+            "run `make notebooks` (or `make book`) first"
+        )
     shutil.rmtree(STAGE, ignore_errors=True)
     STAGE.mkdir(parents=True)
     for name in BOOK_SOURCES:
@@ -185,8 +213,16 @@ def build() -> Path:
     shutil.copytree(EXECUTED / "notebooks", STAGE / "notebooks")
     html = BUILD / "html"
     shutil.rmtree(html, ignore_errors=True)
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(STAGE), "--path-output", str(BUILD / "jb"),
-           "-W", "-n", "--keep-going"]
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(STAGE),
+        "--path-output",
+        str(BUILD / "jb"),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     result = subprocess.run(cmd)
     if result.returncode:
         raise BookError(f"jupyter-book build failed (exit {result.returncode}); see the warnings above")
@@ -195,18 +231,91 @@ def build() -> Path:
     return html
 
 
+SCREENSHOTS = BUILD / "screenshots"
+# what a reader must never see: a Python traceback, or a parameters cell left on the page
+PAGE_PROBLEMS_JS = """() => {
+  const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  const broken = Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);
+  const figures = Array.from(document.querySelectorAll('.cell_output img, .cell_output svg, figure img'))
+    .filter(visible).length;
+  const params = Array.from(document.querySelectorAll('.tag_parameters, .tag_injected-parameters'))
+    .filter(visible).length;
+  const traceback = document.body.innerText.includes('Traceback (most recent call last)');
+  return {broken, figures, params, traceback};
+}"""
+
+
+def browser() -> str:
+    """The system's Chromium (the Debian package); check-book drives it with Playwright."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BookError("no Chromium found: install the Debian package `chromium` (.ci/run does when it is missing)")
+
+
+def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[str]:
+    """Open every page of the built book in headless Chromium; return what is wrong with each (a
+    console error, a broken image, a visible traceback or parameters cell, a chapter without a
+    figure) and write one full-page screenshot per page under ``shots``."""
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(
+        p
+        for p in html.rglob("*.html")
+        if not set(p.relative_to(html).parts[:1]) & {"_static", "_sources", "_images"}
+        and p.name not in ("genindex.html", "search.html")
+    )
+    if not pages:
+        raise BookError(f"no pages under {html}: run `make book` first")
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    problems = []
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=browser(), args=["--no-sandbox"])
+        for path in pages:
+            name = str(path.relative_to(html))
+            page = chromium.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.goto(path.as_uri(), wait_until="load")
+            found = page.evaluate(PAGE_PROBLEMS_JS)
+            page.screenshot(path=str(shots / (name.replace("/", "__")[:-5] + ".png")), full_page=True)
+            page.close()
+            problems += [f"{name}: console error: {e}" for e in errors]
+            problems += [f"{name}: broken image {src}" for src in found["broken"]]
+            if found["traceback"]:
+                problems.append(f"{name}: a traceback is visible")
+            if found["params"]:
+                problems.append(f"{name}: a parameters cell is visible")
+            if name.startswith("notebooks/") and not found["figures"]:
+                problems.append(f"{name}: a chapter without a figure")
+        chromium.close()
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rmt_lite.book", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m rmt_lite.book", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="execute the notebooks of _toc.yml with papermill")
     ex.add_argument("--profile", default="smoke", choices=("smoke", "cpu", "paper"))
     ex.add_argument("--seed", type=int, default=0)
-    ex.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                    help="another notebook parameter (checked against each notebook)")
+    ex.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another notebook parameter (checked against each notebook)",
+    )
     ex.add_argument("--only", action="append", metavar="STEM", help="execute only these notebooks")
     ex.add_argument("--kernel", default="rmt-book")
     sub.add_parser("build", help="build _build/html from the executed notebooks")
+    sub.add_parser(
+        "check", help="open every page of _build/html in headless Chromium; screenshots in _build/screenshots"
+    )
     sub.add_parser("colab", help="write every notebook's Colab set-up cell from _config.yml's repository")
     args = parser.parse_args(argv)
     try:
@@ -216,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "colab":
             for path in write_setup_cells():
                 print(f"set-up cell written: {path.relative_to(ROOT)}")
+        elif args.command == "check":
+            problems = check_pages()
+            for line in problems:
+                print(f"check-book: {line}", file=sys.stderr)
+            print(f"check-book: {len(problems)} problem(s); screenshots in {SCREENSHOTS.relative_to(ROOT)}")
+            return 1 if problems else 0
         else:
             build()
     except BookError as err:

@@ -19,21 +19,22 @@ Claims 1 and 3 check the baselines (that models without a way across segments fa
 are claims about RMT (``Verdict.about``). Where a claim does not fully hold at our scale, ``why``
 gives the likely reason with the numbers behind it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
 from . import paper
 
 MIN_SEEDS = 3
-CHANCE_MARGIN = 0.05      # "at chance" = within 5 points of 1/num_symbols
-MATCH_MARGIN = 0.01       # "matches" = at most 1 point below
-NEAR_ONE = 0.95           # retrieval "near 1.0"
-CLOSE = 0.05              # quadratic "close to the whole-sample transformer" = at most 5 points below
-LEARNED = 0.5             # retrieval "learned": guessing among the four stored values scores 0.25
+CHANCE_MARGIN = 0.05  # "at chance" = within 5 points of 1/num_symbols
+MATCH_MARGIN = 0.01  # "matches" = at most 1 point below
+NEAR_ONE = 0.95  # retrieval "near 1.0"
+CLOSE = 0.05  # quadratic "close to the whole-sample transformer" = at most 5 points below
+LEARNED = 0.5  # retrieval "learned": guessing among the four stored values scores 0.25
 
 HOLDS, FAILS, INCONCLUSIVE, PARTLY = "holds", "does not hold", "inconclusive", "partly"
 NOT_RUN = "not run yet"
@@ -46,7 +47,7 @@ class Verdict:
     ours: str
     runs: str
     verdict: str
-    why: str = ""      # where the claim does not fully hold: the likely reason, with its numbers
+    why: str = ""  # where the claim does not fully hold: the likely reason, with its numbers
 
 
 # -- the seed rule --------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def _runs(df: pd.DataFrame) -> str:
     profiles = ",".join(sorted(df["profile"].unique()))
     seeds = ",".join(str(s) for s in sorted(df["seed"].unique()))
     text = f"{len(df)} runs, profile {profiles}, seeds {seeds}"
-    if "wall_time_s" in df and df["wall_time_s"].notna().any():   # every cpu run trains on one thread
+    if "wall_time_s" in df and df["wall_time_s"].notna().any():  # every cpu run trains on one thread
         text += f", {df['wall_time_s'].sum() / 60:.0f} min of training"
     return text
 
@@ -136,8 +137,10 @@ def _budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> str:
     if unit == "tokens":
         per_step, ref_per_step = per_step * int(ours["segment_len"].max()), ref_per_step * ref.segment_len
     times = ref.steps * ref_per_step / (steps * per_step)
-    return (f"Our runs trained {steps:,} steps of {per_step:,} {unit}; the `paper` profile allows "
-            f"{ref.steps:,} steps of {ref_per_step:,}, {times:,.0f} times as many.")
+    return (
+        f"Our runs trained {steps:,} steps of {per_step:,} {unit}; the `paper` profile allows "
+        f"{ref.steps:,} steps of {ref_per_step:,}, {times:,.0f} times as many."
+    )
 
 
 def _min_seeds(df: pd.DataFrame, keys: list[str]) -> int:
@@ -168,10 +171,13 @@ def segmented_transformer_at_chance(records: pd.DataFrame) -> Verdict:
     if ours.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
     ok = ours["test_acc"] <= 1.0 / ours["num_symbols"] + CHANCE_MARGIN
-    ours_text = "; ".join(f"{exp} {int(n)} seg: {_spread(_by_seed(g))} (chance {1 / g['num_symbols'].iloc[0]:.2f})"
-                          for (exp, n), g in ours.groupby(["experiment", "num_segments"]))
-    return Verdict(paper_text, ours_text, _runs(ours),
-                   _decide([every(ok)], _min_seeds(ours, ["experiment", "num_segments"])))
+    ours_text = "; ".join(
+        f"{exp} {int(n)} seg: {_spread(_by_seed(g))} (chance {1 / g['num_symbols'].iloc[0]:.2f})"
+        for (exp, n), g in ours.groupby(["experiment", "num_segments"])
+    )
+    return Verdict(
+        paper_text, ours_text, _runs(ours), _decide([every(ok)], _min_seeds(ours, ["experiment", "num_segments"]))
+    )
 
 
 def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
@@ -184,29 +190,39 @@ def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
     if ours.empty or ours["model"].nunique() < 2:
         ref9 = ref[(ref["task"] == "copy") & (ref["n_segments"] == 9) & (ref["mem_size"] == 8)]
         paper_text = "copy, 9 segments, memory 8: " + ", ".join(
-            f"{m} {_paper_spread(ref9.loc[ref9['model'] == m, 'accuracy'])}" for m in ("xl", "rmt"))
+            f"{m} {_paper_spread(ref9.loc[ref9['model'] == m, 'accuracy'])}" for m in ("xl", "rmt")
+        )
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
     keys = ["experiment", "num_segments", "mem_size"]
     pairs = _paired(ours, keys)
     if pairs.empty or not {"xl", "rmt"} <= set(pairs.columns):
         return Verdict("-", "-", _runs(ours), NOT_RUN)
-    settings = pairs.reset_index()[keys].drop_duplicates().sort_values(
-        ["experiment", "num_segments", "mem_size"], ascending=[True, True, False])
+    settings = (
+        pairs.reset_index()[keys]
+        .drop_duplicates()
+        .sort_values(["experiment", "num_segments", "mem_size"], ascending=[True, True, False])
+    )
     matches, paper_parts, ours_parts = [], [], []
     for exp, n, m in settings.itertuples(index=False):
         p = pairs.xs((exp, n, m), level=keys)
         matches.append(every(p["rmt"] >= p["xl"] - MATCH_MARGIN))
         label = f"{exp} {int(n)} seg, memory {int(m)}"
         ours_parts.append(f"{label}: xl {_spread(p['xl'])}, rmt {_spread(p['rmt'])}")
-        paper_parts.append(f"{label}: " + ", ".join(
-            f"{model} {_paper_spread(_paper_at(ref, exp, int(n), int(m), model))}" for model in ("xl", "rmt")))
+        paper_parts.append(
+            f"{label}: "
+            + ", ".join(
+                f"{model} {_paper_spread(_paper_at(ref, exp, int(n), int(m), model))}" for model in ("xl", "rmt")
+            )
+        )
     grows, testable = [], True
-    for exp, g in settings.groupby("experiment"):
+    for _, g in settings.groupby("experiment"):
         first, last = g.iloc[0], g.iloc[-1]
         if first["num_segments"] == last["num_segments"]:
             testable = False
             continue
-        gap = {k: pairs.xs(tuple(row[keys]), level=keys).eval("rmt - xl") for k, row in (("first", first), ("last", last))}
+        gap = {
+            k: pairs.xs(tuple(row[keys]), level=keys).eval("rmt - xl") for k, row in (("first", first), ("last", last))
+        }
         both = gap["first"].index.intersection(gap["last"].index)
         grows.append(every(gap["last"][both] > gap["first"][both]))
     seeds = _min_seeds(ours, [*keys, "model"])
@@ -221,8 +237,10 @@ def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
     """Per seed: mt at most ``CHANCE_MARGIN`` above the segmented transformer, every setting."""
     ref = paper.synthetic()
     ref = ref[ref["task"].isin(["copy", "reverse"]) & ref["model"].isin(["mt", "transformer"])]
-    paper_text = ", ".join(f"{m} {_paper_spread(ref.loc[ref['model'] == m, 'accuracy'])}"
-                           for m in ("mt", "transformer")) + " (copy/reverse, 2-9 segments)"
+    paper_text = (
+        ", ".join(f"{m} {_paper_spread(ref.loc[ref['model'] == m, 'accuracy'])}" for m in ("mt", "transformer"))
+        + " (copy/reverse, 2-9 segments)"
+    )
     ours = _task_runs(records, ("copy", "reverse"))
     ours = ours[ours["model"].isin(["mt", "transformer"]) & (ours["num_segments"] > 1)] if len(ours) else ours
     if ours.empty or ours["model"].nunique() < 2:
@@ -232,8 +250,10 @@ def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
     if pairs.empty or not {"mt", "transformer"} <= set(pairs.columns):
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
     parts = [every(p["mt"] <= p["transformer"] + CHANCE_MARGIN) for _, p in pairs.groupby(level=keys)]
-    ours_text = "; ".join(f"{exp} {int(n)} seg: mt {_spread(p['mt'])}, transformer {_spread(p['transformer'])}"
-                          for (exp, n), p in pairs.groupby(level=keys))
+    ours_text = "; ".join(
+        f"{exp} {int(n)} seg: mt {_spread(p['mt'])}, transformer {_spread(p['transformer'])}"
+        for (exp, n), p in pairs.groupby(level=keys)
+    )
     return Verdict(paper_text, ours_text, _runs(ours), _decide(parts, _min_seeds(ours, [*keys, "model"])))
 
 
@@ -251,13 +271,21 @@ def _how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame
             continue
         earlier, passed = h.loc[h["segments"] < run.num_segments, "step"], h.loc[h["acc"] > LEARNED, "step"]
         first = h.loc[passed.index[0]] if len(passed) else None
-        rows.append(dict(model=run.model, seed=run.seed, learned_at=float("nan") if first is None else first["step"],
-                         learned_on=float("nan") if first is None else first["segments"],
-                         gain=h["acc"].iloc[-1] - h["acc"].iloc[-4], span=h["step"].iloc[-1] - h["step"].iloc[-4],
-                         at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0),
-                         at_target=str(getattr(run, "stop_reason", "")).startswith("target")))
-    return pd.DataFrame(rows, columns=["model", "seed", "learned_at", "learned_on", "gain", "span", "at_layout",
-                                       "at_target"])
+        rows.append(
+            dict(
+                model=run.model,
+                seed=run.seed,
+                learned_at=float("nan") if first is None else first["step"],
+                learned_on=float("nan") if first is None else first["segments"],
+                gain=h["acc"].iloc[-1] - h["acc"].iloc[-4],
+                span=h["step"].iloc[-1] - h["step"].iloc[-4],
+                at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0),
+                at_target=str(getattr(run, "stop_reason", "")).startswith("target"),
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "seed", "learned_at", "learned_on", "gain", "span", "at_layout", "at_target"]
+    )
 
 
 def _study_why(records: pd.DataFrame, history: pd.DataFrame | None) -> str:
@@ -271,18 +299,23 @@ def _study_why(records: pd.DataFrame, history: pd.DataFrame | None) -> str:
     if not found["settings"]:
         fix = ""
     elif found["matches"]:
-        fix = (f"Of the settings tried ({tried}), {' and '.join(f'`{m}`' for m in found['matches'])} learned in as "
-               "many seeds as the transformer and in none later than it.")
+        fix = (
+            f"Of the settings tried ({tried}), {' and '.join(f'`{m}`' for m in found['matches'])} learned in as "
+            "many seeds as the transformer and in none later than it."
+        )
     else:
         fix = f"None of the settings tried ({tried}) learned in as many seeds as the transformer and in none later."
-    return (f"Tested on one segment (chapter 3's study), where rmt differs from a transformer only by its read "
-            f"memory slots and each seed gives both the same starting weights and batches: the transformer "
-            f"passed {LEARNED} within the budget in {found['baseline']} seeds, rmt in {found['rmt']}, and rmt "
-            f"passed it later than the transformer of the same seed in {found['rmt_later']}. {fix}").strip()
+    return (
+        f"Tested on one segment (chapter 3's study), where rmt differs from a transformer only by its read "
+        f"memory slots and each seed gives both the same starting weights and batches: the transformer "
+        f"passed {LEARNED} within the budget in {found['baseline']} seeds, rmt in {found['rmt']}, and rmt "
+        f"passed it later than the transformer of the same seed in {found['rmt_later']}. {fix}"
+    ).strip()
 
 
-def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: list[int],
-                   records: pd.DataFrame | None = None) -> str:
+def _retrieval_why(
+    ours: pd.DataFrame, history: pd.DataFrame | None, failing: list[int], records: pd.DataFrame | None = None
+) -> str:
     text, late, rising, on_one = [], False, False, {"xl": 0, "rmt": 0}
     for n in failing:
         runs = _how_runs_learned(history, ours[ours["num_segments"] == n]) if history is not None else pd.DataFrame()
@@ -294,23 +327,30 @@ def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: li
         judged = runs["learned_at"].notna() & ~runs["at_target"]
         improving = judged & runs["gain"].gt(0.02)
 
-        def still(m):
+        def still(m, judged=judged, improving=improving, runs=runs):
             n_judged = int(judged[runs["model"] == m].sum())
             return f"{int(improving[runs['model'] == m].sum())} of {n_judged}" if n_judged else "none to judge"
+
         one = {m: int((g["learned_on"] == 1).sum()) for m, g in by.items()}
         lo, hi = runs["at_layout"].min(), runs["at_layout"].max()
-        explain = not text     # the first segment count says what the numbers mean
-        text.append(f"At {n} segments validation accuracy first passed {LEARNED}"
-                    + (" (guessing among the four stored values scores 0.25)" if explain else "")
-                    + f" at step {when['xl']} for xl and {when['rmt']} for rmt (seed by seed); while still on "
-                    "one segment" + (" (the curriculum's first stage, where the whole sample fits and no memory "
-                                     "is needed)" if explain else "")
-                    + f": xl {one['xl']} of {len(by['xl'])}, rmt {one['rmt']} of {len(by['rmt'])}. "
-                    f"Of the runs past it that did not stop early at their target accuracy, "
-                    f"still improving when training stopped (more than +0.02 over the last "
-                    f"{runs['span'].max():.0f} steps): xl {still('xl')}, rmt {still('rmt')}. Each run spent "
-                    f"{lo:.0f}{'' if lo == hi else f'-{hi:.0f}'} steps on the {n}-segment layout; the "
-                    "curriculum moves on after a fixed share of the steps, learned or not.")
+        explain = not text  # the first segment count says what the numbers mean
+        text.append(
+            f"At {n} segments validation accuracy first passed {LEARNED}"
+            + (" (guessing among the four stored values scores 0.25)" if explain else "")
+            + f" at step {when['xl']} for xl and {when['rmt']} for rmt (seed by seed); while still on "
+            "one segment"
+            + (
+                " (the curriculum's first stage, where the whole sample fits and no memory is needed)"
+                if explain
+                else ""
+            )
+            + f": xl {one['xl']} of {len(by['xl'])}, rmt {one['rmt']} of {len(by['rmt'])}. "
+            f"Of the runs past it that did not stop early at their target accuracy, "
+            f"still improving when training stopped (more than +0.02 over the last "
+            f"{runs['span'].max():.0f} steps): xl {still('xl')}, rmt {still('rmt')}. Each run spent "
+            f"{lo:.0f}{'' if lo == hi else f'-{hi:.0f}'} steps on the {n}-segment layout; the "
+            "curriculum moves on after a fixed share of the steps, learned or not."
+        )
         median = {m: g["learned_at"].fillna(float("inf")).median() for m, g in by.items()}
         late, rising = late or median["rmt"] > median["xl"], rising or bool(improving.any())
         on_one = {m: on_one[m] + one[m] for m in on_one}
@@ -318,22 +358,29 @@ def _retrieval_why(ours: pd.DataFrame, history: pd.DataFrame | None, failing: li
     study = _study_why(records, history) if records is not None else ""
     if late and on_one["rmt"] < on_one["xl"] and study:
         text.append(study)
-        text.append("Likely reason: too little training for how slowly rmt learns this task here. It is learned "
-                    "in a jump after a plateau at the four-value guess, and the memory slots beside the text "
-                    "delay that jump even where no memory is needed (tested in chapter 3). Whether a longer budget "
-                    "brings rmt to the paper's accuracy at 2 and 3 segments is not tested here.")
+        text.append(
+            "Likely reason: too little training for how slowly rmt learns this task here. It is learned "
+            "in a jump after a plateau at the four-value guess, and the memory slots beside the text "
+            "delay that jump even where no memory is needed (tested in chapter 3). Whether a longer budget "
+            "brings rmt to the paper's accuracy at 2 and 3 segments is not tested here."
+        )
     elif late and on_one["rmt"] < on_one["xl"]:
-        text.append("Likely reason: too little training for how slowly rmt learns this task here. It is learned "
-                    "in a jump after a plateau at the four-value guess; rmt's runs reached the jump later than "
-                    "xl's or not within the budget, already on one segment, where rmt is a transformer with "
-                    "memory tokens beside the text. Why the memory tokens slow it there is not tested here.")
+        text.append(
+            "Likely reason: too little training for how slowly rmt learns this task here. It is learned "
+            "in a jump after a plateau at the four-value guess; rmt's runs reached the jump later than "
+            "xl's or not within the budget, already on one segment, where rmt is a transformer with "
+            "memory tokens beside the text. Why the memory tokens slow it there is not tested here."
+        )
     elif late:
-        text.append("Likely reason: too little training. The task is learned in a jump after a plateau at the "
-                    "four-value guess, and rmt, which must learn to write all four pairs into its memory "
-                    "before the query arrives, reached the jump later than xl, or not within the budget.")
+        text.append(
+            "Likely reason: too little training. The task is learned in a jump after a plateau at the "
+            "four-value guess, and rmt, which must learn to write all four pairs into its memory "
+            "before the query arrives, reached the jump later than xl, or not within the budget."
+        )
     else:
-        text.append("Likely reason: too little training on the final layout." if rising
-                    else "We have no tested explanation.")
+        text.append(
+            "Likely reason: too little training on the final layout." if rising else "We have no tested explanation."
+        )
     return " ".join(t for t in text if t)
 
 
@@ -341,8 +388,10 @@ def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Ver
     """Per seed: at 2 segments xl and rmt both at least ``NEAR_ONE``; at 3 segments rmt above xl."""
     ref = paper.synthetic()
     ref = ref[(ref["task"] == "retrieval") & ref["model"].isin(["xl", "rmt"])]
-    paper_text = "; ".join(f"{n} seg: " + ", ".join(f"{m} {_paper_spread(_paper_at(ref, 'retrieval', n, None, m))}"
-                                                    for m in ("xl", "rmt")) for n in (2, 3))
+    paper_text = "; ".join(
+        f"{n} seg: " + ", ".join(f"{m} {_paper_spread(_paper_at(ref, 'retrieval', n, None, m))}" for m in ("xl", "rmt"))
+        for n in (2, 3)
+    )
     ours = _task_runs(records, ("retrieval",))
     ours = ours[ours["model"].isin(["xl", "rmt"])] if len(ours) else ours
     if ours.empty:
@@ -360,15 +409,21 @@ def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Ver
 
 
 def _quadratic_names(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(name=[("transformer (whole)" if m == "transformer" and n == 1 else m)
-                           for m, n in zip(df["model"], df["num_segments"])])
+    return df.assign(
+        name=[
+            ("transformer (whole)" if m == "transformer" and n == 1 else m)
+            for m, n in zip(df["model"], df["num_segments"])
+        ]
+    )
 
 
 def quadratic(records: pd.DataFrame) -> Verdict:
     """Per seed: rmt above xl, and at most ``CLOSE`` below the whole-sample transformer."""
     ref = paper.quadratic()
-    paper_text = ", ".join(f"{m} {_paper_spread(ref.loc[ref['model'] == m, 'answer_accuracy'], 3)}"
-                           for m in ("xl", "rmt", "transformer (whole)"))
+    paper_text = ", ".join(
+        f"{m} {_paper_spread(ref.loc[ref['model'] == m, 'answer_accuracy'], 3)}"
+        for m in ("xl", "rmt", "transformer (whole)")
+    )
     ours = records[records["experiment"] == "quadratic"] if len(records) else records
     if ours.empty or "test_answer_acc" not in ours:
         return Verdict(paper_text, "-", "-", NOT_RUN)
@@ -379,13 +434,18 @@ def quadratic(records: pd.DataFrame) -> Verdict:
     beats = every(pairs["rmt"] > pairs["xl"])
     close = every(pairs["transformer (whole)"] - pairs["rmt"] <= CLOSE) if "transformer (whole)" in pairs else HOLDS
     ours_text = ", ".join(f"{k} {_spread(pairs[k], 3)}" for k in pairs.columns)
-    if "test_acc_tf" in ours:   # how much of the solution each model gets right, token by token
+    if "test_acc_tf" in ours:  # how much of the solution each model gets right, token by token
         tf = ours.groupby("name")["test_acc_tf"].mean()
         ours_text += " (per-token teacher-forced accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in tf.items()) + ")"
     verdict = _decide([beats, close], _min_seeds(ours, ["name"]))
     answers = ours.groupby("name")["test_answer_acc"].mean()
-    return Verdict(paper_text, ours_text, _runs(ours), verdict,
-                   "" if combine([beats, close]) == HOLDS else _quadratic_why(ours, answers))
+    return Verdict(
+        paper_text,
+        ours_text,
+        _runs(ours),
+        verdict,
+        "" if combine([beats, close]) == HOLDS else _quadratic_why(ours, answers),
+    )
 
 
 def _quadratic_why(ours: pd.DataFrame, answers: pd.Series) -> str:
@@ -394,11 +454,13 @@ def _quadratic_why(ours: pd.DataFrame, answers: pd.Series) -> str:
     if not answers.max() < floor or "test_acc_tf" not in ours:
         return budget
     tf = ours.groupby("name")["test_acc_tf"].mean()
-    return (f"Every model answers fewer equations than the {floor:.2f} a model scores by writing nothing "
-            f"(the share of equations without real roots), yet gets {tf.min():.2f}-{tf.max():.2f} of the "
-            "solution's tokens right when fed the true prefix: the models have learned the layout of a "
-            "solution, not its arithmetic, so the comparison between them is one of noise. "
-            f"{budget} Likely reason: far too little training.")
+    return (
+        f"Every model answers fewer equations than the {floor:.2f} a model scores by writing nothing "
+        f"(the share of equations without real roots), yet gets {tf.min():.2f}-{tf.max():.2f} of the "
+        "solution's tokens right when fed the true prefix: the models have learned the layout of a "
+        "solution, not its arithmetic, so the comparison between them is one of noise. "
+        f"{budget} Likely reason: far too little training."
+    )
 
 
 def _lm(records: pd.DataFrame) -> pd.DataFrame:
@@ -412,8 +474,11 @@ def _lm(records: pd.DataFrame) -> pd.DataFrame:
 
 def _lm_pairs(g: pd.DataFrame, size: int) -> pd.DataFrame:
     """Per seed, the transformer's value and xl's and rmt's at memory ``size``."""
-    return g[(g["mem_size"] == size) | (g["model"] == "transformer")].pivot_table(
-        index="seed", columns="model", values="value", aggfunc="min").dropna()
+    return (
+        g[(g["mem_size"] == size) | (g["model"] == "transformer")]
+        .pivot_table(index="seed", columns="model", values="value", aggfunc="min")
+        .dropna()
+    )
 
 
 def language_modelling(records: pd.DataFrame) -> Verdict:
@@ -423,10 +488,12 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
     ref = ref[(ref["dataset"] == "wt103") & (ref["segment_len"] == 50) & (ref["mem_size"] == 10)]
     rmt = ref[ref["model"] == "rmt"]
     deepest = rmt["bptt_depth"].max()
-    paper_text = (f"WikiText-103, 50-token segments, size 10: xl {_paper_spread(ref.loc[ref['model'] == 'xl', 'value'])}, "
-                  f"rmt {_paper_spread(rmt.loc[rmt['bptt_depth'] == deepest, 'value'])} ppl (BPTT depth {deepest:.0f})")
+    paper_text = (
+        f"WikiText-103, 50-token segments, size 10: xl {_paper_spread(ref.loc[ref['model'] == 'xl', 'value'])}, "
+        f"rmt {_paper_spread(rmt.loc[rmt['bptt_depth'] == deepest, 'value'])} ppl (BPTT depth {deepest:.0f})"
+    )
     lm = _lm(records)
-    if len(lm):   # depth 0 is the ablation of the next claim, not RMT as trained
+    if len(lm):  # depth 0 is the ablation of the next claim, not RMT as trained
         lm = lm[~((lm["model"] == "rmt") & (lm["bptt_depth"] == 0))]
     if lm.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
@@ -437,16 +504,20 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
             if not {"transformer", "xl", "rmt"} <= set(p.columns):
                 continue
             parts.append(every((p["rmt"] < p["transformer"]) & (p["rmt"] <= p["xl"] * (1 + MATCH_MARGIN))))
-            texts.append(f"{exp} size {size}: " + ", ".join(f"{m} {_spread(p[m], 3)}" for m in ("transformer", "xl", "rmt")))
+            texts.append(
+                f"{exp} size {size}: " + ", ".join(f"{m} {_spread(p[m], 3)}" for m in ("transformer", "xl", "rmt"))
+            )
             seeds.append(len(p))
             if parts[-1] != HOLDS:
                 why.append(_lm_why(g, exp, size))
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
     if why:
-        why.append("Likely reason: the models are far from converged, and early in training a cache of "
-                   "the previous segment's hidden states is useful at once, while memory tokens must first "
-                   "learn what to write. Whether rmt catches up with longer training is not tested here.")
+        why.append(
+            "Likely reason: the models are far from converged, and early in training a cache of "
+            "the previous segment's hidden states is useful at once, while memory tokens must first "
+            "learn what to write. Whether rmt catches up with longer training is not tested here."
+        )
     return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, min(seeds)), " ".join(why))
 
 
@@ -454,18 +525,25 @@ def _lm_why(g: pd.DataFrame, experiment: str, size: int) -> str:
     """Seed by seed, which of rmt, xl and the transformer is ahead at memory ``size``."""
     by_seed = _lm_pairs(g, size)
     unit = "bpc" if experiment == "lm_bytes" else "ppl"
-    return (f"{experiment} at size {size}: rmt is below the transformer in "
-            f"{int((by_seed['rmt'] < by_seed['transformer']).sum())} of {len(by_seed)} seeds and below xl in "
-            f"{int((by_seed['rmt'] < by_seed['xl']).sum())} of {len(by_seed)}, where lower {unit} is better. "
-            + _budget(g, experiment, "tokens"))
+    return (
+        f"{experiment} at size {size}: rmt is below the transformer in "
+        f"{int((by_seed['rmt'] < by_seed['transformer']).sum())} of {len(by_seed)} seeds and below xl in "
+        f"{int((by_seed['rmt'] < by_seed['xl']).sum())} of {len(by_seed)}, where lower {unit} is better. "
+        + _budget(g, experiment, "tokens")
+    )
 
 
 def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
     """Per seed and corpus: the best of the depths 1 or more below depth 0 (lower is better)."""
     ref = paper.language_modelling()
-    ref = ref[(ref["dataset"] == "wt103") & (ref["segment_len"] == 150) & (ref["model"] == "rmt") & (ref["mem_size"] == 10)]
-    paper_text = "WikiText-103, RMT-10: " + ", ".join(
-        f"depth {int(d)} {_paper_spread(g['value'])}" for d, g in ref.groupby("bptt_depth")) + " ppl"
+    ref = ref[
+        (ref["dataset"] == "wt103") & (ref["segment_len"] == 150) & (ref["model"] == "rmt") & (ref["mem_size"] == 10)
+    ]
+    paper_text = (
+        "WikiText-103, RMT-10: "
+        + ", ".join(f"depth {int(d)} {_paper_spread(g['value'])}" for d, g in ref.groupby("bptt_depth"))
+        + " ppl"
+    )
     lm = _lm(records)
     lm = lm[lm["model"] == "rmt"] if len(lm) else lm
     if lm.empty or lm["bptt_depth"].nunique() < 2 or 0 not in set(lm["bptt_depth"].dropna().astype(int)):
@@ -479,13 +557,17 @@ def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
         texts.append(f"{exp}: " + ", ".join(f"depth {int(d)} {_spread(p[d], 3)}" for d in p.columns))
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
-    return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, _min_seeds(lm, ["experiment", "bptt_depth"])))
+    return Verdict(
+        paper_text, "; ".join(texts), _runs(lm), _decide(parts, _min_seeds(lm, ["experiment", "bptt_depth"]))
+    )
 
 
 def classification(records: pd.DataFrame) -> Verdict:
     """Per seed and data set (never pooled): rmt above the truncated transformer."""
-    paper_text = (f"Hyperpartisan: transformer {paper.HYPERPARTISAN['transformer'] / 100:.3f}, "
-                  f"rmt {paper.HYPERPARTISAN['rmt'] / 100:.3f} (one number each; pretrained RoBERTa)")
+    paper_text = (
+        f"Hyperpartisan: transformer {paper.HYPERPARTISAN['transformer'] / 100:.3f}, "
+        f"rmt {paper.HYPERPARTISAN['rmt'] / 100:.3f} (one number each; pretrained RoBERTa)"
+    )
     ours = records[records["experiment"] == "classification"].dropna(subset=["test_acc"]) if len(records) else records
     if ours.empty or not {"transformer", "rmt"} <= set(ours["model"]):
         return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
@@ -505,16 +587,30 @@ def classification(records: pd.DataFrame) -> Verdict:
 
 
 CLAIMS: list[tuple[str, str, Callable[[pd.DataFrame], Verdict]]] = [
-    ("A segmented transformer is at chance on copy and reverse once the sample spans several segments.",
-     BASELINES, segmented_transformer_at_chance),
-    ("RMT matches or beats Transformer-XL at equal memory size on copy and reverse, and the gap grows "
-     "with the number of segments.", RMT, rmt_matches_xl_and_gap_grows),
-    ("Memory at the start only (MT) is no better than no memory in a causal decoder.", BASELINES,
-     start_only_memory_no_better),
+    (
+        "A segmented transformer is at chance on copy and reverse once the sample spans several segments.",
+        BASELINES,
+        segmented_transformer_at_chance,
+    ),
+    (
+        "RMT matches or beats Transformer-XL at equal memory size on copy and reverse, and the gap grows "
+        "with the number of segments.",
+        RMT,
+        rmt_matches_xl_and_gap_grows,
+    ),
+    (
+        "Memory at the start only (MT) is no better than no memory in a causal decoder.",
+        BASELINES,
+        start_only_memory_no_better,
+    ),
     ("Associative retrieval: RMT and Transformer-XL near 1.0 with 2 segments; RMT ahead with 3.", RMT, retrieval),
     ("Quadratic equations: RMT above Transformer-XL, close to the whole-sample transformer.", RMT, quadratic),
-    ("Language modelling with limited input: RMT beats the transformer and matches or beats "
-     "Transformer-XL at equal memory size.", RMT, language_modelling),
+    (
+        "Language modelling with limited input: RMT beats the transformer and matches or beats "
+        "Transformer-XL at equal memory size.",
+        RMT,
+        language_modelling,
+    ),
     ("BPTT depth 1 or more beats depth 0.", RMT, bptt_depth_matters),
     ("Long-document classification: memory beats truncation.", RMT, classification),
 ]
@@ -526,8 +622,18 @@ def claims_table(records: pd.DataFrame, history: pd.DataFrame | None = None) -> 
     rows = []
     for number, (text, about, check) in enumerate(CLAIMS, start=1):
         v = check(records, history) if check is retrieval else check(records)
-        rows.append({"#": number, "claim": text, "about": about, "paper": v.paper, "ours": v.ours, "runs": v.runs,
-                     "verdict": v.verdict, "why": v.why})
+        rows.append(
+            {
+                "#": number,
+                "claim": text,
+                "about": about,
+                "paper": v.paper,
+                "ours": v.ours,
+                "runs": v.runs,
+                "verdict": v.verdict,
+                "why": v.why,
+            }
+        )
     return pd.DataFrame(rows).set_index("#")
 
 

@@ -5,6 +5,7 @@ of that repository at the book's branch, for what the package does not carry (``
 committed records, analyses and shipped weights), and moves into its ``notebooks/`` folder, so
 that a chapter's ``RESULTS_DIR = "../results"`` resolves as it does in a checkout.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,14 @@ def setup(url: str, branch: str, where: str | Path = WHERE) -> Path:
     where = Path(where)
     if not (where / ".git").is_dir():
         if where.exists() and any(where.iterdir()):
-            raise ValueError(f"where={str(where)!r} is not allowed: it exists and is not a clone "
-                             "(an empty or new folder)")
-        done = subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", branch, url, str(where)],
-                              capture_output=True, text=True)
+            raise ValueError(
+                f"where={str(where)!r} is not allowed: it exists and is not a clone (an empty or new folder)"
+            )
+        done = subprocess.run(
+            ["git", "clone", "--quiet", "--depth", "1", "--branch", branch, url, str(where)],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise RuntimeError(f"git clone of {url} at branch {branch!r} failed: {done.stderr.strip()}")
     os.chdir(where / "notebooks")

@@ -1,4 +1,5 @@
 """One frozen, validated configuration for every model variant (DESIGN.md section 3)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -66,8 +67,9 @@ class ModelConfig:
         if self.d_model % self.n_heads:
             raise _allowed("n_heads", self.n_heads, f"a divisor of d_model={self.d_model}")
         if (self.d_model // self.n_heads) % 2:
-            raise _allowed("n_heads", self.n_heads,
-                           f"a value giving an even head width (d_model/n_heads) for rotary positions")
+            raise _allowed(
+                "n_heads", self.n_heads, "a value giving an even head width (d_model/n_heads) for rotary positions"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise _allowed("dropout", self.dropout, "a float in [0, 1)")
         if self.rope_base <= 1.0:
@@ -79,18 +81,23 @@ class ModelConfig:
             raise _allowed("mem_init_std", self.mem_init_std, "a finite number > 0")
         v = self.variant
         if not HAS_MEMORY[v] and self.num_mem_tokens:
-            raise _allowed("num_mem_tokens", self.num_mem_tokens,
-                           f"0 for variant={v!r}, which has no memory tokens (use rmt, mt or rmt_xl)")
+            raise _allowed(
+                "num_mem_tokens",
+                self.num_mem_tokens,
+                f"0 for variant={v!r}, which has no memory tokens (use rmt, mt or rmt_xl)",
+            )
         if v in ("mt", "rmt_xl") and self.num_mem_tokens == 0:
             raise _allowed("num_mem_tokens", 0, f"an integer >= 1 for variant={v!r}")
         if not HAS_CACHE[v] and self.mem_len:
-            raise _allowed("mem_len", self.mem_len,
-                           f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
+            raise _allowed("mem_len", self.mem_len, f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
         if HAS_CACHE[v] and self.mem_len == 0:
             raise _allowed("mem_len", 0, f"an integer >= 1 for variant={v!r}")
         if self.mem_pos_gap and (self.has_cache or not self.has_memory):
-            raise _allowed("mem_pos_gap", self.mem_pos_gap,
-                           f"0 for variant={v!r} (a gap needs memory tokens and no XL cache: rmt or mt)")
+            raise _allowed(
+                "mem_pos_gap",
+                self.mem_pos_gap,
+                f"0 for variant={v!r} (a gap needs memory tokens and no XL cache: rmt or mt)",
+            )
         if self.read_mem_from_cache and v != "rmt_xl":
             raise _allowed("read_mem_from_cache", True, f"False for variant={v!r} (only rmt_xl has both)")
         if self.encoder and v not in ("transformer", "rmt"):
@@ -117,7 +124,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -7,6 +7,7 @@
   carried along the whole validation or test stream;
 - classification: accuracy and loss over documents.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +48,14 @@ def _slice_batch(batch: Any, rows) -> Any:
     """Rows of a TaskBatch (dataclass or named tuple) with every tensor field sliced."""
     if dataclasses.is_dataclass(batch):
         vals = {f.name: getattr(batch, f.name) for f in dataclasses.fields(batch)}
-        return dataclasses.replace(batch, **{k: v[rows] for k, v in vals.items() if isinstance(v, Tensor)
-                                             and v.dim() > 0 and v.shape[0] == batch.tokens.shape[0]})
+        return dataclasses.replace(
+            batch,
+            **{
+                k: v[rows]
+                for k, v in vals.items()
+                if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == batch.tokens.shape[0]
+            },
+        )
     if hasattr(batch, "_replace"):
         return batch._replace(**{k: v[rows] for k, v in batch._asdict().items() if isinstance(v, Tensor)})
     raise TypeError(f"cannot slice a {type(batch).__name__}")
@@ -69,14 +76,22 @@ def greedy_predictions(model: MemoryTransformer, tokens: Tensor, loss_mask: Tens
     keys = sorted({(int(a), int(b)) for a, b, ok in zip(first.tolist(), last.tolist(), any_scored.tolist()) if ok})
     for a, b in keys:
         rows = ((first == a) & (last == b) & any_scored).nonzero().squeeze(1)
-        seq = generate(model, tokens[rows, :a + 1], b - a + 1, segment_len)
-        pred[rows, a:b + 1] = seq[:, a + 1:b + 2]
+        seq = generate(model, tokens[rows, : a + 1], b - a + 1, segment_len)
+        pred[rows, a : b + 1] = seq[:, a + 1 : b + 2]
     return pred
 
 
 @torch.no_grad()
-def evaluate_task(model: MemoryTransformer, batch: Any, segment_len: int, *, batch_size: int = 256,
-                  greedy: bool = True, task: Any = None, amp: bool = True) -> dict[str, float]:
+def evaluate_task(
+    model: MemoryTransformer,
+    batch: Any,
+    segment_len: int,
+    *,
+    batch_size: int = 256,
+    greedy: bool = True,
+    task: Any = None,
+    amp: bool = True,
+) -> dict[str, float]:
     """Metrics of a task model on ``batch`` (a data_gen ``TaskBatch``: tokens, targets, loss_mask).
 
     Returns ``loss`` (mean cross-entropy on the scored positions), ``acc_tf`` / ``exact_tf``
@@ -95,7 +110,7 @@ def evaluate_task(model: MemoryTransformer, batch: Any, segment_len: int, *, bat
     sums = dict(loss=0.0, count=0, tf=0, ex_tf=0, gr=0, ex_gr=0, ans=0)
     with eval_mode(model), autocast(device, amp):
         for i in range(0, N, batch_size):
-            t, y, m = tokens[i:i + batch_size], targets[i:i + batch_size], mask[i:i + batch_size]
+            t, y, m = tokens[i : i + batch_size], targets[i : i + batch_size], mask[i : i + batch_size]
             logits = run_segments(model, t, segment_len).logits.float()
             nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
             sums["loss"] += float((nll * m).sum())
@@ -123,8 +138,9 @@ def evaluate_task(model: MemoryTransformer, batch: Any, segment_len: int, *, bat
 
 
 @torch.no_grad()
-def evaluate_stream(model: MemoryTransformer, data: Tensor, segment_len: int, batch_size: int, *,
-                    max_tokens: int = 0, amp: bool = True) -> dict[str, float]:
+def evaluate_stream(
+    model: MemoryTransformer, data: Tensor, segment_len: int, batch_size: int, *, max_tokens: int = 0, amp: bool = True
+) -> dict[str, float]:
     """Loss per token over a 1-D token stream read as ``batch_size`` contiguous streams, the
     memory and XL cache carried from each segment to the next along the whole stream (paper
     section 4.3). ``max_tokens`` > 0 uses only the first that many tokens. Returns ``loss``,
@@ -140,13 +156,16 @@ def evaluate_stream(model: MemoryTransformer, data: Tensor, segment_len: int, ba
         for inputs, targets in stream_batches(data, batch_size, segment_len):
             out = model(inputs.to(device), state)
             state = out.state
-            total += float(F.cross_entropy(out.logits.flatten(0, 1).float(), targets.to(device).flatten(),
-                                           reduction="sum"))
+            total += float(
+                F.cross_entropy(out.logits.flatten(0, 1).float(), targets.to(device).flatten(), reduction="sum")
+            )
             n += targets.numel()
     if n == 0:
-        raise ValueError(f"the evaluation stream of {len(data)} tokens is too short for batch_size={batch_size} "
-                         f"streams of segment_len={segment_len}; allowed: at least "
-                         f"{batch_size * segment_len + 1} tokens")
+        raise ValueError(
+            f"the evaluation stream of {len(data)} tokens is too short for batch_size={batch_size} "
+            f"streams of segment_len={segment_len}; allowed: at least "
+            f"{batch_size * segment_len + 1} tokens"
+        )
     loss = total / n
     return dict(loss=loss, bpc=loss / math.log(2), ppl=math.exp(min(loss, 700.0)), tokens=n)
 
@@ -161,31 +180,40 @@ def collate_documents(docs: list, segment_len: int, max_segments: int, pad_id: i
     mask = torch.zeros((len(docs), L), dtype=torch.bool)
     for i, ((ids, _), n) in enumerate(zip(docs, lengths)):
         ids = torch.as_tensor(ids, dtype=torch.long)[:n]
-        tokens[i, :len(ids)] = ids
-        mask[i, :max(len(ids), 1)] = True
+        tokens[i, : len(ids)] = ids
+        mask[i, : max(len(ids), 1)] = True
     labels = torch.tensor([int(label) for _, label in docs], dtype=torch.long)
     return tokens, mask, labels
 
 
-def classify_logits(model: MemoryTransformer, tokens: Tensor, mask: Tensor, segment_len: int, *,
-                    bptt_depth: int | None = None, checkpoint_segments: bool = False) -> Tensor:
+def classify_logits(
+    model: MemoryTransformer,
+    tokens: Tensor,
+    mask: Tensor,
+    segment_len: int,
+    *,
+    bptt_depth: int | None = None,
+    checkpoint_segments: bool = False,
+) -> Tensor:
     """Class logits ``[B, C]`` of an encoder model reading documents segment by segment."""
-    out = run_segments(model, tokens, segment_len, token_mask=mask, bptt_depth=bptt_depth,
-                       checkpoint_segments=checkpoint_segments)
+    out = run_segments(
+        model, tokens, segment_len, token_mask=mask, bptt_depth=bptt_depth, checkpoint_segments=checkpoint_segments
+    )
     a = (tokens.shape[1] - 1) // segment_len * segment_len
     return model.classify(out.outputs[-1], mask[:, a:])
 
 
 @torch.no_grad()
-def evaluate_classification(model: MemoryTransformer, docs: list, segment_len: int, max_segments: int, *,
-                            batch_size: int = 32, amp: bool = True) -> dict[str, float]:
+def evaluate_classification(
+    model: MemoryTransformer, docs: list, segment_len: int, max_segments: int, *, batch_size: int = 32, amp: bool = True
+) -> dict[str, float]:
     """Accuracy and mean cross-entropy over ``docs`` ``[(ids, label), ...]``; the model reads at
     most ``max_segments`` segments of each document (1 for a model without memory)."""
     device = _device(model)
     correct, total, n = 0, 0.0, 0
     with eval_mode(model), autocast(device, amp):
         for i in range(0, len(docs), batch_size):
-            tokens, mask, labels = collate_documents(docs[i:i + batch_size], segment_len, max_segments)
+            tokens, mask, labels = collate_documents(docs[i : i + batch_size], segment_len, max_segments)
             tokens, mask, labels = tokens.to(device), mask.to(device), labels.to(device)
             logits = classify_logits(model, tokens, mask, segment_len).float()
             total += float(F.cross_entropy(logits, labels, reduction="sum"))

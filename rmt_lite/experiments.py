@@ -46,6 +46,7 @@ Deviations from the reference (for the book to state):
 - the Hyperpartisan result fine-tuned a pretrained RoBERTa; the ``paper`` classification profile
   is a from-scratch encoder of RoBERTa-base size and is marked as not taken from the CSVs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -62,7 +63,7 @@ MODELS = VARIANTS
 KINDS = ("task", "lm", "classification")
 SCHEDULES = ("constant", "cosine", "plateau")
 CURRICULUM_MODES = ("segments", "length")
-MAX_SEED = 2 ** 63               # torch seeds its generators with 64-bit integers
+MAX_SEED = 2**63  # torch seeds its generators with 64-bit integers
 
 
 def _err(name: str, value: Any, allowed: str) -> ValueError:
@@ -87,13 +88,13 @@ class RunConfig:
     # segments and memory
     segment_len: int = 24
     mem_size: int = 8
-    read_mem_from_cache: bool = True      # rmt_xl only (the paper's runs had it on)
+    read_mem_from_cache: bool = True  # rmt_xl only (the paper's runs had it on)
     mem_init: str = "distinct"
-    mem_init_std: float = 1.0             # scale of the initial memory (ModelConfig.mem_init_std)
-    mem_pos_gap: int = 0                  # positions between memory and text (ModelConfig.mem_pos_gap)
-    bptt_depth: int | None = None         # None = full BPTT (per-sample tasks); LM needs an int
+    mem_init_std: float = 1.0  # scale of the initial memory (ModelConfig.mem_init_std)
+    mem_pos_gap: int = 0  # positions between memory and text (ModelConfig.mem_pos_gap)
+    bptt_depth: int | None = None  # None = full BPTT (per-sample tasks); LM needs an int
     checkpoint_segments: bool = False
-    max_segments: int = 4                 # classification: documents are cut to this many segments
+    max_segments: int = 4  # classification: documents are cut to this many segments
     # backbone
     d_model: int = 128
     n_layers: int = 4
@@ -105,28 +106,28 @@ class RunConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
-    clip: float = 1.0                     # max gradient norm; 0 = no clipping
+    clip: float = 1.0  # max gradient norm; 0 = no clipping
     schedule: str = "cosine"
     warmup_steps: int = 0
     min_lr: float = 0.0
-    decay_rate: float = 0.5               # plateau: factor on a plateau
-    patience: int = 8                     # plateau: evaluations without improvement of valid loss
+    decay_rate: float = 0.5  # plateau: factor on a plateau
+    patience: int = 8  # plateau: evaluations without improvement of valid loss
     # evaluation, curriculum, early stopping
     eval_interval: int = 100
-    eval_size: int = 256                  # validation samples (LM: tokens of the valid stream, 0 = all)
-    test_size: int = 1000                 # test samples (LM: tokens of the test stream, 0 = all)
+    eval_size: int = 256  # validation samples (LM: tokens of the valid stream, 0 = all)
+    test_size: int = 1000  # test samples (LM: tokens of the test stream, 0 = all)
     eval_batch_size: int = 256
-    curriculum: tuple = ()                # numbers of segments, e.g. (1, 2, 3); () = none
-    curriculum_mode: str = "segments"     # "segments": fixed sample, shorter segments; "length": fixed
-                                          # segment, longer sample (copy/reverse)
-    curriculum_threshold: float = 0.99    # move on when the valid metric reaches it (or when the
-                                          # stage's share of the first half of `steps` is used up)
-    target: float | None = None           # stop early once the final stage reaches it
-    amp: bool = True                      # bf16 autocast, on CUDA only
+    curriculum: tuple = ()  # numbers of segments, e.g. (1, 2, 3); () = none
+    curriculum_mode: str = "segments"  # "segments": fixed sample, shorter segments; "length": fixed
+    # segment, longer sample (copy/reverse)
+    curriculum_threshold: float = 0.99  # move on when the valid metric reaches it (or when the
+    # stage's share of the first half of `steps` is used up)
+    target: float | None = None  # stop early once the final stage reaches it
+    amp: bool = True  # bf16 autocast, on CUDA only
 
     # --------------------------------------------------------------------------------------------
     @property
-    def spec(self) -> "Experiment":
+    def spec(self) -> Experiment:
         return EXPERIMENTS[self.experiment]
 
     @property
@@ -137,13 +138,20 @@ class RunConfig:
         """The :class:`ModelConfig` of this run for a data set of ``vocab_size`` tokens."""
         v = self.model
         return ModelConfig(
-            variant=v, vocab_size=vocab_size, d_model=self.d_model, n_layers=self.n_layers,
-            n_heads=self.n_heads, d_ff=self.d_ff, dropout=self.dropout,
+            variant=v,
+            vocab_size=vocab_size,
+            d_model=self.d_model,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            d_ff=self.d_ff,
+            dropout=self.dropout,
             num_mem_tokens=self.mem_size if v in ("rmt", "mt", "rmt_xl") else 0,
             mem_len=self.mem_size if v in ("xl", "rmt_xl") else 0,
             read_mem_from_cache=self.read_mem_from_cache if v == "rmt_xl" else False,
-            mem_init=self.mem_init, mem_init_std=self.mem_init_std,
-            mem_pos_gap=self.mem_pos_gap, encoder=self.kind == "classification",
+            mem_init=self.mem_init,
+            mem_init_std=self.mem_init_std,
+            mem_pos_gap=self.mem_pos_gap,
+            encoder=self.kind == "classification",
             num_classes=num_classes if self.kind == "classification" else 0,
         )
 
@@ -153,7 +161,7 @@ class RunConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
+    def from_dict(cls, d: dict) -> RunConfig:
         d = dict(d)
         d["curriculum"] = tuple(d.get("curriculum", ()))
         known = {f.name for f in fields(cls)}
@@ -169,9 +177,22 @@ class RunConfig:
 
 
 # keys of RunConfig that overrides may set (experiment/model/profile are chosen, not overridden)
-CONFIG_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in ("experiment", "model", "profile", "seed", "task"))
-POSITIVE_INT = ("segment_len", "max_segments", "d_model", "n_layers", "n_heads", "d_ff", "steps",
-                "batch_size", "eval_interval", "eval_batch_size", "patience")
+CONFIG_KEYS = tuple(
+    f.name for f in fields(RunConfig) if f.name not in ("experiment", "model", "profile", "seed", "task")
+)
+POSITIVE_INT = (
+    "segment_len",
+    "max_segments",
+    "d_model",
+    "n_layers",
+    "n_heads",
+    "d_ff",
+    "steps",
+    "batch_size",
+    "eval_interval",
+    "eval_batch_size",
+    "patience",
+)
 NONNEG_INT = ("mem_size", "warmup_steps", "eval_size", "test_size", "mem_pos_gap")
 
 
@@ -181,14 +202,14 @@ class Experiment:
     """One experiment: its kind, data, metric, and the three profiles (dicts of RunConfig fields)."""
 
     name: str
-    kind: str                      # task | lm | classification
+    kind: str  # task | lm | classification
     description: str
-    metric: str                    # the valid metric for curriculum, early stopping and the record
+    metric: str  # the valid metric for curriculum, early stopping and the record
     maximize: bool
-    profiles: dict                 # profile -> {field: value}, "task" holds the data parameters
-    source: str = ""               # where the paper profile comes from
-    length_factor: int = 0         # copy 3, reverse 2: model input length = factor * length
-    task_name: str = ""            # data_gen task of a "task" experiment (default: the name)
+    profiles: dict  # profile -> {field: value}, "task" holds the data parameters
+    source: str = ""  # where the paper profile comes from
+    length_factor: int = 0  # copy 3, reverse 2: model input length = factor * length
+    task_name: str = ""  # data_gen task of a "task" experiment (default: the name)
 
 
 def _merge(*dicts: dict) -> dict:
@@ -200,28 +221,82 @@ def _merge(*dicts: dict) -> dict:
 
 
 # shared pieces -----------------------------------------------------------------------------------
-_SMOKE = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, dropout=0.0, steps=16, batch_size=8,
-              lr=3e-3, weight_decay=0.0, clip=1.0, schedule="cosine", warmup_steps=2, min_lr=0.0,
-              eval_interval=8, eval_size=16, test_size=16, eval_batch_size=16)
-_CPU = dict(d_model=128, n_layers=4, n_heads=4, d_ff=256, dropout=0.0, batch_size=64, lr=1e-3,
-            weight_decay=0.01, clip=1.0, schedule="cosine", warmup_steps=50, min_lr=1e-5,
-            eval_size=256, test_size=1000, eval_batch_size=256)
+_SMOKE = dict(
+    d_model=32,
+    n_layers=2,
+    n_heads=2,
+    d_ff=64,
+    dropout=0.0,
+    steps=16,
+    batch_size=8,
+    lr=3e-3,
+    weight_decay=0.0,
+    clip=1.0,
+    schedule="cosine",
+    warmup_steps=2,
+    min_lr=0.0,
+    eval_interval=8,
+    eval_size=16,
+    test_size=16,
+    eval_batch_size=16,
+)
+_CPU = dict(
+    d_model=128,
+    n_layers=4,
+    n_heads=4,
+    d_ff=256,
+    dropout=0.0,
+    batch_size=64,
+    lr=1e-3,
+    weight_decay=0.01,
+    clip=1.0,
+    schedule="cosine",
+    warmup_steps=50,
+    min_lr=1e-5,
+    eval_size=256,
+    test_size=1000,
+    eval_batch_size=256,
+)
 # short synthetic tasks of the paper (short_synthetic+MT.csv): adam 1e-4, dev_perf (reduce on
 # plateau x0.5, patience 8), clip 0.25, batch 32, dropout 0.1, evaluation on 50 batches of 32.
-_PAPER_SHORT = dict(d_model=128, n_layers=4, n_heads=4, d_ff=256, dropout=0.1, batch_size=32,
-                    lr=1e-4, weight_decay=0.0, clip=0.25, schedule="plateau", warmup_steps=0,
-                    min_lr=1e-6, decay_rate=0.5, patience=8, steps=400_000, eval_interval=12_000,
-                    eval_size=1600, test_size=1600, eval_batch_size=256)
+_PAPER_SHORT = dict(
+    d_model=128,
+    n_layers=4,
+    n_heads=4,
+    d_ff=256,
+    dropout=0.1,
+    batch_size=32,
+    lr=1e-4,
+    weight_decay=0.0,
+    clip=0.25,
+    schedule="plateau",
+    warmup_steps=0,
+    min_lr=1e-6,
+    decay_rate=0.5,
+    patience=8,
+    steps=400_000,
+    eval_interval=12_000,
+    eval_size=1600,
+    test_size=1600,
+    eval_batch_size=256,
+)
 
 
 def _task_experiment(name, description, metric, smoke, cpu, paper, source, length_factor=0, task_name=""):
-    return Experiment(name=name, kind="task", description=description, metric=metric, maximize=True,
-                      profiles={"smoke": _merge(_SMOKE, smoke), "cpu": _merge(_CPU, cpu),
-                                "paper": paper}, source=source, length_factor=length_factor,
-                      task_name=task_name or name)
+    return Experiment(
+        name=name,
+        kind="task",
+        description=description,
+        metric=metric,
+        maximize=True,
+        profiles={"smoke": _merge(_SMOKE, smoke), "cpu": _merge(_CPU, cpu), "paper": paper},
+        source=source,
+        length_factor=length_factor,
+        task_name=task_name or name,
+    )
 
 
-_QUAD = dict(root_range=99, k_max=10, no_root_fraction=0.2, chunk_len=30)   # data_gen defaults = the paper
+_QUAD = dict(root_range=99, k_max=10, no_root_fraction=0.2, chunk_len=30)  # data_gen defaults = the paper
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
@@ -232,163 +307,462 @@ def _register(e: Experiment) -> None:
 _COPY_PAPER = _merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24))
 _COPY_SMOKE = dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2)
 _SEGMENT_CURRICULUM = dict(curriculum_threshold=0.9, min_lr=1e-4, target=0.999)
-_register(_task_experiment(
-    "copy", "copy: read L symbols, write them twice (paper Fig. 4: L=24, 72 tokens)", "acc",
-    smoke=_COPY_SMOKE,
-    cpu=_merge(_SEGMENT_CURRICULUM, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24,
-                                         steps=1800, eval_interval=100, curriculum=(1, 2, 3))),
-    paper=_COPY_PAPER,
-    source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)", length_factor=3))
-_register(_task_experiment(
-    "reverse", "reverse: read L symbols, write them backwards (paper Fig. 4: L=24, 48 tokens)", "acc",
-    smoke=_COPY_SMOKE,
-    cpu=_merge(_SEGMENT_CURRICULUM, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24,
-                                         steps=1800, eval_interval=100, curriculum=(1, 2))),
-    paper=_merge(_COPY_PAPER, dict(patience=10)),
-    source="short_synthetic+MT.csv (reverse, tgt_len 24: 2 segments; patience 8-10)", length_factor=2))
+_register(
+    _task_experiment(
+        "copy",
+        "copy: read L symbols, write them twice (paper Fig. 4: L=24, 72 tokens)",
+        "acc",
+        smoke=_COPY_SMOKE,
+        cpu=_merge(
+            _SEGMENT_CURRICULUM,
+            dict(
+                task=dict(length=24, num_symbols=10),
+                segment_len=24,
+                mem_size=24,
+                steps=1800,
+                eval_interval=100,
+                curriculum=(1, 2, 3),
+            ),
+        ),
+        paper=_COPY_PAPER,
+        source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)",
+        length_factor=3,
+    )
+)
+_register(
+    _task_experiment(
+        "reverse",
+        "reverse: read L symbols, write them backwards (paper Fig. 4: L=24, 48 tokens)",
+        "acc",
+        smoke=_COPY_SMOKE,
+        cpu=_merge(
+            _SEGMENT_CURRICULUM,
+            dict(
+                task=dict(length=24, num_symbols=10),
+                segment_len=24,
+                mem_size=24,
+                steps=1800,
+                eval_interval=100,
+                curriculum=(1, 2),
+            ),
+        ),
+        paper=_merge(_COPY_PAPER, dict(patience=10)),
+        source="short_synthetic+MT.csv (reverse, tgt_len 24: 2 segments; patience 8-10)",
+        length_factor=2,
+    )
+)
 # The earlier cpu profile (L=12), kept so that its records stay readable: a small variant, not a claim.
-_register(_task_experiment(
-    "copy_small", "copy at half the paper's length (L=12, 36 tokens): the earlier cpu profile", "acc",
-    smoke=_COPY_SMOKE,
-    cpu=_merge(_SEGMENT_CURRICULUM, dict(task=dict(length=12, num_symbols=10), segment_len=12, mem_size=12,
-                                         steps=1200, eval_interval=50, curriculum=(1, 2, 3))),
-    paper=_COPY_PAPER, source="as copy, at L=12", length_factor=3, task_name="copy"))
-_register(_task_experiment(
-    "reverse_small", "reverse at half the paper's length (L=12, 24 tokens): the earlier cpu profile", "acc",
-    smoke=_COPY_SMOKE,
-    cpu=_merge(_SEGMENT_CURRICULUM, dict(task=dict(length=12, num_symbols=10), segment_len=12, mem_size=12,
-                                         steps=1200, eval_interval=50, curriculum=(1, 2))),
-    paper=_merge(_COPY_PAPER, dict(patience=10)), source="as reverse, at L=12", length_factor=2,
-    task_name="reverse"))
-_register(_task_experiment(
-    "retrieval", "associative retrieval, 4 key-value pairs (10 input tokens; paper Fig. 4)", "acc",
-    smoke=dict(task=dict(num_pairs=4), segment_len=5, mem_size=2),
-    # cpu: d_model 128, 4 layers and batch 256 instead of the paper's 64 x 6 layers and batch 32.
-    # Measured (1 thread): the whole-sample transformer at the paper's sizes (or d128 x 2 layers,
-    # batch 64, lr 2e-3) stayed at ln 4 (guessing among the 4 values) for 1500 steps; at d128 x 4,
-    # batch 256 it jumped from 0.28 to 0.96 between steps 750 and 1250 (~0.12 s a step).
-    cpu=dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=128, n_layers=4, d_ff=256,
-             batch_size=256, steps=3000, eval_interval=250, curriculum=(1, 2), curriculum_threshold=0.9,
-             min_lr=1e-4, target=0.999),
-    paper=_merge(_PAPER_SHORT, dict(task=dict(num_pairs=4), segment_len=5, mem_size=5, d_model=64,
-                                    n_layers=6, d_ff=128, patience=10, decay_rate=0.3)),
-    source="short_synthetic+MT.csv (retrieval, tgt_len 5: 2 segments; 6 layers, d_model 64)"))
+_register(
+    _task_experiment(
+        "copy_small",
+        "copy at half the paper's length (L=12, 36 tokens): the earlier cpu profile",
+        "acc",
+        smoke=_COPY_SMOKE,
+        cpu=_merge(
+            _SEGMENT_CURRICULUM,
+            dict(
+                task=dict(length=12, num_symbols=10),
+                segment_len=12,
+                mem_size=12,
+                steps=1200,
+                eval_interval=50,
+                curriculum=(1, 2, 3),
+            ),
+        ),
+        paper=_COPY_PAPER,
+        source="as copy, at L=12",
+        length_factor=3,
+        task_name="copy",
+    )
+)
+_register(
+    _task_experiment(
+        "reverse_small",
+        "reverse at half the paper's length (L=12, 24 tokens): the earlier cpu profile",
+        "acc",
+        smoke=_COPY_SMOKE,
+        cpu=_merge(
+            _SEGMENT_CURRICULUM,
+            dict(
+                task=dict(length=12, num_symbols=10),
+                segment_len=12,
+                mem_size=12,
+                steps=1200,
+                eval_interval=50,
+                curriculum=(1, 2),
+            ),
+        ),
+        paper=_merge(_COPY_PAPER, dict(patience=10)),
+        source="as reverse, at L=12",
+        length_factor=2,
+        task_name="reverse",
+    )
+)
+_register(
+    _task_experiment(
+        "retrieval",
+        "associative retrieval, 4 key-value pairs (10 input tokens; paper Fig. 4)",
+        "acc",
+        smoke=dict(task=dict(num_pairs=4), segment_len=5, mem_size=2),
+        # cpu: d_model 128, 4 layers and batch 256 instead of the paper's 64 x 6 layers and batch 32.
+        # Measured (1 thread): the whole-sample transformer at the paper's sizes (or d128 x 2 layers,
+        # batch 64, lr 2e-3) stayed at ln 4 (guessing among the 4 values) for 1500 steps; at d128 x 4,
+        # batch 256 it jumped from 0.28 to 0.96 between steps 750 and 1250 (~0.12 s a step).
+        cpu=dict(
+            task=dict(num_pairs=4),
+            segment_len=5,
+            mem_size=5,
+            d_model=128,
+            n_layers=4,
+            d_ff=256,
+            batch_size=256,
+            steps=3000,
+            eval_interval=250,
+            curriculum=(1, 2),
+            curriculum_threshold=0.9,
+            min_lr=1e-4,
+            target=0.999,
+        ),
+        paper=_merge(
+            _PAPER_SHORT,
+            dict(
+                task=dict(num_pairs=4),
+                segment_len=5,
+                mem_size=5,
+                d_model=64,
+                n_layers=6,
+                d_ff=128,
+                patience=10,
+                decay_rate=0.3,
+            ),
+        ),
+        source="short_synthetic+MT.csv (retrieval, tgt_len 5: 2 segments; 6 layers, d_model 64)",
+    )
+)
 # Why rmt learns retrieval more slowly than xl (chapter 3): the same task and sizes on ONE segment,
 # where no memory is needed and xl is a plain transformer, so that any slowdown comes from the
 # memory tokens themselves; no curriculum, evaluation every 100 steps to time the jump.
-_register(dataclasses.replace(
-    EXPERIMENTS["retrieval"], name="retrieval_study", task_name="retrieval",
-    description="associative retrieval on one segment: what slows rmt down where memory is not needed",
-    profiles={p: _merge(c, dict(segment_len=10, curriculum=()),
-                        dict(steps=1500, eval_interval=100) if p == "cpu" else {})
-              for p, c in EXPERIMENTS["retrieval"].profiles.items()}))
+_register(
+    dataclasses.replace(
+        EXPERIMENTS["retrieval"],
+        name="retrieval_study",
+        task_name="retrieval",
+        description="associative retrieval on one segment: what slows rmt down where memory is not needed",
+        profiles={
+            p: _merge(c, dict(segment_len=10, curriculum=()), dict(steps=1500, eval_interval=100) if p == "cpu" else {})
+            for p, c in EXPERIMENTS["retrieval"].profiles.items()
+        },
+    )
+)
 # Claim 4 decided on runs trained to convergence or plateau: retrieval at 2 and 3 segments with
 # three times the budget (rmt at 3 segments: about 0.5 s a step, 75 minutes a run); xl stops at
 # its target, so both models get the same chance.
-_register(dataclasses.replace(
-    EXPERIMENTS["retrieval"], name="retrieval_long", task_name="retrieval",
-    description="associative retrieval with three times the cpu budget: where rmt's accuracy settles",
-    profiles={p: _merge(c, dict(steps=9000, eval_interval=500) if p == "cpu" else {})
-              for p, c in EXPERIMENTS["retrieval"].profiles.items()}))
-_register(_task_experiment(
-    "quadratic", "quadratic equations: six 30-token chunks, answer in the last (paper section 4.3)",
-    "answer_acc",
-    smoke=dict(task=_QUAD, segment_len=30, mem_size=2, eval_size=8, test_size=8),
-    cpu=dict(task=_QUAD, segment_len=30, mem_size=10, batch_size=32, steps=800, eval_interval=200,
-             eval_size=128, test_size=500),
-    paper=_merge(_PAPER_SHORT, dict(task=_QUAD, segment_len=30, mem_size=30, n_layers=6, patience=10,
-                                    steps=600_000)),
-    source="res_square_equations.csv (tgt_len 30 = 6 segments, 30 memory tokens, 6 layers; 6 heads -> 4)"))
+_register(
+    dataclasses.replace(
+        EXPERIMENTS["retrieval"],
+        name="retrieval_long",
+        task_name="retrieval",
+        description="associative retrieval with three times the cpu budget: where rmt's accuracy settles",
+        profiles={
+            p: _merge(c, dict(steps=9000, eval_interval=500) if p == "cpu" else {})
+            for p, c in EXPERIMENTS["retrieval"].profiles.items()
+        },
+    )
+)
+_register(
+    _task_experiment(
+        "quadratic",
+        "quadratic equations: six 30-token chunks, answer in the last (paper section 4.3)",
+        "answer_acc",
+        smoke=dict(task=_QUAD, segment_len=30, mem_size=2, eval_size=8, test_size=8),
+        cpu=dict(
+            task=_QUAD,
+            segment_len=30,
+            mem_size=10,
+            batch_size=32,
+            steps=800,
+            eval_interval=200,
+            eval_size=128,
+            test_size=500,
+        ),
+        paper=_merge(
+            _PAPER_SHORT, dict(task=_QUAD, segment_len=30, mem_size=30, n_layers=6, patience=10, steps=600_000)
+        ),
+        source="res_square_equations.csv (tgt_len 30 = 6 segments, 30 memory tokens, 6 layers; 6 heads -> 4)",
+    )
+)
 # Fig. 5 at CPU size: the segment (24 tokens) and the memory (12, half the segment as the paper's
 # 60 of 120) stay fixed while the sample grows; the queue trains L = 24, 48 and 72 symbols (copy: 72,
 # 144 and 216 tokens in 3, 6 and 9 segments; reverse: 48, 96 and 144 in 2, 4 and 6). L = 72 is the
 # longest a run trains within 30 minutes on one thread: rmt on copy L=24 in 9 segments of 8 with
 # 8 slots, batch 64, took 0.8 s a step; 9 segments of 24 with 12 slots at batch 32 cost about the
 # same, so 1800 steps take 25 minutes, and L = 96 (12 segments) would take 35.
-_LONG_CPU = _merge(_SEGMENT_CURRICULUM, dict(
-    segment_len=24, mem_size=12, steps=1800, eval_interval=100, curriculum_mode="length",
-    eval_size=128, test_size=500, batch_size=32))
-_register(_task_experiment(
-    "copy_long", "long copy, the sample grows at a fixed segment length (paper Fig. 5a: L=120-360, "
-    "8 symbols, segments of 120; cpu: L=24-72, segments of 24)", "acc",
-    smoke=dict(task=dict(length=12, num_symbols=8), segment_len=6, mem_size=2, curriculum=(2, 6),
-               curriculum_mode="length", curriculum_threshold=0.0),
-    cpu=_merge(_LONG_CPU, dict(task=dict(length=48, num_symbols=8), curriculum=(1, 2, 4, 6))),
-    paper=_merge(_PAPER_SHORT, dict(task=dict(length=240, num_symbols=8), segment_len=120, mem_size=60,
-                                    batch_size=256, steps=300_000, eval_interval=40_000, patience=5,
-                                    min_lr=1e-5)),
-    source="long_copy_reverse.csv (copy120/240/360, tgt_len 120, 60 memory tokens, batch 256)", length_factor=3,
-    task_name="copy"))
-_register(_task_experiment(
-    "reverse_long", "long reverse, the sample grows at a fixed segment length (paper Fig. 5b: L=120, "
-    "8 symbols, 2-6 segments; cpu: L=24-72, segments of 24)", "acc",
-    smoke=dict(task=dict(length=8, num_symbols=8), segment_len=8, mem_size=2, curriculum=(1, 2),
-               curriculum_mode="length", curriculum_threshold=0.0),
-    cpu=_merge(_LONG_CPU, dict(task=dict(length=48, num_symbols=8), curriculum=(1, 2, 4))),
-    paper=_merge(_PAPER_SHORT, dict(task=dict(length=120, num_symbols=8), segment_len=60, mem_size=60,
-                                    batch_size=128, steps=500_000, eval_interval=40_000)),
-    source="long_copy_reverse.csv (reverse120, tgt_len 60: 4 segments, 60 memory tokens)", length_factor=2,
-    task_name="reverse"))
+_LONG_CPU = _merge(
+    _SEGMENT_CURRICULUM,
+    dict(
+        segment_len=24,
+        mem_size=12,
+        steps=1800,
+        eval_interval=100,
+        curriculum_mode="length",
+        eval_size=128,
+        test_size=500,
+        batch_size=32,
+    ),
+)
+_register(
+    _task_experiment(
+        "copy_long",
+        "long copy, the sample grows at a fixed segment length (paper Fig. 5a: L=120-360, "
+        "8 symbols, segments of 120; cpu: L=24-72, segments of 24)",
+        "acc",
+        smoke=dict(
+            task=dict(length=12, num_symbols=8),
+            segment_len=6,
+            mem_size=2,
+            curriculum=(2, 6),
+            curriculum_mode="length",
+            curriculum_threshold=0.0,
+        ),
+        cpu=_merge(_LONG_CPU, dict(task=dict(length=48, num_symbols=8), curriculum=(1, 2, 4, 6))),
+        paper=_merge(
+            _PAPER_SHORT,
+            dict(
+                task=dict(length=240, num_symbols=8),
+                segment_len=120,
+                mem_size=60,
+                batch_size=256,
+                steps=300_000,
+                eval_interval=40_000,
+                patience=5,
+                min_lr=1e-5,
+            ),
+        ),
+        source="long_copy_reverse.csv (copy120/240/360, tgt_len 120, 60 memory tokens, batch 256)",
+        length_factor=3,
+        task_name="copy",
+    )
+)
+_register(
+    _task_experiment(
+        "reverse_long",
+        "long reverse, the sample grows at a fixed segment length (paper Fig. 5b: L=120, "
+        "8 symbols, 2-6 segments; cpu: L=24-72, segments of 24)",
+        "acc",
+        smoke=dict(
+            task=dict(length=8, num_symbols=8),
+            segment_len=8,
+            mem_size=2,
+            curriculum=(1, 2),
+            curriculum_mode="length",
+            curriculum_threshold=0.0,
+        ),
+        cpu=_merge(_LONG_CPU, dict(task=dict(length=48, num_symbols=8), curriculum=(1, 2, 4))),
+        paper=_merge(
+            _PAPER_SHORT,
+            dict(
+                task=dict(length=120, num_symbols=8),
+                segment_len=60,
+                mem_size=60,
+                batch_size=128,
+                steps=500_000,
+                eval_interval=40_000,
+            ),
+        ),
+        source="long_copy_reverse.csv (reverse120, tgt_len 60: 4 segments, 60 memory tokens)",
+        length_factor=2,
+        task_name="reverse",
+    )
+)
 
 # language modelling: memory carried along B streams; loss per token; bpc / perplexity
-_LM_SMOKE = _merge(_SMOKE, dict(segment_len=16, mem_size=2, bptt_depth=1, batch_size=4, eval_size=512,
-                                test_size=512, eval_batch_size=4, target=None))
-_LM_CPU = _merge(_CPU, dict(segment_len=64, mem_size=10, bptt_depth=2, batch_size=16, lr=1e-3,
-                            steps=1500, warmup_steps=100, eval_interval=250, eval_size=65_536,
-                            test_size=0, eval_batch_size=16))
-_register(Experiment(
-    "lm_bytes", "lm", "byte-level language modelling, bpc (enwik8 style; paper section 4.2)", "loss", False,
-    profiles={
-        "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
-        "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
-        "paper": dict(task=dict(corpus="enwik8", corpus_path=None), segment_len=128, mem_size=10, bptt_depth=2, d_model=512,
-                      n_layers=12, n_heads=8, d_ff=2048, dropout=0.1, batch_size=64, lr=2.5e-4,
-                      weight_decay=0.0, clip=0.25, schedule="cosine", warmup_steps=0, min_lr=0.0,
-                      steps=400_000, eval_interval=4000, eval_size=0, test_size=0, eval_batch_size=16),
-    },
-    source="results_wt103_enwik8_all_parameters.csv (enwik8, tgt_len 128, RMT-10, depth 2: 1.228 bpc)"))
-_register(Experiment(
-    "lm_words", "lm", "word-level language modelling, perplexity (WikiText-103 style; paper section 4.2)",
-    "loss", False,
-    profiles={
-        "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_words", corpus_path=None))),
-        "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_words", corpus_path=None), segment_len=50, batch_size=16,
-                                    eval_size=16_384, steps=800, eval_interval=200)),   # 13k-word softmax: ~0.6 s/step
-        "paper": dict(task=dict(corpus="wt103", corpus_path=None), segment_len=150, mem_size=10, bptt_depth=3, d_model=410,
-                      n_layers=16, n_heads=5, d_ff=2100, dropout=0.1, batch_size=60, lr=2.5e-4,
-                      weight_decay=0.0, clip=0.25, schedule="cosine", warmup_steps=0, min_lr=0.0,
-                      steps=200_000, eval_interval=4000, eval_size=0, test_size=0, eval_batch_size=10),
-    },
-    source="results_wt103_enwik8_all_parameters.csv (wt103, tgt_len 150, RMT-10, depth 3: 25.04 ppl; 10 heads -> 5)"))
+_LM_SMOKE = _merge(
+    _SMOKE,
+    dict(
+        segment_len=16,
+        mem_size=2,
+        bptt_depth=1,
+        batch_size=4,
+        eval_size=512,
+        test_size=512,
+        eval_batch_size=4,
+        target=None,
+    ),
+)
+_LM_CPU = _merge(
+    _CPU,
+    dict(
+        segment_len=64,
+        mem_size=10,
+        bptt_depth=2,
+        batch_size=16,
+        lr=1e-3,
+        steps=1500,
+        warmup_steps=100,
+        eval_interval=250,
+        eval_size=65_536,
+        test_size=0,
+        eval_batch_size=16,
+    ),
+)
+_register(
+    Experiment(
+        "lm_bytes",
+        "lm",
+        "byte-level language modelling, bpc (enwik8 style; paper section 4.2)",
+        "loss",
+        False,
+        profiles={
+            "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
+            "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
+            "paper": dict(
+                task=dict(corpus="enwik8", corpus_path=None),
+                segment_len=128,
+                mem_size=10,
+                bptt_depth=2,
+                d_model=512,
+                n_layers=12,
+                n_heads=8,
+                d_ff=2048,
+                dropout=0.1,
+                batch_size=64,
+                lr=2.5e-4,
+                weight_decay=0.0,
+                clip=0.25,
+                schedule="cosine",
+                warmup_steps=0,
+                min_lr=0.0,
+                steps=400_000,
+                eval_interval=4000,
+                eval_size=0,
+                test_size=0,
+                eval_batch_size=16,
+            ),
+        },
+        source="results_wt103_enwik8_all_parameters.csv (enwik8, tgt_len 128, RMT-10, depth 2: 1.228 bpc)",
+    )
+)
+_register(
+    Experiment(
+        "lm_words",
+        "lm",
+        "word-level language modelling, perplexity (WikiText-103 style; paper section 4.2)",
+        "loss",
+        False,
+        profiles={
+            "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_words", corpus_path=None))),
+            "cpu": _merge(
+                _LM_CPU,
+                dict(
+                    task=dict(corpus="wiki_words", corpus_path=None),
+                    segment_len=50,
+                    batch_size=16,
+                    eval_size=16_384,
+                    steps=800,
+                    eval_interval=200,
+                ),
+            ),  # 13k-word softmax: ~0.6 s/step
+            "paper": dict(
+                task=dict(corpus="wt103", corpus_path=None),
+                segment_len=150,
+                mem_size=10,
+                bptt_depth=3,
+                d_model=410,
+                n_layers=16,
+                n_heads=5,
+                d_ff=2100,
+                dropout=0.1,
+                batch_size=60,
+                lr=2.5e-4,
+                weight_decay=0.0,
+                clip=0.25,
+                schedule="cosine",
+                warmup_steps=0,
+                min_lr=0.0,
+                steps=200_000,
+                eval_interval=4000,
+                eval_size=0,
+                test_size=0,
+                eval_batch_size=10,
+            ),
+        },
+        source="results_wt103_enwik8_all_parameters.csv (wt103, tgt_len 150, RMT-10, depth 3: 25.04 ppl; "
+        "10 heads -> 5)",
+    )
+)
 
 # long-document classification (encoder mode, memory at the start); data_gen.load_classification
 # arguments: None = the loader's default (not passed)
 _SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None)
-_HYPERPARTISAN = dict(dataset="hyperpartisan", articles_xml=None, ground_truth_xml=None, test_articles_xml=None,
-                      test_ground_truth_xml=None, min_count=2, max_vocab=None)
-_register(Experiment(
-    "classification", "classification", "long-document classification (Hyperpartisan style; paper section 4.4)",
-    "acc", True,
-    profiles={
-        "smoke": _merge(_SMOKE, dict(task=_SOTU, segment_len=32, max_segments=2, mem_size=2, target=None)),
-        "cpu": _merge(_CPU, dict(task=_SOTU, segment_len=128, max_segments=4, mem_size=8,
-                                 batch_size=16, steps=600, eval_interval=100, lr=5e-4, eval_size=0,
-                                 test_size=0, eval_batch_size=32)),
-        "paper": dict(task=_HYPERPARTISAN, segment_len=502, max_segments=4, mem_size=10,
-                      d_model=768, n_layers=12, n_heads=12, d_ff=3072, dropout=0.1, batch_size=32,
-                      lr=2e-5, weight_decay=0.01, clip=1.0, schedule="cosine", warmup_steps=100,
-                      min_lr=0.0, steps=3000, eval_interval=250, eval_size=0, test_size=0,
-                      eval_batch_size=16),
-    },
-    source="not in the CSVs: the paper fine-tuned RoBERTa-base (512-token window, 10 memory tokens); "
-           "this is a from-scratch encoder of that size"))
+_HYPERPARTISAN = dict(
+    dataset="hyperpartisan",
+    articles_xml=None,
+    ground_truth_xml=None,
+    test_articles_xml=None,
+    test_ground_truth_xml=None,
+    min_count=2,
+    max_vocab=None,
+)
+_register(
+    Experiment(
+        "classification",
+        "classification",
+        "long-document classification (Hyperpartisan style; paper section 4.4)",
+        "acc",
+        True,
+        profiles={
+            "smoke": _merge(_SMOKE, dict(task=_SOTU, segment_len=32, max_segments=2, mem_size=2, target=None)),
+            "cpu": _merge(
+                _CPU,
+                dict(
+                    task=_SOTU,
+                    segment_len=128,
+                    max_segments=4,
+                    mem_size=8,
+                    batch_size=16,
+                    steps=600,
+                    eval_interval=100,
+                    lr=5e-4,
+                    eval_size=0,
+                    test_size=0,
+                    eval_batch_size=32,
+                ),
+            ),
+            "paper": dict(
+                task=_HYPERPARTISAN,
+                segment_len=502,
+                max_segments=4,
+                mem_size=10,
+                d_model=768,
+                n_layers=12,
+                n_heads=12,
+                d_ff=3072,
+                dropout=0.1,
+                batch_size=32,
+                lr=2e-5,
+                weight_decay=0.01,
+                clip=1.0,
+                schedule="cosine",
+                warmup_steps=100,
+                min_lr=0.0,
+                steps=3000,
+                eval_interval=250,
+                eval_size=0,
+                test_size=0,
+                eval_batch_size=16,
+            ),
+        },
+        source="not in the CSVs: the paper fine-tuned RoBERTa-base (512-token window, 10 memory tokens); "
+        "this is a from-scratch encoder of that size",
+    )
+)
 
 
 # ------------------------------------------------------------------------------------------------
 def _parse_value(key: str, raw: Any, default: Any, annotation: str) -> Any:
     """Turn a ``--set key=value`` string (or a Python value) into the type of the field."""
     text = raw.strip() if isinstance(raw, str) else None
-    if annotation == "task" and default is None:        # a loader argument whose default is "unset"
+    if annotation == "task" and default is None:  # a loader argument whose default is "unset"
         if text is None:
             return raw
         if text.lower() in ("none", "null", ""):
@@ -514,14 +888,21 @@ def _check(cfg: RunConfig) -> None:
     if not 0 < cfg.mem_init_std < math.inf:
         raise _err("mem_init_std", cfg.mem_init_std, "a finite number > 0")
     if cfg.mem_pos_gap and cfg.model not in ("rmt", "mt"):
-        raise _err("mem_pos_gap", cfg.mem_pos_gap, f"0 for model={cfg.model!r} (a gap needs memory tokens "
-                   "and no XL cache: rmt or mt)")
+        raise _err(
+            "mem_pos_gap",
+            cfg.mem_pos_gap,
+            f"0 for model={cfg.model!r} (a gap needs memory tokens and no XL cache: rmt or mt)",
+        )
     if cfg.model in ("mt", "rmt_xl", "xl") and cfg.mem_size < 1:
         raise _err("mem_size", cfg.mem_size, f"an integer >= 1 for model={cfg.model!r}")
     if cfg.kind == "lm":
         if cfg.bptt_depth is None:
-            raise _err("bptt_depth", None, "an integer >= 0 for language modelling (memory flows along "
-                       "an unbounded stream, so BPTT must be truncated)")
+            raise _err(
+                "bptt_depth",
+                None,
+                "an integer >= 0 for language modelling (memory flows along "
+                "an unbounded stream, so BPTT must be truncated)",
+            )
         if cfg.curriculum:
             raise _err("curriculum", cfg.curriculum, "() for language modelling")
     if cfg.kind == "classification":
@@ -532,12 +913,16 @@ def _check(cfg: RunConfig) -> None:
         if any(not isinstance(n, int) or n < 1 for n in c) or list(c) != sorted(set(c)):
             raise _err("curriculum", c, "strictly increasing positive numbers of segments, e.g. 1,2,4")
         if cfg.curriculum_mode == "length" and not cfg.spec.length_factor:
-            raise _err("curriculum_mode", "length", f"segments for experiment {cfg.experiment!r} "
-                       "(only copy/reverse tasks can grow their length)")
+            raise _err(
+                "curriculum_mode",
+                "length",
+                f"segments for experiment {cfg.experiment!r} (only copy/reverse tasks can grow their length)",
+            )
 
 
-def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int = 0,
-            overrides: dict[str, Any] | None = None) -> RunConfig:
+def resolve(
+    experiment: str, model: str = "rmt", profile: str = "cpu", seed: int = 0, overrides: dict[str, Any] | None = None
+) -> RunConfig:
     """The validated :class:`RunConfig` of ``experiment`` at ``profile`` for one ``model`` variant,
     with ``overrides`` (``{key: value}``; values may be strings as from ``--set``) applied.
 
@@ -555,8 +940,11 @@ def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
         raise _err("seed", seed, "an integer in [0, 2**63)")
     if "mem_size" in (overrides or {}) and model == "transformer":
-        raise _err("mem_size", (overrides or {})["mem_size"], "not set for model='transformer', which has no memory "
-                   "tokens and no cache (use rmt, mt, xl or rmt_xl)")
+        raise _err(
+            "mem_size",
+            (overrides or {})["mem_size"],
+            "not set for model='transformer', which has no memory tokens and no cache (use rmt, mt, xl or rmt_xl)",
+        )
     spec = EXPERIMENTS[experiment]
     base = dict(spec.profiles[profile])
     task = dict(base.pop("task", {}))
@@ -577,8 +965,7 @@ def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int
         else:
             allowed = sorted(set(CONFIG_KEYS) | set(task) | ({"num_segments"} if spec.kind == "task" else set()))
             raise _err("override key", key, f"one of {', '.join(allowed)}")
-    cfg = RunConfig(experiment=experiment, model=model, profile=profile, seed=seed, task=task,
-                    **{**base, **values})
+    cfg = RunConfig(experiment=experiment, model=model, profile=profile, seed=seed, task=task, **{**base, **values})
     if num_segments is not None:
         if spec.kind != "task":
             raise _err("num_segments", num_segments, "only for algorithmic tasks; set segment_len")
@@ -587,9 +974,13 @@ def resolve(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int
         S = sample_len(cfg)
         seg = -(-S // num_segments)
         if num_segments > S or len(range(0, S, seg)) != num_segments:
-            raise _err("num_segments", num_segments, f"a number of segments that splits the {S}-token sample "
-                       "into exactly that many segments of one length (at most "
-                       f"{S}; e.g. a divisor of {S})")
+            raise _err(
+                "num_segments",
+                num_segments,
+                f"a number of segments that splits the {S}-token sample "
+                "into exactly that many segments of one length (at most "
+                f"{S}; e.g. a divisor of {S})",
+            )
         cfg = dataclasses.replace(cfg, segment_len=seg)
     _check(cfg)
     if spec.kind == "task":
@@ -604,7 +995,7 @@ def _adapt_curriculum(cfg: RunConfig) -> RunConfig:
     that number, keep the stages below the new one that still split the sample, then end at it."""
     S = sample_len(cfg)
     if cfg.segment_len > S:
-        return cfg                                   # reported by _check_segments
+        return cfg  # reported by _check_segments
     final = num_segments(S, cfg.segment_len)
     if cfg.curriculum[-1] == final:
         return cfg
@@ -651,40 +1042,57 @@ def stages(cfg: RunConfig, seq_len: int) -> list[dict]:
             seg = -(-seq_len // n)
             out.append(dict(segments=n, segment_len=seg, length=None))
         else:
-            out.append(dict(segments=n, segment_len=cfg.segment_len,
-                            length=n * cfg.segment_len // cfg.spec.length_factor))
+            out.append(
+                dict(segments=n, segment_len=cfg.segment_len, length=n * cfg.segment_len // cfg.spec.length_factor)
+            )
     return out
 
 
 def _check_segments(cfg: RunConfig) -> None:
     S = sample_len(cfg)
     if cfg.segment_len > S:
-        raise _err("segment_len", cfg.segment_len, f"at most the sample length {S} (experiment "
-                   f"{cfg.experiment!r} with {', '.join(f'{k}={v}' for k, v in cfg.task.items()) or 'defaults'})")
+        raise _err(
+            "segment_len",
+            cfg.segment_len,
+            f"at most the sample length {S} (experiment "
+            f"{cfg.experiment!r} with {', '.join(f'{k}={v}' for k, v in cfg.task.items()) or 'defaults'})",
+        )
     final = num_segments(S, cfg.segment_len)
     c = cfg.curriculum
     if not c:
         return
     if c[-1] != final:
-        raise _err("curriculum", c, f"numbers of segments ending at {final}, the number of "
-                   f"{cfg.segment_len}-token segments in the {S}-token sample")
+        raise _err(
+            "curriculum",
+            c,
+            f"numbers of segments ending at {final}, the number of "
+            f"{cfg.segment_len}-token segments in the {S}-token sample",
+        )
     for n in c:
         if cfg.curriculum_mode == "segments":
             seg = -(-S // n)
             if n > S or num_segments(S, seg) != n:
-                raise _err("curriculum", c, f"numbers of segments that split the {S}-token sample exactly "
-                           f"({n} does not)")
+                raise _err(
+                    "curriculum", c, f"numbers of segments that split the {S}-token sample exactly ({n} does not)"
+                )
         else:
             f = cfg.spec.length_factor
             if (n * cfg.segment_len) % f:
-                raise _err("curriculum", c, f"numbers of segments n with n*segment_len divisible by {f} "
-                           f"(the task length grows with n; {n} does not)")
+                raise _err(
+                    "curriculum",
+                    c,
+                    f"numbers of segments n with n*segment_len divisible by {f} "
+                    f"(the task length grows with n; {n} does not)",
+                )
             if int(make_task(cfg, n * cfg.segment_len // f).seq_len) != n * cfg.segment_len:
-                raise _err("curriculum_mode", "length", f"segments: task {cfg.spec.task_name!r} does not "
-                           "have seq_len = factor * length")
+                raise _err(
+                    "curriculum_mode",
+                    "length",
+                    f"segments: task {cfg.spec.task_name!r} does not have seq_len = factor * length",
+                )
 
 
-def describe(profile: str | None = None) -> "Any":
+def describe(profile: str | None = None) -> Any:
     """A pandas table of every experiment and profile (the book's profile table)."""
     import pandas as pd
 
@@ -692,11 +1100,26 @@ def describe(profile: str | None = None) -> "Any":
     for e in EXPERIMENTS.values():
         for p in PROFILES if profile is None else (profile,):
             c = resolve(e.name, "rmt", p)
-            rows.append(dict(experiment=e.name, profile=p, kind=e.kind, metric=e.metric,
-                             data=", ".join(f"{k}={v}" for k, v in c.task.items() if v is not None),
-                             segment_len=c.segment_len, mem_size=c.mem_size,
-                             bptt_depth="full" if c.bptt_depth is None else c.bptt_depth,
-                             layers=c.n_layers, d_model=c.d_model, heads=c.n_heads, d_ff=c.d_ff,
-                             dropout=c.dropout, batch=c.batch_size, steps=c.steps, lr=c.lr,
-                             schedule=c.schedule, curriculum=",".join(map(str, c.curriculum)) or "-"))
+            rows.append(
+                dict(
+                    experiment=e.name,
+                    profile=p,
+                    kind=e.kind,
+                    metric=e.metric,
+                    data=", ".join(f"{k}={v}" for k, v in c.task.items() if v is not None),
+                    segment_len=c.segment_len,
+                    mem_size=c.mem_size,
+                    bptt_depth="full" if c.bptt_depth is None else c.bptt_depth,
+                    layers=c.n_layers,
+                    d_model=c.d_model,
+                    heads=c.n_heads,
+                    d_ff=c.d_ff,
+                    dropout=c.dropout,
+                    batch=c.batch_size,
+                    steps=c.steps,
+                    lr=c.lr,
+                    schedule=c.schedule,
+                    curriculum=",".join(map(str, c.curriculum)) or "-",
+                )
+            )
     return pd.DataFrame(rows)

@@ -15,6 +15,7 @@ Three measurements of one task model (paper section 5 looks at attention maps th
 saved as JSON under ``results/memory_analysis/`` and read back (so that the book can show the
 analysis of a ``cpu`` run without its checkpoint, which is not committed).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,16 @@ ANALYSIS_DIR = "memory_analysis"
 
 # ------------------------------------------------------------------------------------------------
 # the model to analyse
-def train_or_load(experiment: str, model: str = "rmt", profile: str = "smoke", seed: int = 0, *,
-                  results_dir: str | Path = "../results", device: str = "auto",
-                  log: Callable[[str], None] | None = None) -> tuple[MemoryTransformer, RunConfig, RunRecord, Path]:
+def train_or_load(
+    experiment: str,
+    model: str = "rmt",
+    profile: str = "smoke",
+    seed: int = 0,
+    *,
+    results_dir: str | Path = "../results",
+    device: str = "auto",
+    log: Callable[[str], None] | None = None,
+) -> tuple[MemoryTransformer, RunConfig, RunRecord, Path]:
     """The trained model of one run of ``experiment``: trained here only when no finished run of
     the same configuration (with its checkpoint) can be loaded. Returns ``(model, config, record,
     run_dir)``.
@@ -57,7 +65,8 @@ def train_or_load(experiment: str, model: str = "rmt", profile: str = "smoke", s
       ``runs/<profile>/`` of the checkout, which is not committed either, so the committed
       record is never overwritten.
     """
-    from .trainer import default_out_dir, default_run_id, load_model, repo_root, train_experiment
+    from .records import repo_root
+    from .trainer import default_out_dir, default_run_id, load_model, train_experiment
 
     cfg = resolve(experiment, model, profile, seed)
     rid = default_run_id(cfg)
@@ -69,8 +78,7 @@ def train_or_load(experiment: str, model: str = "rmt", profile: str = "smoke", s
             out = (repo_root() or Path.cwd()) / "runs" / profile
         else:
             out = Path(results_dir)
-    record = train_experiment(experiment, model, profile, seed, out_dir=out, run_name=rid, device=device,
-                              log=log)
+    record = train_experiment(experiment, model, profile, seed, out_dir=out, run_name=rid, device=device, log=log)
     run_dir = Path(out) / experiment / rid
     net, run_cfg = load_model(run_dir, device=device)
     return net, run_cfg, record, run_dir
@@ -94,7 +102,7 @@ def mean_attention(model: MemoryTransformer, tokens: Tensor, segment_len: int, b
     sums: list[Tensor] | None = None
     dev = next(model.parameters()).device
     for i in range(0, tokens.shape[0], batch_size):
-        out = run_segments(model, tokens[i:i + batch_size].to(dev), segment_len, return_attention=True)
+        out = run_segments(model, tokens[i : i + batch_size].to(dev), segment_len, return_attention=True)
         per_seg = [torch.stack([a.float().sum(0).mean(0) for a in o.attentions]).cpu() for o in out.outputs]
         sums = per_seg if sums is None else [s + p for s, p in zip(sums, per_seg)]
     return [s / tokens.shape[0] for s in sums]
@@ -130,15 +138,16 @@ def memory_states(model: MemoryTransformer, tokens: Tensor, segment_len: int, ba
     dev = next(model.parameters()).device
     chunks = []
     for i in range(0, tokens.shape[0], batch_size):
-        t = tokens[i:i + batch_size].to(dev)
+        t = tokens[i : i + batch_size].to(dev)
         out = run_segments(model, t, segment_len)
         first = model.init_state(t.shape[0]).memory
         chunks.append(torch.stack([first] + [o.state.memory for o in out.outputs]).float().cpu())
     return torch.cat(chunks, dim=1)
 
 
-def ridge_probe(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, num_classes: int,
-                ridge: float = 1e-2) -> Tensor:
+def ridge_probe(
+    x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, num_classes: int, ridge: float = 1e-2
+) -> Tensor:
     """Linear least-squares probes (ridge) from features to class labels, scored on held-out data.
 
     ``x_*``: ``[G, N, F]`` (G feature sets, e.g. one per memory slot); ``y_*``: ``[N, P]``
@@ -150,8 +159,10 @@ def ridge_probe(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor
     if x_train.dim() != 3 or x_test.dim() != 3:
         raise ValueError(f"x_train {tuple(x_train.shape)} and x_test {tuple(x_test.shape)}: expected [G, N, F]")
     if y_train.shape[0] != x_train.shape[1] or y_test.shape[0] != x_test.shape[1]:
-        raise ValueError(f"y_train {tuple(y_train.shape)} / y_test {tuple(y_test.shape)} must have one row per "
-                         f"sample of x_train ({x_train.shape[1]}) / x_test ({x_test.shape[1]})")
+        raise ValueError(
+            f"y_train {tuple(y_train.shape)} / y_test {tuple(y_test.shape)} must have one row per "
+            f"sample of x_train ({x_train.shape[1]}) / x_test ({x_test.shape[1]})"
+        )
     if ridge <= 0:
         raise ValueError(f"ridge={ridge!r} is not allowed: a number > 0")
     G, N, Fdim = x_train.shape
@@ -164,14 +175,20 @@ def ridge_probe(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor
     targets = F.one_hot(y_train.long(), num_classes).double().reshape(N, P * num_classes)
     gram = xa.transpose(1, 2) @ xa
     penalty = torch.eye(Fdim + 1, dtype=gram.dtype) * ridge * N
-    penalty[-1, -1] = 0.0                                   # the bias is not penalised
-    weights = torch.linalg.solve(gram + penalty, xa.transpose(1, 2) @ targets)   # [G, F+1, P*K]
+    penalty[-1, -1] = 0.0  # the bias is not penalised
+    weights = torch.linalg.solve(gram + penalty, xa.transpose(1, 2) @ targets)  # [G, F+1, P*K]
     pred = (xb @ weights).view(G, xb.shape[1], P, num_classes).argmax(-1)
     return (pred == y_test.long()).double().mean(1).float()
 
 
-def probe_memory(train_mem: Tensor, train_labels: Tensor, test_mem: Tensor, test_labels: Tensor,
-                 num_classes: int, ridge: float = 1e-2) -> pd.DataFrame:
+def probe_memory(
+    train_mem: Tensor,
+    train_labels: Tensor,
+    test_mem: Tensor,
+    test_labels: Tensor,
+    num_classes: int,
+    ridge: float = 1e-2,
+) -> pd.DataFrame:
     """Decode every input position from every memory state, per slot and from all slots.
 
     ``*_mem``: ``[n_states, N, M, d]`` (:func:`memory_states`); ``*_labels``: ``[N, P]`` the input
@@ -180,10 +197,12 @@ def probe_memory(train_mem: Tensor, train_labels: Tensor, test_mem: Tensor, test
     rows = []
     n_states, _, M, _ = train_mem.shape
     for t in range(n_states):
-        per_slot = ridge_probe(train_mem[t].transpose(0, 1), train_labels, test_mem[t].transpose(0, 1),
-                               test_labels, num_classes, ridge)                       # [M, P]
-        joint = ridge_probe(train_mem[t].flatten(1)[None], train_labels, test_mem[t].flatten(1)[None],
-                            test_labels, num_classes, ridge)                          # [1, P]
+        per_slot = ridge_probe(
+            train_mem[t].transpose(0, 1), train_labels, test_mem[t].transpose(0, 1), test_labels, num_classes, ridge
+        )  # [M, P]
+        joint = ridge_probe(
+            train_mem[t].flatten(1)[None], train_labels, test_mem[t].flatten(1)[None], test_labels, num_classes, ridge
+        )  # [1, P]
         for slot, accs in [(str(s), per_slot[s]) for s in range(M)] + [("all", joint[0])]:
             for pos, acc in enumerate(accs.tolist()):
                 rows.append(dict(memory=t, slot=slot, position=pos, accuracy=acc))
@@ -203,12 +222,12 @@ def memory_norms(memories: Tensor) -> pd.DataFrame:
     """
     n_states, N, M, _ = memories.shape
 
-    def mean_cos(x: Tensor) -> Tensor:                                      # [n_states, N, M, d] -> [n_states, M]
+    def mean_cos(x: Tensor) -> Tensor:  # [n_states, N, M, d] -> [n_states, M]
         unit = F.normalize(x, dim=-1)
-        cos = unit @ unit.transpose(-1, -2)                                 # [n_states, N, M, M]
+        cos = unit @ unit.transpose(-1, -2)  # [n_states, N, M, M]
         return ((cos.sum(-1) - cos.diagonal(dim1=-2, dim2=-1)) / max(M - 1, 1)).mean(1)
 
-    norms = memories.norm(dim=-1).mean(1)                                   # [n_states, M]
+    norms = memories.norm(dim=-1).mean(1)  # [n_states, M]
     raw = mean_cos(memories)
     centred = memories - memories.mean(1, keepdim=True)
     varies = centred.norm(dim=-1).mean(1) > 1e-6 * memories.norm(dim=-1).mean(1).clamp_min(1e-12)
@@ -217,9 +236,18 @@ def memory_norms(memories: Tensor) -> pd.DataFrame:
     if n_states > 1:
         diff = (memories[1:] - memories[:-1]).norm(dim=-1) / memories[:-1].norm(dim=-1).clamp_min(1e-8)
         change[1:] = diff.mean(1)
-    rows = [dict(memory=t, slot=s, norm=float(norms[t, s]), cosine_to_other_slots=float(raw[t, s]),
-                 centred_cosine=float(cen[t, s]), relative_change=float(change[t, s]))
-            for t in range(n_states) for s in range(M)]
+    rows = [
+        dict(
+            memory=t,
+            slot=s,
+            norm=float(norms[t, s]),
+            cosine_to_other_slots=float(raw[t, s]),
+            centred_cosine=float(cen[t, s]),
+            relative_change=float(change[t, s]),
+        )
+        for t in range(n_states)
+        for s in range(M)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -228,11 +256,11 @@ def memory_norms(memories: Tensor) -> pd.DataFrame:
 class MemoryAnalysis:
     """Everything chapter 07 shows about one model, and where it comes from."""
 
-    meta: dict                       # experiment, task, profile, seed, run_id, git_sha, sizes, metrics
-    attention: list[Tensor]          # per segment [n_layers, rows, cols]
-    probes: pd.DataFrame             # memory, slot, position, accuracy, model ("trained"/"untrained")
-    norms: pd.DataFrame              # memory, slot, norm, cosine_to_other_slots, relative_change, data
-    blocks: pd.DataFrame = field(default_factory=pd.DataFrame)   # block_mass of ``attention``
+    meta: dict  # experiment, task, profile, seed, run_id, git_sha, sizes, metrics
+    attention: list[Tensor]  # per segment [n_layers, rows, cols]
+    probes: pd.DataFrame  # memory, slot, position, accuracy, model ("trained"/"untrained")
+    norms: pd.DataFrame  # memory, slot, norm, cosine_to_other_slots, relative_change, data
+    blocks: pd.DataFrame = field(default_factory=pd.DataFrame)  # block_mass of ``attention``
 
     @property
     def num_mem(self) -> int:
@@ -243,11 +271,15 @@ class MemoryAnalysis:
         return [int(n) for n in self.meta["segment_lens"]]
 
     def to_dict(self) -> dict:
-        return {"meta": self.meta,
-                "attention": [[[[round(float(v), 5) for v in row] for row in layer] for layer in seg.tolist()]
-                              for seg in self.attention],
-                "probes": self.probes.to_dict(orient="list"),
-                "norms": self.norms.to_dict(orient="list")}
+        return {
+            "meta": self.meta,
+            "attention": [
+                [[[round(float(v), 5) for v in row] for row in layer] for layer in seg.tolist()]
+                for seg in self.attention
+            ],
+            "probes": self.probes.to_dict(orient="list"),
+            "norms": self.norms.to_dict(orient="list"),
+        }
 
     def save(self, path: str | Path) -> Path:
         """Write the analysis as JSON (atomically)."""
@@ -255,15 +287,20 @@ class MemoryAnalysis:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "MemoryAnalysis":
+    def load(cls, path: str | Path) -> MemoryAnalysis:
         d = json.loads(Path(path).read_text())
         attention = [torch.tensor(seg, dtype=torch.float32) for seg in d["attention"]]
         meta = d["meta"]
         norms = pd.DataFrame(d["norms"])
-        for col in ("norm", "cosine_to_other_slots", "centred_cosine", "relative_change"):   # JSON stores NaN as "nan"
+        for col in ("norm", "cosine_to_other_slots", "centred_cosine", "relative_change"):  # JSON stores NaN as "nan"
             norms[col] = pd.to_numeric(norms[col], errors="coerce")
-        return cls(meta=meta, attention=attention, probes=pd.DataFrame(d["probes"]), norms=norms,
-                   blocks=block_mass(attention, int(meta["num_mem_tokens"]), [int(n) for n in meta["segment_lens"]]))
+        return cls(
+            meta=meta,
+            attention=attention,
+            probes=pd.DataFrame(d["probes"]),
+            norms=norms,
+            blocks=block_mass(attention, int(meta["num_mem_tokens"]), [int(n) for n in meta["segment_lens"]]),
+        )
 
 
 def analysis_path(results_dir: str | Path, experiment: str, run_id: str) -> Path:
@@ -283,9 +320,18 @@ def _untrained_like(model: MemoryTransformer, seed: int) -> MemoryTransformer:
     return fresh.eval()
 
 
-def analyse(model: MemoryTransformer, cfg: RunConfig, *, segment_len: int, record: RunRecord | None = None,
-            n_attention: int = 128, n_probe_train: int = 0, n_probe_test: int = 1000,
-            ridge: float = 1e-2, seed: int = 0) -> MemoryAnalysis:
+def analyse(
+    model: MemoryTransformer,
+    cfg: RunConfig,
+    *,
+    segment_len: int,
+    record: RunRecord | None = None,
+    n_attention: int = 128,
+    n_probe_train: int = 0,
+    n_probe_test: int = 1000,
+    ridge: float = 1e-2,
+    seed: int = 0,
+) -> MemoryAnalysis:
     """Attention maps, probes and memory norms of a copy/reverse ``rmt`` model.
 
     Samples: attention and norms on the task's fixed test set; probes trained on
@@ -299,12 +345,13 @@ def analyse(model: MemoryTransformer, cfg: RunConfig, *, segment_len: int, recor
     """
     task = make_task(cfg)
     if not hasattr(task, "length") or not hasattr(task, "num_symbols"):
-        raise ValueError(f"experiment {cfg.experiment!r} is not a copy/reverse task; allowed: copy, reverse, "
-                         "copy_long, reverse_long")
+        raise ValueError(
+            f"experiment {cfg.experiment!r} is not a copy/reverse task; allowed: copy, reverse, copy_long, reverse_long"
+        )
     L, K = int(task.length), int(task.num_symbols)
     if n_probe_train == 0:
         n_probe_train = max(1000, 4 * model.cfg.num_mem_tokens * model.cfg.d_model)
-    if task.holdout:   # a small sample space (smoke): its test bucket holds about 1/64 of it
+    if task.holdout:  # a small sample space (smoke): its test bucket holds about 1/64 of it
         cap = max(16, int(task.space_size) // 128)
         n_attention, n_probe_test = min(n_attention, cap), min(n_probe_test, cap)
     test = task.fixed_set("test", max(n_attention, n_probe_test))
@@ -316,7 +363,7 @@ def analyse(model: MemoryTransformer, cfg: RunConfig, *, segment_len: int, recor
     seg_lens = [b - a for a, b in bounds]
 
     def labels(b):
-        return b.tokens[:, :L] - 2                        # symbols 2 .. K+1 -> classes 0 .. K-1
+        return b.tokens[:, :L] - 2  # symbols 2 .. K+1 -> classes 0 .. K-1
 
     frames = []
     for name, net in (("trained", model), ("untrained", _untrained_like(model, seed))):
@@ -329,21 +376,46 @@ def analyse(model: MemoryTransformer, cfg: RunConfig, *, segment_len: int, recor
             norms = memory_norms(te)
     probes = pd.concat(frames, ignore_index=True)
 
-    meta = dict(experiment=cfg.experiment, task=task.name, length=L, num_symbols=K, profile=cfg.profile,
-                seed=cfg.seed, model=cfg.model, num_mem_tokens=M, n_layers=model.cfg.n_layers,
-                n_heads=model.cfg.n_heads, d_model=model.cfg.d_model, segment_len=segment_len,
-                segment_lens=seg_lens, seq_len=int(task.seq_len), answer_start=int(task.seq_len - task.answer_len),
-                chance=1.0 / K, n_attention=n_attention, n_probe_train=n_probe_train, n_probe_test=n_probe_test,
-                ridge=ridge, analysis_seed=seed)
+    meta = dict(
+        experiment=cfg.experiment,
+        task=task.name,
+        length=L,
+        num_symbols=K,
+        profile=cfg.profile,
+        seed=cfg.seed,
+        model=cfg.model,
+        num_mem_tokens=M,
+        n_layers=model.cfg.n_layers,
+        n_heads=model.cfg.n_heads,
+        d_model=model.cfg.d_model,
+        segment_len=segment_len,
+        segment_lens=seg_lens,
+        seq_len=int(task.seq_len),
+        answer_start=int(task.seq_len - task.answer_len),
+        chance=1.0 / K,
+        n_attention=n_attention,
+        n_probe_train=n_probe_train,
+        n_probe_test=n_probe_test,
+        ridge=ridge,
+        analysis_seed=seed,
+    )
     if record is not None:
         test_metrics = record.metrics.get("test", {})
-        meta.update(run_id=record.run_id, git_sha=record.git_sha, steps=record.steps,
-                    stop_reason=record.stop_reason, wall_time_s=record.wall_time_s,
-                    test_acc=test_metrics.get("acc"), test_exact_match=test_metrics.get("exact_match"))
+        meta.update(
+            run_id=record.run_id,
+            git_sha=record.git_sha,
+            steps=record.steps,
+            stop_reason=record.stop_reason,
+            wall_time_s=record.wall_time_s,
+            test_acc=test_metrics.get("acc"),
+            test_exact_match=test_metrics.get("exact_match"),
+        )
     from .utils import git_sha
+
     meta["analysis_git_sha"] = git_sha()
-    return MemoryAnalysis(meta=meta, attention=attention, probes=probes, norms=norms,
-                          blocks=block_mass(attention, M, seg_lens))
+    return MemoryAnalysis(
+        meta=meta, attention=attention, probes=probes, norms=norms, blocks=block_mass(attention, M, seg_lens)
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,8 +454,9 @@ def attention_share(analysis: MemoryAnalysis, query: str, key: str, segments: li
 
 # ------------------------------------------------------------------------------------------------
 # committed analyses and the paper
-def committed_analysis(results_dir: str | Path, experiment: str, profile: str = "cpu",
-                       seed: int = 0) -> MemoryAnalysis | None:
+def committed_analysis(
+    results_dir: str | Path, experiment: str, profile: str = "cpu", seed: int = 0
+) -> MemoryAnalysis | None:
     """The saved analysis of ``experiment`` at ``profile`` under ``results_dir`` (the run of
     ``seed`` when there is one, else the first found), or None."""
     paths = find_analyses(results_dir, experiment, profile)
@@ -397,8 +470,10 @@ def provenance_of(analysis: MemoryAnalysis, source: str) -> str:
     """One line: which profile, seed, run and commit an analysis comes from."""
     m = analysis.meta
     made = m.get("analysis_git_sha")
-    line = (f"{source}: {m['experiment']} run {m.get('run_id', '?')}, profile={m['profile']}, seed={m['seed']}, "
-            f"commit {m.get('git_sha', '?')}")
+    line = (
+        f"{source}: {m['experiment']} run {m.get('run_id', '?')}, profile={m['profile']}, seed={m['seed']}, "
+        f"commit {m.get('git_sha', '?')}"
+    )
     return line + (f" (analysed at {made})" if made and made != m.get("git_sha") else "")
 
 
@@ -415,19 +490,45 @@ def accuracy_beside_paper(analysis: MemoryAnalysis, results_dir: str | Path, thi
     ref = paper.synthetic()
     ref = ref[(ref["task"] == m["task"]) & (ref["model"] == "rmt") & (ref["n_segments"] == n_seg)]
     for mem, g in ref.groupby("mem_size"):
-        rows.append(dict(source="paper", input_tokens=int(g["seq_len"].iloc[0]), segments=n_seg,
-                         memory_tokens=int(mem), accuracy=float(g["accuracy"].mean()), runs=len(g),
-                         seeds=",".join(str(int(s)) for s in sorted(g["seed"].dropna().unique()))))
+        rows.append(
+            dict(
+                source="paper",
+                input_tokens=int(g["seq_len"].iloc[0]),
+                segments=n_seg,
+                memory_tokens=int(mem),
+                accuracy=float(g["accuracy"].mean()),
+                runs=len(g),
+                seeds=",".join(str(int(s)) for s in sorted(g["seed"].dropna().unique())),
+            )
+        )
     rec = load_records(results_dir, m["experiment"], profile="cpu")
     if len(rec):
         rec = rec[(rec["model"] == "rmt") & (rec["num_segments"] == n_seg)]
         for mem, g in rec.groupby("mem_size"):
-            rows.append(dict(source="ours: committed cpu records", input_tokens=int(m["seq_len"]) if m["profile"] == "cpu"
-                             else int(3 * g["length"].iloc[0] if m["task"] == "copy" else 2 * g["length"].iloc[0]),
-                             segments=n_seg, memory_tokens=int(mem), accuracy=float(g["test_acc"].mean()), runs=len(g),
-                             seeds=",".join(str(int(s)) for s in sorted(g["seed"].unique()))))
-    rows.append(dict(source=this_run, input_tokens=int(m["seq_len"]), segments=n_seg,
-                     memory_tokens=int(m["num_mem_tokens"]), accuracy=m.get("test_acc"), runs=1, seeds=str(m["seed"])))
+            rows.append(
+                dict(
+                    source="ours: committed cpu records",
+                    input_tokens=int(m["seq_len"])
+                    if m["profile"] == "cpu"
+                    else int(3 * g["length"].iloc[0] if m["task"] == "copy" else 2 * g["length"].iloc[0]),
+                    segments=n_seg,
+                    memory_tokens=int(mem),
+                    accuracy=float(g["test_acc"].mean()),
+                    runs=len(g),
+                    seeds=",".join(str(int(s)) for s in sorted(g["seed"].unique())),
+                )
+            )
+    rows.append(
+        dict(
+            source=this_run,
+            input_tokens=int(m["seq_len"]),
+            segments=n_seg,
+            memory_tokens=int(m["num_mem_tokens"]),
+            accuracy=m.get("test_acc"),
+            runs=1,
+            seeds=str(m["seed"]),
+        )
+    )
     return pd.DataFrame(rows)
 
 
@@ -437,22 +538,30 @@ def status_sentence(analysis: MemoryAnalysis) -> str:
     """How well the analysed model solves its task, and what that allows the reader to conclude."""
     m = analysis.meta
     acc, chance = m.get("test_acc"), m["chance"]
-    what = (f"The {m['profile']} {m['task']} model ({m.get('steps', '?')} training steps, {m['n_layers']} layers, "
-            f"d_model {m['d_model']}, {m['num_mem_tokens']} memory slots, {len(m['segment_lens'])} segments of "
-            f"{m['segment_len']} tokens)")
+    what = (
+        f"The {m['profile']} {m['task']} model ({m.get('steps', '?')} training steps, {m['n_layers']} layers, "
+        f"d_model {m['d_model']}, {m['num_mem_tokens']} memory slots, {len(m['segment_lens'])} segments of "
+        f"{m['segment_len']} tokens)"
+    )
     if acc is None:
         text = f"{what} has no recorded test accuracy."
     elif acc >= 0.9:
         text = f"{what} solves the task: {acc:.2f} per-token test accuracy (chance {chance:.2f})."
     elif acc >= chance + 0.1:
-        text = (f"{what} has learned part of the task: {acc:.2f} per-token test accuracy (chance {chance:.2f}); "
-                "the maps below are those of a model that has not finished learning.")
+        text = (
+            f"{what} has learned part of the task: {acc:.2f} per-token test accuracy (chance {chance:.2f}); "
+            "the maps below are those of a model that has not finished learning."
+        )
     else:
-        text = (f"{what} has not learned the task: {acc:.2f} per-token test accuracy, at or near chance "
-                f"({chance:.2f}). Everything below describes an untrained or undertrained memory.")
+        text = (
+            f"{what} has not learned the task: {acc:.2f} per-token test accuracy, at or near chance "
+            f"({chance:.2f}). Everything below describes an untrained or undertrained memory."
+        )
     if m["profile"] == "smoke":
-        text += (" This is a smoke run: it proves that the analysis code runs; its numbers say nothing about "
-                 "what a trained RMT learns, and no conclusion is drawn from them beyond the numbers themselves.")
+        text += (
+            " This is a smoke run: it proves that the analysis code runs; its numbers say nothing about "
+            "what a trained RMT learns, and no conclusion is drawn from them beyond the numbers themselves."
+        )
     return text
 
 
@@ -463,9 +572,11 @@ def probe_sentence(analysis: MemoryAnalysis, memory: int = 1) -> str:
     un = s[(s["model"] == "untrained") & (s["memory"] == memory)].iloc[0]
     chance = analysis.meta["chance"]
     a, u = tr["all_slots"], un["all_slots"]
-    head = (f"From M{memory}, the memory written by segment {memory - 1}, a linear probe on all slots decodes the "
-            f"input symbols with {a:.2f} held-out accuracy on average over positions (untrained model of the same "
-            f"shape: {u:.2f}; chance {chance:.2f})")
+    head = (
+        f"From M{memory}, the memory written by segment {memory - 1}, a linear probe on all slots decodes the "
+        f"input symbols with {a:.2f} held-out accuracy on average over positions (untrained model of the same "
+        f"shape: {u:.2f}; chance {chance:.2f})"
+    )
     if a >= 0.9 and a >= u + 0.1:
         tail = ": the memory holds the input, far beyond what random features of an untrained network give."
     elif a >= u + 0.05:
@@ -480,8 +591,10 @@ def probe_sentence(analysis: MemoryAnalysis, memory: int = 1) -> str:
     if best >= a - 0.05:
         spread = f" The best single slot per position does about as well ({best:.2f}); {distinct}."
     else:
-        spread = (f" The best single slot per position reaches only {best:.2f} ({distinct}): the symbols are "
-                  "spread over several slots rather than stored one per slot.")
+        spread = (
+            f" The best single slot per position reaches only {best:.2f} ({distinct}): the symbols are "
+            "spread over several slots rather than stored one per slot."
+        )
     return head + tail + spread
 
 
@@ -492,16 +605,20 @@ def attention_sentence(analysis: MemoryAnalysis) -> str:
     first = attention_share(analysis, "tokens", "read", [0])
     later = attention_share(analysis, "tokens", "read", list(range(1, n)))
     write_tokens = attention_share(analysis, "write", "tokens", list(range(n - 1)))
-    text = (f"Averaged over layers, the tokens of segment 0 put {first:.2f} of their attention on the read "
-            f"memory (there it holds only the learned M0), the tokens of the later segments {later:.2f}")
+    text = (
+        f"Averaged over layers, the tokens of segment 0 put {first:.2f} of their attention on the read "
+        f"memory (there it holds only the learned M0), the tokens of the later segments {later:.2f}"
+    )
     if later >= first + 0.1:
         text += ": the segments that must reproduce the input lean on the memory more."
     elif later <= first - 0.1:
         text += ": the later segments lean on the memory less than the first."
     else:
         text += ": about the same."
-    return text + (f" The write slots put {write_tokens:.2f} of their attention on the tokens of the segment they "
-                   "summarise (the rest on the read and write blocks).")
+    return text + (
+        f" The write slots put {write_tokens:.2f} of their attention on the tokens of the segment they "
+        "summarise (the rest on the read and write blocks)."
+    )
 
 
 def norm_sentence(analysis: MemoryAnalysis) -> str:
@@ -511,11 +628,13 @@ def norm_sentence(analysis: MemoryAnalysis) -> str:
     lo, hi = later["norm"].min(), later["norm"].max()
     raw = later.groupby("memory")["cosine_to_other_slots"].mean()
     cen = later.groupby("memory")["centred_cosine"].mean()
-    text = (f"After the first segment the slot norms stay between {lo:.2f} and {hi:.2f} (M0: "
-            f"{df[df['memory'] == 0]['norm'].mean():.2f} on average); the memory is the output of the final "
-            "layer norm, so its scale is set by that norm's learned gain and bias, not by the number of segments. "
-            f"The raw slot vectors have a mean cosine of up to {raw.max():.2f} with each other, their "
-            f"sample-specific parts up to {cen.max():.2f}")
+    text = (
+        f"After the first segment the slot norms stay between {lo:.2f} and {hi:.2f} (M0: "
+        f"{df[df['memory'] == 0]['norm'].mean():.2f} on average); the memory is the output of the final "
+        "layer norm, so its scale is set by that norm's learned gain and bias, not by the number of segments. "
+        f"The raw slot vectors have a mean cosine of up to {raw.max():.2f} with each other, their "
+        f"sample-specific parts up to {cen.max():.2f}"
+    )
     if cen.max() >= 0.8:
         text += ": the slots vary together, so they largely store the same thing."
     elif cen.max() >= 0.4:

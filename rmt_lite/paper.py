@@ -1,4 +1,5 @@
 """The paper's own numbers, read from its raw result CSVs (committed under ``results/paper``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,9 @@ SOURCE = "Bulatov et al. 2022, raw result CSVs (results/paper/)"
 # fine-tune a pretrained RoBERTa-base; the Transformer reads one 512-token window, RMT reads the
 # article in segments with memory tokens.
 HYPERPARTISAN = {"transformer": 94.9, "rmt": 98.1}
-HYPERPARTISAN_SOURCE = ("Bulatov et al., NeurIPS 2022, results table (Hyperpartisan, accuracy %); "
-                        "pretrained RoBERTa-base fine-tuned")
+HYPERPARTISAN_SOURCE = (
+    "Bulatov et al., NeurIPS 2022, results table (Hyperpartisan, accuracy %); pretrained RoBERTa-base fine-tuned"
+)
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -53,14 +55,27 @@ def synthetic() -> pd.DataFrame:
         task = df["dataset"].str.replace(r"\d+$", "", regex=True)
         length = df["seq_len"] if "seq_len" in df else task.map({"copy": 24, "reverse": 24, "retrieval": 4})
         input_len = task.map({"copy": 3, "reverse": 2, "retrieval": 2}) * length + (task == "retrieval") * 2
-        frames.append(pd.DataFrame({
-            "task": df["dataset"], "length": length, "seq_len": input_len, "segment_len": df["tgt_len"],
-            "n_segments": [chunked_segments(int(s), int(t)) for s, t in zip(input_len, df["tgt_len"])],
-            "n_chunks_csv": df["n_chunks"],
-            "model": [model_name(m, n, e, chunked_segments(int(s), int(t))) for m, n, e, s, t in
-                      zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"], input_len, df["tgt_len"])],
-            "mem_size": df["mem_size"], "accuracy": df["test acc"], "seed": df["seed"],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "task": df["dataset"],
+                    "length": length,
+                    "seq_len": input_len,
+                    "segment_len": df["tgt_len"],
+                    "n_segments": [chunked_segments(int(s), int(t)) for s, t in zip(input_len, df["tgt_len"])],
+                    "n_chunks_csv": df["n_chunks"],
+                    "model": [
+                        model_name(m, n, e, chunked_segments(int(s), int(t)))
+                        for m, n, e, s, t in zip(
+                            df["mem_len"], df["num_mem_tokens"], df["mem_at_end"], input_len, df["tgt_len"]
+                        )
+                    ],
+                    "mem_size": df["mem_size"],
+                    "accuracy": df["test acc"],
+                    "seed": df["seed"],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True).dropna(subset=["accuracy"])
 
 
@@ -68,12 +83,19 @@ def quadratic() -> pd.DataFrame:
     """Quadratic equations: model, mem_size, segment_len, answer accuracy, seed."""
     df = _read("res_square_equations.csv")
     n_seg = (180 // df["tgt_len"]).astype(int)
-    return pd.DataFrame({
-        "model": [model_name(m, n, e, s) for m, n, e, s in
-                  zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"], n_seg)],
-        "mem_size": df["mem_len"] + df["num_mem_tokens"], "segment_len": df["tgt_len"], "n_segments": n_seg,
-        "answer_accuracy": df["answer_acc"], "seed": df["seed"],
-    })
+    return pd.DataFrame(
+        {
+            "model": [
+                model_name(m, n, e, s)
+                for m, n, e, s in zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"], n_seg)
+            ],
+            "mem_size": df["mem_len"] + df["num_mem_tokens"],
+            "segment_len": df["tgt_len"],
+            "n_segments": n_seg,
+            "answer_accuracy": df["answer_acc"],
+            "seed": df["seed"],
+        }
+    )
 
 
 def language_modelling() -> pd.DataFrame:
@@ -84,9 +106,15 @@ def language_modelling() -> pd.DataFrame:
     df = _read("results_wt103_enwik8.csv")
     metric = df["dataset"].map({"wt103": "ppl", "enwik8": "bpc"})
     value = df["test ppl"].where(df["dataset"] == "wt103", df["test bpc"])
-    return pd.DataFrame({
-        "dataset": df["dataset"], "segment_len": df["tgt_len"], "eval_segment_len": df["eval_tgt_len"],
-        "model": [model_name(m, n, e) for m, n, e in zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"])],
-        "mem_size": df["mem_len"].where(df["num_mem_tokens"] == 0, df["num_mem_tokens"]),
-        "bptt_depth": df["mem_backprop_depth"], "metric": metric, "value": value,
-    }).dropna(subset=["value"])
+    return pd.DataFrame(
+        {
+            "dataset": df["dataset"],
+            "segment_len": df["tgt_len"],
+            "eval_segment_len": df["eval_tgt_len"],
+            "model": [model_name(m, n, e) for m, n, e in zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"])],
+            "mem_size": df["mem_len"].where(df["num_mem_tokens"] == 0, df["num_mem_tokens"]),
+            "bptt_depth": df["mem_backprop_depth"],
+            "metric": metric,
+            "value": value,
+        }
+    ).dropna(subset=["value"])

@@ -14,6 +14,7 @@ its own); a null key lets a query attend to nothing; RMSNorm, a GEGLU feed-forwa
 output layer, value residuals from the first layer, and a tenth of the gradient reaching the token
 embeddings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ from .model import SegmentOutput, SegmentState
 
 PEER_PACKAGE = "recurrent-memory-transformer-pytorch==0.7.0"
 PEER_DEPS = "hyper-connections==0.1.15 einops==0.8.2"
-PEER_DIR = ".bench-peer"            # where `make bench` installs the peer (ignored by git)
+PEER_DIR = ".bench-peer"  # where `make bench` installs the peer (ignored by git)
 IMPLEMENTATION = "recurrent-memory-transformer-pytorch 0.7.0"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,11 +43,15 @@ def load_peer():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from recurrent_memory_transformer_pytorch import (RecurrentMemoryTransformer,
-                                                              RecurrentMemoryTransformerWrapper)
+            from recurrent_memory_transformer_pytorch import (
+                RecurrentMemoryTransformer,
+                RecurrentMemoryTransformerWrapper,
+            )
     except ImportError as e:
-        return None, (f"peer not installed ({e}); `make bench` installs {PEER_PACKAGE} into {PEER_DIR}/ "
-                      f"(pip install --no-deps --target {PEER_DIR} {PEER_PACKAGE} {PEER_DEPS})")
+        return None, (
+            f"peer not installed ({e}); `make bench` installs {PEER_PACKAGE} into {PEER_DIR}/ "
+            f"(pip install --no-deps --target {PEER_DIR} {PEER_PACKAGE} {PEER_DEPS})"
+        )
     return (RecurrentMemoryTransformer, RecurrentMemoryTransformerWrapper), ""
 
 
@@ -56,10 +61,21 @@ def peer_settings(cfg: ModelConfig, segment_len: int) -> dict:
     memories; rotary positions; SDPA attention; plain residuals."""
     if not cfg.has_memory or cfg.variant != "rmt" or cfg.encoder:
         raise ValueError(f"variant={cfg.variant!r} is not allowed for the peer: a decoder rmt with memory tokens")
-    return dict(dim=cfg.d_model, num_tokens=cfg.vocab_size, depth=cfg.n_layers, num_memory_tokens=cfg.num_mem_tokens,
-                seq_len=segment_len, heads=cfg.n_heads, dim_head=cfg.d_model // cfg.n_heads,
-                ff_mult=cfg.d_ff // cfg.d_model, use_xl_memories=False, abs_pos_emb=False, rotary_pos_emb=True,
-                use_flash_attn=True, num_residual_streams=1)
+    return dict(
+        dim=cfg.d_model,
+        num_tokens=cfg.vocab_size,
+        depth=cfg.n_layers,
+        num_memory_tokens=cfg.num_mem_tokens,
+        seq_len=segment_len,
+        heads=cfg.n_heads,
+        dim_head=cfg.d_model // cfg.n_heads,
+        ff_mult=cfg.d_ff // cfg.d_model,
+        use_xl_memories=False,
+        abs_pos_emb=False,
+        rotary_pos_emb=True,
+        use_flash_attn=True,
+        num_residual_streams=1,
+    )
 
 
 class PeerSegmentModel(nn.Module):
@@ -74,10 +90,15 @@ class PeerSegmentModel(nn.Module):
         self.peer = classes[0](**peer_settings(cfg, segment_len))
 
     def init_state(self, batch_size: int) -> SegmentState:
-        return SegmentState(memory=None)     # the peer's first segment reads its own learned slots
+        return SegmentState(memory=None)  # the peer's first segment reads its own learned slots
 
-    def forward(self, tokens: Tensor, state: SegmentState | None = None, token_mask: Tensor | None = None,
-                return_attention: bool = False) -> SegmentOutput:
+    def forward(
+        self,
+        tokens: Tensor,
+        state: SegmentState | None = None,
+        token_mask: Tensor | None = None,
+        return_attention: bool = False,
+    ) -> SegmentOutput:
         if token_mask is not None or return_attention:
             raise ValueError("token_mask and return_attention are not supported by the peer adapter")
         memory = None if state is None else state.memory
@@ -87,11 +108,12 @@ class PeerSegmentModel(nn.Module):
         # the peer returns logits, not its final hidden states; nothing in a task run reads them
         return SegmentOutput(logits=logits, hidden=logits, state=SegmentState(memory=write_memories))
 
-    def extend(self, tokens: Tensor, state: SegmentState, past: list[Tensor] | None = None
-               ) -> tuple[Tensor, list[Tensor]]:
+    def extend(
+        self, tokens: Tensor, state: SegmentState, past: list[Tensor] | None = None
+    ) -> tuple[Tensor, list[Tensor]]:
         """Greedy decoding's interface: the open segment is recomputed whole (slow, and exact)."""
         seen = tokens if past is None else torch.cat((past[0], tokens), dim=1)
-        return self(seen, state).logits[:, -tokens.shape[1]:], [seen]
+        return self(seen, state).logits[:, -tokens.shape[1] :], [seen]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -101,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rmt_lite.peer",
         description="Train the peer RMT on one-segment retrieval (experiment retrieval_study, chapter 3) with our "
-                    "data, optimiser, schedule and evaluation; the record lands beside ours as peer-rmt-<profile>-s<seed>.")
+        "data, optimiser, schedule and evaluation; the record lands beside ours as peer-rmt-<profile>-s<seed>.",
+    )
     parser.add_argument("--seed", type=int, action="append", help="seed (repeatable; default 0, 1 and 2)")
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu"))
     parser.add_argument("--out", default=None, help="results folder (default results/, smoke: runs/smoke/)")
@@ -114,9 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seed or (0, 1, 2):
         if seed < 0:
             parser.error(f"--seed {seed} is not allowed: an integer >= 0")
-        train_experiment("retrieval_study", "rmt", args.profile, seed, out_dir=args.out,
-                         run_name=f"peer-rmt-{args.profile}-s{seed}", implementation=IMPLEMENTATION,
-                         build_model=lambda cfg, run: PeerSegmentModel(cfg, run.segment_len))
+        train_experiment(
+            "retrieval_study",
+            "rmt",
+            args.profile,
+            seed,
+            out_dir=args.out,
+            run_name=f"peer-rmt-{args.profile}-s{seed}",
+            implementation=IMPLEMENTATION,
+            build_model=lambda cfg, run: PeerSegmentModel(cfg, run.segment_len),
+        )
     return 0
 
 

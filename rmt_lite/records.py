@@ -12,6 +12,7 @@ Layout under a results folder::
 Every file is written to a temporary file in the same folder and renamed over the target, so a
 killed process leaves either the old file or the new one, never half of one.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp makes 0600; a result file is ordinary
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is ordinary
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -115,13 +116,13 @@ class RunRecord:
     model: str
     profile: str
     seed: int
-    config: dict                 # RunConfig.to_dict()
-    metrics: dict                # {"test": {...}, "valid": {...}} at the end of training
-    history: list = field(default_factory=list)   # one dict per evaluation: step, stage, metrics
+    config: dict  # RunConfig.to_dict()
+    metrics: dict  # {"test": {...}, "valid": {...}} at the end of training
+    history: list = field(default_factory=list)  # one dict per evaluation: step, stage, metrics
     steps: int = 0
     stop_reason: str = ""
-    wall_time_s: float = 0.0     # training + evaluation time, summed over resumed pieces
-    resumed: int = 0             # how many times the run was resumed from a checkpoint
+    wall_time_s: float = 0.0  # training + evaluation time, summed over resumed pieces
+    resumed: int = 0  # how many times the run was resumed from a checkpoint
     num_parameters: int = 0
     git_sha: str = ""
     versions: dict = field(default_factory=dict)
@@ -130,13 +131,13 @@ class RunRecord:
     started: str = ""
     finished: str = ""
     run_dir: str = ""
-    implementation: str = "rmt_lite"   # or the peer's name (rmt_lite.peer)
+    implementation: str = "rmt_lite"  # or the peer's name (rmt_lite.peer)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunRecord":
+    def from_dict(cls, d: dict) -> RunRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -144,16 +145,28 @@ class RunRecord:
         atomic_write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "RunRecord":
+    def load(cls, path: str | Path) -> RunRecord:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def flat(self) -> dict:
         """One row: identity, headline config, ``test_*`` and ``valid_*`` metrics, provenance."""
         cfg = self.config
-        row = dict(run_id=self.run_id, experiment=self.experiment, model=self.model, profile=self.profile,
-                   seed=self.seed)
-        for key in ("segment_len", "mem_size", "bptt_depth", "n_layers", "d_model", "batch_size", "steps", "lr",
-                    "mem_init", "mem_init_std", "mem_pos_gap"):
+        row = dict(
+            run_id=self.run_id, experiment=self.experiment, model=self.model, profile=self.profile, seed=self.seed
+        )
+        for key in (
+            "segment_len",
+            "mem_size",
+            "bptt_depth",
+            "n_layers",
+            "d_model",
+            "batch_size",
+            "steps",
+            "lr",
+            "mem_init",
+            "mem_init_std",
+            "mem_pos_gap",
+        ):
             row[key] = cfg.get(key)
         row["num_segments"] = self.metrics.get("segments")
         row["seq_len"] = self.metrics.get("seq_len")
@@ -162,10 +175,18 @@ class RunRecord:
         for split in ("test", "valid"):
             for k, v in (self.metrics.get(split) or {}).items():
                 row[f"{split}_{k}"] = v
-        row.update(steps_done=self.steps, stop_reason=self.stop_reason, wall_time_s=self.wall_time_s,
-                   num_parameters=self.num_parameters, git_sha=self.git_sha, device=self.device,
-                   world_size=self.world_size, torch=self.versions.get("torch"), finished=self.finished,
-                   implementation=self.implementation)
+        row.update(
+            steps_done=self.steps,
+            stop_reason=self.stop_reason,
+            wall_time_s=self.wall_time_s,
+            num_parameters=self.num_parameters,
+            git_sha=self.git_sha,
+            device=self.device,
+            world_size=self.world_size,
+            torch=self.versions.get("torch"),
+            finished=self.finished,
+            implementation=self.implementation,
+        )
         return row
 
 
@@ -190,8 +211,9 @@ def write_summary(results: str | Path, experiment: str) -> Path:
     return path
 
 
-def load_records(results_dir: str | Path | None = None, experiment: str | None = None, *,
-                 profile: str | None = None) -> "Any":
+def load_records(
+    results_dir: str | Path | None = None, experiment: str | None = None, *, profile: str | None = None
+) -> Any:
     """A pandas DataFrame with one row per finished run under ``results_dir`` (default: the
     committed :func:`default_results_dir`), see :meth:`RunRecord.flat`: identity (experiment, model, profile, seed),
     headline config, ``test_*``/``valid_*`` metrics and provenance. Empty (no rows) when nothing has
@@ -205,8 +227,9 @@ def load_records(results_dir: str | Path | None = None, experiment: str | None =
     return df
 
 
-def load_history(results_dir: str | Path | None = None, experiment: str | None = None, *,
-                 profile: str | None = None) -> "Any":
+def load_history(
+    results_dir: str | Path | None = None, experiment: str | None = None, *, profile: str | None = None
+) -> Any:
     """Training curves: one row per evaluation of every run (columns run_id, model, profile,
     seed, step, stage, segments and the validation metrics), ready for
     :func:`rmt_lite.plots.plot_training_curves`."""
@@ -218,6 +241,7 @@ def load_history(results_dir: str | Path | None = None, experiment: str | None =
         if profile is not None and r.profile != profile:
             continue
         for h in r.history:
-            rows.append(dict(run_id=r.run_id, experiment=r.experiment, model=r.model, profile=r.profile,
-                             seed=r.seed, **h))
+            rows.append(
+                dict(run_id=r.run_id, experiment=r.experiment, model=r.model, profile=r.profile, seed=r.seed, **h)
+            )
     return pd.DataFrame(rows)

@@ -6,6 +6,7 @@ stopped and restarted at any time; ``--list`` prints it; ``--only copy`` keeps o
 ``--seed 0`` one seed; ``--jobs 2`` trains two runs at a time, each on its share of the cores
 (runs are independent: on a 2-core CPU this halves the wall time of the queue).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 SEEDS = (0, 1, 2)
-LONG_LENGTHS = (24, 48, 72)   # copy_long / reverse_long: symbols per sample, segments of 24 (Fig. 5)
+LONG_LENGTHS = (24, 48, 72)  # copy_long / reverse_long: symbols per sample, segments of 24 (Fig. 5)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ NO_CURRICULUM = ("transformer", "mt")
 def _sweep(experiment: str, models: tuple[str, ...], segments: tuple[int, ...], seeds=(0,), **extra) -> list[Run]:
     def overrides(model, n):
         return {"num_segments": n, **({"curriculum": ""} if model in NO_CURRICULUM and n > 1 else {}), **extra}
+
     return [Run(experiment, m, s, overrides(m, n)) for n in segments for m in models for s in seeds]
 
 
@@ -58,26 +60,44 @@ def queue() -> list[Run]:
     paper_size += _sweep("reverse", ("xl", "rmt"), (6,), seeds=SEEDS, mem_size=8, curriculum="1,2,4,6")
     paper_size += _sweep("copy", ("xl", "rmt"), (6,), seeds=SEEDS, mem_size=12)
     paper_size += _sweep("reverse", ("xl", "rmt"), (4,), seeds=SEEDS, mem_size=12)
-    paper_size += _sweep("copy", ("transformer", "mt"), (3,), seeds=SEEDS)          # claims 1 and 3
+    paper_size += _sweep("copy", ("transformer", "mt"), (3,), seeds=SEEDS)  # claims 1 and 3
     paper_size += _sweep("reverse", ("transformer", "mt"), (2,), seeds=SEEDS)
     paper_size += _sweep("copy", ("transformer",), (1,)) + _sweep("reverse", ("transformer",), (1,))  # whole
-    runs += sorted(paper_size, key=lambda r: r.seed)                                  # stable: seed-major
+    runs += sorted(paper_size, key=lambda r: r.seed)  # stable: seed-major
     # Fig. 5 (the sample grows at a fixed segment length) and claim 4 trained to where it settles
-    longer = [Run(exp, m, s, {"length": n}) for exp in ("copy_long", "reverse_long") for n in LONG_LENGTHS
-              for m in ("xl", "rmt") for s in SEEDS]
+    longer = [
+        Run(exp, m, s, {"length": n})
+        for exp in ("copy_long", "reverse_long")
+        for n in LONG_LENGTHS
+        for m in ("xl", "rmt")
+        for s in SEEDS
+    ]
     longer += _sweep("retrieval_long", ("xl", "rmt"), (2, 3), seeds=SEEDS)
     runs += sorted(longer, key=lambda r: r.seed)
     runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (24, 48) for m in (2, 4, 8)]
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
     runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
     runs += _sweep("retrieval", ("xl", "rmt"), (2,), seeds=SEEDS[1:])
-    runs += [r for s in SEEDS for r in (Run("quadratic", "transformer", s, {"num_segments": 1}),
-                                        Run("quadratic", "xl", s), Run("quadratic", "rmt", s))]
+    runs += [
+        r
+        for s in SEEDS
+        for r in (
+            Run("quadratic", "transformer", s, {"num_segments": 1}),
+            Run("quadratic", "xl", s),
+            Run("quadratic", "rmt", s),
+        )
+    ]
+
     def lm_runs(exp: str, seed: int) -> list[Run]:
-        return [Run(exp, "transformer", seed), Run(exp, "xl", seed), Run(exp, "rmt", seed),
-                Run(exp, "rmt", seed, {"bptt_depth": 0})]
+        return [
+            Run(exp, "transformer", seed),
+            Run(exp, "xl", seed),
+            Run(exp, "rmt", seed),
+            Run(exp, "rmt", seed, {"bptt_depth": 0}),
+        ]
+
     for exp in ("lm_bytes", "lm_words"):
-        runs += lm_runs(exp, 0) + [r for s in SEEDS[1:] for r in lm_runs(exp, s)]   # gaps: 3 seeds
+        runs += lm_runs(exp, 0) + [r for s in SEEDS[1:] for r in lm_runs(exp, s)]  # gaps: 3 seeds
     runs += [Run("classification", "transformer", s, {"max_segments": 1}) for s in SEEDS]
     runs += [Run("classification", "rmt", s) for s in SEEDS]
     runs += study_queue()
@@ -86,8 +106,15 @@ def queue() -> list[Run]:
 
 # What slows rmt down on retrieval (chapter 3): one segment, one change at a time from rmt's
 # profile (5 memory tokens, distinct N(0,1) slots, adjacent positions), against the transformer.
-STUDY = (("transformer", {}), ("rmt", {}), ("rmt", {"mem_size": 1}), ("rmt", {"mem_size": 2}),
-         ("rmt", {"mem_init": "shared"}), ("rmt", {"mem_init_std": 0.1}), ("rmt", {"mem_pos_gap": 1000}))
+STUDY = (
+    ("transformer", {}),
+    ("rmt", {}),
+    ("rmt", {"mem_size": 1}),
+    ("rmt", {"mem_size": 2}),
+    ("rmt", {"mem_init": "shared"}),
+    ("rmt", {"mem_init_std": 0.1}),
+    ("rmt", {"mem_pos_gap": 1000}),
+)
 
 
 def study_queue() -> list[Run]:
@@ -95,8 +122,9 @@ def study_queue() -> list[Run]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rmt_lite.reproduce", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m rmt_lite.reproduce", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "paper"))
     parser.add_argument("--only", action="append", metavar="EXPERIMENT", help="keep only these experiments")
     parser.add_argument("--seed", action="append", type=int, metavar="SEED", help="keep only runs of these seeds")
@@ -112,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.only or ()) - set(experiments))
     if unknown:
         parser.error(f"--only {unknown[0]!r} is not allowed: one of {', '.join(experiments)}")
-    runs = [r for r in everything if (not args.only or r.experiment in args.only)
-            and (args.seed is None or r.seed in args.seed)]
+    runs = [
+        r
+        for r in everything
+        if (not args.only or r.experiment in args.only) and (args.seed is None or r.seed in args.seed)
+    ]
     if args.list:
         for r in runs:
             print(r.name)
@@ -122,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(run, args.profile, args.out, args.device) for run in runs]
     if args.jobs == 1:
         _report(map(_train_one, jobs), len(runs))
-    else:   # fresh interpreters (spawn): no state shared with this process or each other
+    else:  # fresh interpreters (spawn): no state shared with this process or each other
         threads = max(1, (os.cpu_count() or 1) // args.jobs)
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_torch_threads, initargs=(threads,)) as pool:
+        with ProcessPoolExecutor(
+            args.jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_torch_threads, initargs=(threads,)
+        ) as pool:
             _report(pool.map(_train_one, jobs), len(runs))
     print(f"queue done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return 0
@@ -138,6 +170,7 @@ def _report(lines, total: int) -> None:
 
 def _torch_threads(n: int) -> None:
     import torch
+
     torch.set_num_threads(n)
 
 
@@ -146,8 +179,17 @@ def _train_one(job: tuple) -> str:
 
     run, profile, out, device = job
     t0 = time.perf_counter()
-    record = train_experiment(run.experiment, run.model, profile, run.seed, run.overrides,
-                              out_dir=out, device=device, progress=False, log=lambda line: None)
+    record = train_experiment(
+        run.experiment,
+        run.model,
+        profile,
+        run.seed,
+        run.overrides,
+        out_dir=out,
+        device=device,
+        progress=False,
+        log=lambda line: None,
+    )
     test = {k: round(v, 4) for k, v in record.metrics.get("test", {}).items() if isinstance(v, float)}
     return f"{run.name}: {time.perf_counter() - t0:.0f} s here, {record.wall_time_s:.0f} s of training; test {test}"
 

@@ -6,6 +6,7 @@ the transformer is the baseline and each rmt run changes one memory setting of t
 in a jump after a plateau at 0.25 (one of the four stored values), so a run is summarised by the
 step at which its validation accuracy first passed ``LEARNED`` (the same threshold as claim 4).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,9 +44,15 @@ def learning_steps(history: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame
     for run in records.itertuples(index=False):
         h = history[history["run_id"] == run.run_id].sort_values("step")
         passed = h.loc[h["acc"] > LEARNED, "step"]
-        rows.append(dict(condition=condition(pd.Series(run._asdict())), seed=int(run.seed),
-                         learned_at=float(passed.iloc[0]) if len(passed) else math.nan,
-                         steps=int(run.steps_done), test_acc=float(run.test_acc)))
+        rows.append(
+            dict(
+                condition=condition(pd.Series(run._asdict())),
+                seed=int(run.seed),
+                learned_at=float(passed.iloc[0]) if len(passed) else math.nan,
+                steps=int(run.steps_done),
+                test_acc=float(run.test_acc),
+            )
+        )
     return pd.DataFrame(rows, columns=["condition", "seed", "learned_at", "steps", "test_acc"])
 
 
@@ -64,12 +71,17 @@ def summary(steps: pd.DataFrame, baseline: str = "transformer") -> pd.DataFrame:
         g = when[when["condition"] == name].sort_values("seed")
         paired = g[g["seed"].isin(base.index)]
         later = int((paired["at"].to_numpy() > base.loc[paired["seed"]].to_numpy()).sum())
-        rows.append({"setting": name, "learned": f"{int(g['learned_at'].notna().sum())} of {len(g)}",
-                     "step learned, per seed": ", ".join("-" if math.isnan(s) else f"{s:.0f}" for s in g["learned_at"]),
-                     "median step": g["at"].median(),
-                     f"later than the {baseline}": "" if name == baseline else f"{later} of {len(paired)}",
-                     "test accuracy, per seed": ", ".join(f"{a:.2f}" for a in g["test_acc"]),
-                     "mean test accuracy": g["test_acc"].mean()})
+        rows.append(
+            {
+                "setting": name,
+                "learned": f"{int(g['learned_at'].notna().sum())} of {len(g)}",
+                "step learned, per seed": ", ".join("-" if math.isnan(s) else f"{s:.0f}" for s in g["learned_at"]),
+                "median step": g["at"].median(),
+                f"later than the {baseline}": "" if name == baseline else f"{later} of {len(paired)}",
+                "test accuracy, per seed": ", ".join(f"{a:.2f}" for a in g["test_acc"]),
+                "mean test accuracy": g["test_acc"].mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -86,7 +98,15 @@ def finding(records: pd.DataFrame, history: pd.DataFrame, baseline: str = "trans
         return None
     later = f"later than the {baseline}"
     learned_base = rows.loc[baseline, "learned"]
-    matches = [name for name, row in rows.iterrows() if name not in (baseline, "rmt")
-               and row["learned"] == learned_base and row[later].startswith("0 of")]
-    return dict(baseline=learned_base, rmt=rows.loc["rmt", "learned"], rmt_later=rows.loc["rmt", later],
-                settings=[n for n in rows.index if n not in (baseline, "rmt")], matches=matches)
+    matches = [
+        name
+        for name, row in rows.iterrows()
+        if name not in (baseline, "rmt") and row["learned"] == learned_base and row[later].startswith("0 of")
+    ]
+    return dict(
+        baseline=learned_base,
+        rmt=rows.loc["rmt", "learned"],
+        rmt_later=rows.loc["rmt", later],
+        settings=[n for n in rows.index if n not in (baseline, "rmt")],
+        matches=matches,
+    )

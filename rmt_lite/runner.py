@@ -1,5 +1,6 @@
 """Running a model over segments: exact-length splits, BPTT (full, truncated, checkpointed),
 streaming and greedy generation across segment boundaries (paper section 3, DESIGN.md 3.1)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,11 +25,11 @@ def segment_bounds(seq_len: int, segment_len: int) -> list[tuple[int, int]]:
 
 @dataclass
 class RunOutput:
-    logits: Tensor | None            # [B, S, V] (decoder)
-    loss: Tensor | None              # mean cross-entropy over the scored positions
-    segment_losses: list[Tensor]     # per segment: summed loss of its scored positions (detached)
-    state: SegmentState              # state after the last segment
-    outputs: list[SegmentOutput]     # per segment (attentions, hidden states)
+    logits: Tensor | None  # [B, S, V] (decoder)
+    loss: Tensor | None  # mean cross-entropy over the scored positions
+    segment_losses: list[Tensor]  # per segment: summed loss of its scored positions (detached)
+    state: SegmentState  # state after the last segment
+    outputs: list[SegmentOutput]  # per segment (attentions, hidden states)
 
 
 def _check_bptt(bptt_depth: int | None) -> None:
@@ -36,11 +37,19 @@ def _check_bptt(bptt_depth: int | None) -> None:
         raise ValueError(f"bptt_depth={bptt_depth!r} is not allowed: None (full BPTT) or an integer >= 0")
 
 
-def run_segments(model: MemoryTransformer, tokens: Tensor, segment_len: int, *,
-                 targets: Tensor | None = None, loss_mask: Tensor | None = None,
-                 token_mask: Tensor | None = None, state: SegmentState | None = None,
-                 bptt_depth: int | None = None, checkpoint_segments: bool = False,
-                 return_attention: bool = False) -> RunOutput:
+def run_segments(
+    model: MemoryTransformer,
+    tokens: Tensor,
+    segment_len: int,
+    *,
+    targets: Tensor | None = None,
+    loss_mask: Tensor | None = None,
+    token_mask: Tensor | None = None,
+    state: SegmentState | None = None,
+    bptt_depth: int | None = None,
+    checkpoint_segments: bool = False,
+    return_attention: bool = False,
+) -> RunOutput:
     """Run ``tokens [B, S]`` segment by segment, carrying memory and cache.
 
     bptt_depth: ``None`` = full BPTT (the algorithmic tasks: memory is never detached); ``k`` =
@@ -69,14 +78,14 @@ def run_segments(model: MemoryTransformer, tokens: Tensor, segment_len: int, *,
         return model(tokens[:, a:b], st, tm, return_attention)
 
     truncated = bptt_depth is not None and bptt_depth < len(bounds) - 1
-    stored = [state.detach()] if truncated else None   # detached state at every boundary
+    stored = [state.detach()] if truncated else None  # detached state at every boundary
     start_state = state
     outputs, losses, total = [], [], None
     for seg in range(len(bounds)):
         if truncated:
             first = max(0, seg - bptt_depth)
             st = start_state if first == 0 else stored[first]
-            for replay in range(first, seg):        # recompute the last k memories with a graph
+            for replay in range(first, seg):  # recompute the last k memories with a graph
                 st = stored[replay + 1].with_memory(step(replay, st).state.memory)
             out = step(seg, st)
             stored.append(out.state.detach())
@@ -112,16 +121,16 @@ def generate(model: MemoryTransformer, prompt: Tensor, max_new_tokens: int, segm
     if not isinstance(prompt, Tensor) or prompt.dim() != 2 or prompt.shape[1] == 0:
         shape = tuple(prompt.shape) if isinstance(prompt, Tensor) else type(prompt).__name__
         raise ValueError(f"prompt has shape {shape}; expected [batch, length >= 1]")
-    segment_bounds(prompt.shape[1], segment_len)           # validates segment_len
+    segment_bounds(prompt.shape[1], segment_len)  # validates segment_len
     state = model.init_state(prompt.shape[0])
-    seq, done = prompt, 0                                  # `done` tokens are folded into `state`
+    seq, done = prompt, 0  # `done` tokens are folded into `state`
     while seq.shape[1] - done > segment_len:
-        state = model(seq[:, done:done + segment_len], state).state
+        state = model(seq[:, done : done + segment_len], state).state
         done += segment_len
-    logits, past = model.extend(seq[:, done:], state)      # the open segment, 1..segment_len tokens
+    logits, past = model.extend(seq[:, done:], state)  # the open segment, 1..segment_len tokens
     for k in range(max_new_tokens):
         nxt = logits[:, -1].argmax(-1, keepdim=True)
-        if seq.shape[1] - done == segment_len:             # it is complete: its state moves on
+        if seq.shape[1] - done == segment_len:  # it is complete: its state moves on
             state, done, past = model(seq[:, done:], state).state, done + segment_len, None
         seq = torch.cat((seq, nxt), dim=1)
         if k + 1 < max_new_tokens:

@@ -3,6 +3,7 @@
 The same entry point runs under ``torchrun --nproc_per_node N -m rmt_lite.train ...``
 (DistributedDataParallel; gloo on CPU, nccl on CUDA); the global batch stays ``batch_size``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,23 +33,36 @@ def _epilog() -> str:
     lines += [f"  {name:<15} {MODEL_HELP[name]}" for name in VARIANTS]
     lines += ["", "profiles:"]
     lines += [f"  {name:<15} {PROFILE_HELP[name]}" for name in PROFILES]
-    lines += ["", "--set keys: num_segments, the task's own keys (length, num_symbols, num_pairs, corpus, ...) and",
-              "  " + ", ".join(CONFIG_KEYS),
-              "", "Use --show to print the resolved configuration without training; --list for a table of all profiles."]
+    lines += [
+        "",
+        "--set keys: num_segments, the task's own keys (length, num_symbols, num_pairs, corpus, ...) and",
+        "  " + ", ".join(CONFIG_KEYS),
+        "",
+        "Use --show to print the resolved configuration without training; --list for a table of all profiles.",
+    ]
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m rmt_lite.train", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m rmt_lite.train",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train and evaluate one RMT-book experiment; writes a JSON record and the experiment's "
-                    "summary CSV (results/<experiment>/).", epilog=_epilog())
+        "summary CSV (results/<experiment>/).",
+        epilog=_epilog(),
+    )
     p.add_argument("--experiment", help=f"one of: {', '.join(EXPERIMENTS)}")
     p.add_argument("--model", default="rmt", help=f"one of: {', '.join(VARIANTS)} (default rmt)")
     p.add_argument("--profile", default="cpu", help=f"one of: {', '.join(PROFILES)} (default cpu)")
     p.add_argument("--seed", default="0", help="integer >= 0 (default 0)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one setting, e.g. --set lr=3e-4 --set num_segments=6 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. --set lr=3e-4 --set num_segments=6 (repeatable)",
+    )
     p.add_argument("--out", default=None, help="results folder (default results/, smoke: runs/smoke/)")
     p.add_argument("--run-name", default=None, help="run folder name (default <model>-<profile>-s<seed>[-changes])")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
@@ -67,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             import pandas as pd
 
             from .experiments import describe
+
             with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_colwidth", 40):
                 print(describe().to_string(index=False))
             return 0
@@ -76,24 +91,36 @@ def main(argv: list[str] | None = None) -> int:
             if args.threads < 1:
                 raise ValueError(f"--threads={args.threads} is not allowed: a positive integer")
             import torch
+
             torch.set_num_threads(args.threads)
         overrides = parse_overrides(args.overrides)
         if args.show:
             import json
 
             from .experiments import resolve
+
             cfg = resolve(args.experiment, args.model, args.profile, args.seed, overrides)
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
         from .trainer import train_experiment
+
         seed = args.seed
-        record = train_experiment(args.experiment, args.model, args.profile, int(seed) if seed.isdigit() else seed,
-                                  overrides, out_dir=args.out, run_name=args.run_name, device=args.device,
-                                  progress=not args.no_progress, rerun=args.rerun)
-    except (ValueError, FileNotFoundError) as e:      # bad input, or a data file that is not there
+        record = train_experiment(
+            args.experiment,
+            args.model,
+            args.profile,
+            int(seed) if seed.isdigit() else seed,
+            overrides,
+            out_dir=args.out,
+            run_name=args.run_name,
+            device=args.device,
+            progress=not args.no_progress,
+            rerun=args.rerun,
+        )
+    except (ValueError, FileNotFoundError) as e:  # bad input, or a data file that is not there
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except FloatingPointError as e:          # TrainingDiverged: the last good checkpoint is kept
+    except FloatingPointError as e:  # TrainingDiverged: the last good checkpoint is kept
         print(f"error: {e}", file=sys.stderr)
         return 3
     print(f"record: {record.run_dir}/record.json")

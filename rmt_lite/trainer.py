@@ -13,20 +13,19 @@ Also: AdamW, gradient clipping, cosine/plateau/constant schedules with warm-up, 
 the number of segments, early stopping at a target, checkpoints that resume bit-identically on
 CPU, a NaN guard, DistributedDataParallel (gloo on CPU, nccl on GPU) and bf16 autocast on CUDA.
 """
+
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
 import re
-import shutil
 import sys
 import time
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,27 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ModelConfig
-from .evaluate import (autocast, classify_logits, collate_documents, evaluate_classification,
-                       evaluate_stream, evaluate_task)
-from .experiments import EXPERIMENTS, RunConfig, make_task, resolve, sample_len, stages
+from .evaluate import (
+    autocast,
+    classify_logits,
+    collate_documents,
+    evaluate_classification,
+    evaluate_stream,
+    evaluate_task,
+)
+from .experiments import EXPERIMENTS, RunConfig, make_task, resolve, stages
 from .model import MemoryTransformer, SegmentState
-from .records import (CHECKPOINT, CONFIG, RECORD, WEIGHTS, RunRecord, atomic_torch_save, atomic_write_json,
-                      default_results_dir, repo_root, write_summary)
+from .records import (
+    CHECKPOINT,
+    CONFIG,
+    RECORD,
+    WEIGHTS,
+    RunRecord,
+    atomic_torch_save,
+    atomic_write_json,
+    default_results_dir,
+    write_summary,
+)
 from .runner import run_segments
 from .utils import get_device, git_sha, versions
 
@@ -76,8 +90,10 @@ def default_run_id(cfg: RunConfig) -> str:
             diff[k] = v
     rid = f"{cfg.model}-{cfg.profile}-s{cfg.seed}"
     if diff:
-        parts = "-".join(f"{k}{'none' if v is None else ','.join(map(str, v)) if isinstance(v, list) else v}"
-                         for k, v in sorted(diff.items()))
+        parts = "-".join(
+            f"{k}{'none' if v is None else ','.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in sorted(diff.items())
+        )
         parts = re.sub(r"[^A-Za-z0-9_.,=+-]", "_", parts)
         rid += "-" + (parts if len(parts) <= 48 else "x" + cfg.fingerprint())
     return rid
@@ -88,8 +104,11 @@ def default_run_id(cfg: RunConfig) -> str:
 def _state_to_dict(state: SegmentState | None) -> dict | None:
     if state is None:
         return None
-    return {"memory": state.memory, "cache": None if state.cache is None else list(state.cache),
-            "cache_mask": state.cache_mask}
+    return {
+        "memory": state.memory,
+        "cache": None if state.cache is None else list(state.cache),
+        "cache_mask": state.cache_mask,
+    }
 
 
 def _state_from_dict(d: dict | None, device) -> SegmentState | None:
@@ -97,7 +116,7 @@ def _state_from_dict(d: dict | None, device) -> SegmentState | None:
         return None
     mem = None if d["memory"] is None else d["memory"].to(device)
     cache = None if d["cache"] is None else tuple(c.to(device) for c in d["cache"])
-    mask = d.get("cache_mask")        # absent in checkpoints written before the cache had a mask
+    mask = d.get("cache_mask")  # absent in checkpoints written before the cache had a mask
     return SegmentState(mem, cache, None if mask is None else mask.to(device))
 
 
@@ -108,7 +127,7 @@ class _Regime:
 
     def __init__(self, cfg: RunConfig, device: torch.device, rank: int, world: int):
         self.cfg, self.device, self.rank, self.world = cfg, device, rank, world
-        self.gen = torch.Generator().manual_seed(cfg.seed)   # data stream, separate from model init
+        self.gen = torch.Generator().manual_seed(cfg.seed)  # data stream, separate from model init
         local = cfg.batch_size // world
         self.rows = slice(rank * local, (rank + 1) * local)
         self.num_classes = 0
@@ -146,22 +165,29 @@ class TaskRegime(_Regime):
         st = self.stages[i]
         self.task = self.final_task if st["length"] is None else make_task(self.cfg, st["length"])
         self.segment_len = st["segment_len"]
-        self.stage_info = dict(segments=st["segments"], segment_len=st["segment_len"],
-                               seq_len=int(self.task.seq_len))
+        self.stage_info = dict(segments=st["segments"], segment_len=st["segment_len"], seq_len=int(self.task.seq_len))
         self.valid = self.task.fixed_set("valid", self.cfg.eval_size)
 
     def loss_fn(self) -> Callable[[nn.Module], Tensor]:
         b = self.task.batch(self.cfg.batch_size, self.gen)
-        count = b.loss_mask.sum().clamp_min(1)          # scored positions of the GLOBAL batch
+        count = b.loss_mask.sum().clamp_min(1)  # scored positions of the GLOBAL batch
         tokens, targets, mask = (t[self.rows].to(self.device) for t in (b.tokens, b.targets, b.loss_mask))
         local = mask.sum().clamp_min(1)
         scale = float(local) / float(count) * self.world  # DDP averages: sum over ranks / count
         cfg, seg = self.cfg, self.segment_len
 
         def fn(model):
-            out = run_segments(model, tokens, seg, targets=targets, loss_mask=mask, bptt_depth=cfg.bptt_depth,
-                               checkpoint_segments=cfg.checkpoint_segments)
+            out = run_segments(
+                model,
+                tokens,
+                seg,
+                targets=targets,
+                loss_mask=mask,
+                bptt_depth=cfg.bptt_depth,
+                checkpoint_segments=cfg.checkpoint_segments,
+            )
             return out.loss * scale
+
         return fn
 
     def evaluate(self, model, split: str) -> dict:
@@ -171,8 +197,9 @@ class TaskRegime(_Regime):
             data, task, seg = self._test, self.final_task, self.stages[-1]["segment_len"]
         else:
             data, task, seg = self.valid, self.task, self.segment_len
-        return evaluate_task(model, data, seg, batch_size=self.cfg.eval_batch_size, greedy=True, task=task,
-                             amp=self.cfg.amp)
+        return evaluate_task(
+            model, data, seg, batch_size=self.cfg.eval_batch_size, greedy=True, task=task, amp=self.cfg.amp
+        )
 
 
 class StreamRegime(_Regime):
@@ -189,14 +216,18 @@ class StreamRegime(_Regime):
         self.vocab_size = int(self.corpus.vocab_size)
         need = cfg.batch_size * cfg.segment_len + 1
         if len(self.corpus.train) < need:
-            raise ValueError(f"batch_size={cfg.batch_size} streams of segment_len={cfg.segment_len} need at "
-                             f"least {need} training tokens; corpus {task['corpus']!r} has {len(self.corpus.train)}")
+            raise ValueError(
+                f"batch_size={cfg.batch_size} streams of segment_len={cfg.segment_len} need at "
+                f"least {need} training tokens; corpus {task['corpus']!r} has {len(self.corpus.train)}"
+            )
         for split, size in (("valid", cfg.eval_size), ("test", cfg.test_size)):
             n = len(getattr(self.corpus, split)) if size == 0 else min(size, len(getattr(self.corpus, split)))
             if n < cfg.eval_batch_size * cfg.segment_len + 1:
-                raise ValueError(f"eval_batch_size={cfg.eval_batch_size} streams of segment_len={cfg.segment_len} "
-                                 f"need at least {cfg.eval_batch_size * cfg.segment_len + 1} {split} tokens; "
-                                 f"the {split} split gives {n} (eval_size/test_size={size}, 0 = all)")
+                raise ValueError(
+                    f"eval_batch_size={cfg.eval_batch_size} streams of segment_len={cfg.segment_len} "
+                    f"need at least {cfg.eval_batch_size * cfg.segment_len + 1} {split} tokens; "
+                    f"the {split} split gives {n} (eval_size/test_size={size}, 0 = all)"
+                )
         self.segment_len = cfg.segment_len
         self.stage_info = dict(segment_len=cfg.segment_len)
         self.epoch, self.index = 0, 0
@@ -204,20 +235,24 @@ class StreamRegime(_Regime):
         self._reset_streams()
 
     def _reset_streams(self):
-        self.inputs: list[Tensor] = []                  # the last k segments (inputs), oldest first
+        self.inputs: list[Tensor] = []  # the last k segments (inputs), oldest first
         self.states: list[SegmentState | None] = [None]  # detached states before each; None = M_0
 
     def _next(self) -> tuple[Tensor, Tensor]:
         from data_gen import stream_batches
 
         def batches(start):
-            return iter(stream_batches(self.corpus.train, self.cfg.batch_size, self.cfg.segment_len,
-                                       drop_last=True, start=start))
+            return iter(
+                stream_batches(
+                    self.corpus.train, self.cfg.batch_size, self.cfg.segment_len, drop_last=True, start=start
+                )
+            )
+
         if self._iter is None:
-            self._iter = batches(self.index)           # resuming: skip what was already trained on
+            self._iter = batches(self.index)  # resuming: skip what was already trained on
         try:
             x, y = next(self._iter)
-        except StopIteration:                          # a new epoch: streams restart from M_0
+        except StopIteration:  # a new epoch: streams restart from M_0
             self.epoch, self.index = self.epoch + 1, 0
             self._reset_streams()
             self._iter = batches(0)
@@ -231,15 +266,16 @@ class StreamRegime(_Regime):
         self._pending = inputs
 
         def fn(model):
-            if not model.cfg.has_memory:       # no memory, no gradient across segments: no replay
+            if not model.cfg.has_memory:  # no memory, no gradient across segments: no replay
                 st = hist_states[-1] if hist_states[-1] is not None else model.init_state(inputs.shape[0])
             else:
                 st = hist_states[0] if hist_states[0] is not None else model.init_state(inputs.shape[0])
-                for i, x in enumerate(hist):   # replay: rebuild the memory with a graph, k writes deep
+                for i, x in enumerate(hist):  # replay: rebuild the memory with a graph, k writes deep
                     st = hist_states[i + 1].with_memory(model(x, st).state.memory)
             out = model(inputs, st)
             self._new_state = out.state.detach()
             return F.cross_entropy(out.logits.flatten(0, 1).float(), targets.flatten())
+
         return fn
 
     def after_step(self):
@@ -254,13 +290,18 @@ class StreamRegime(_Regime):
     def evaluate(self, model, split):
         data = self.corpus.valid if split == "valid" else self.corpus.test
         size = self.cfg.eval_size if split == "valid" else self.cfg.test_size
-        return evaluate_stream(model, data, self.cfg.segment_len, self.cfg.eval_batch_size, max_tokens=size,
-                               amp=self.cfg.amp)
+        return evaluate_stream(
+            model, data, self.cfg.segment_len, self.cfg.eval_batch_size, max_tokens=size, amp=self.cfg.amp
+        )
 
     def state_dict(self):
-        return {"gen": self.gen.get_state(), "epoch": self.epoch, "index": self.index,
-                "inputs": [x.cpu() for x in self.inputs],
-                "states": [_state_to_dict(None if s is None else s) for s in self.states]}
+        return {
+            "gen": self.gen.get_state(),
+            "epoch": self.epoch,
+            "index": self.index,
+            "inputs": [x.cpu() for x in self.inputs],
+            "states": [_state_to_dict(None if s is None else s) for s in self.states],
+        }
 
     def load_state_dict(self, d):
         self.gen.set_state(d["gen"])
@@ -292,22 +333,31 @@ class ClassificationRegime(_Regime):
     def loss_fn(self):
         cfg = self.cfg
         idx = torch.randint(len(self.data.train), (cfg.batch_size,), generator=self.gen)[self.rows]
-        tokens, mask, labels = collate_documents([self.data.train[i] for i in idx.tolist()], self.segment_len,
-                                                 self.max_segments)
+        tokens, mask, labels = collate_documents(
+            [self.data.train[i] for i in idx.tolist()], self.segment_len, self.max_segments
+        )
         tokens, mask, labels = tokens.to(self.device), mask.to(self.device), labels.to(self.device)
 
         def fn(model):
-            logits = classify_logits(model, tokens, mask, self.segment_len, bptt_depth=cfg.bptt_depth,
-                                     checkpoint_segments=cfg.checkpoint_segments)
+            logits = classify_logits(
+                model,
+                tokens,
+                mask,
+                self.segment_len,
+                bptt_depth=cfg.bptt_depth,
+                checkpoint_segments=cfg.checkpoint_segments,
+            )
             return F.cross_entropy(logits.float(), labels)
+
         return fn
 
     def evaluate(self, model, split):
         docs = self.data.valid if split == "valid" else self.data.test
         size = self.cfg.eval_size if split == "valid" else self.cfg.test_size
         docs = docs[:size] if size else docs
-        return evaluate_classification(model, docs, self.segment_len, self.max_segments,
-                                       batch_size=self.cfg.eval_batch_size, amp=self.cfg.amp)
+        return evaluate_classification(
+            model, docs, self.segment_len, self.max_segments, batch_size=self.cfg.eval_batch_size, amp=self.cfg.amp
+        )
 
 
 REGIMES = {"task": TaskRegime, "lm": StreamRegime, "classification": ClassificationRegime}
@@ -336,28 +386,40 @@ class Trainer:
     ``run_dir``: where ``checkpoint.pt`` goes (None: no checkpoints). Only rank 0 writes and logs.
     """
 
-    def __init__(self, cfg: RunConfig, *, device: torch.device | str = "cpu", run_dir: str | Path | None = None,
-                 progress: bool = False, log: Callable[[str], None] | None = None, rank: int = 0, world: int = 1,
-                 build_model: Callable[[ModelConfig, RunConfig], nn.Module] | None = None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        *,
+        device: torch.device | str = "cpu",
+        run_dir: str | Path | None = None,
+        progress: bool = False,
+        log: Callable[[str], None] | None = None,
+        rank: int = 0,
+        world: int = 1,
+        build_model: Callable[[ModelConfig, RunConfig], nn.Module] | None = None,
+    ):
         self.cfg, self.rank, self.world = cfg, rank, world
         self.device = torch.device(device) if isinstance(device, str) else device
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.progress = progress and rank == 0
         self._log = log
         if cfg.batch_size % world:
-            raise ValueError(f"batch_size={cfg.batch_size} is not allowed with {world} processes: "
-                             f"a multiple of the world size {world}")
-        torch.manual_seed(cfg.seed)                    # model init (and dropout) stream
+            raise ValueError(
+                f"batch_size={cfg.batch_size} is not allowed with {world} processes: "
+                f"a multiple of the world size {world}"
+            )
+        torch.manual_seed(cfg.seed)  # model init (and dropout) stream
         self.regime = REGIMES[cfg.kind](cfg, self.device, rank, world)
         self.model_config: ModelConfig = cfg.model_config(self.regime.vocab_size, self.regime.num_classes)
         # build_model: another implementation with MemoryTransformer's segment interface (rmt_lite.peer)
         built = MemoryTransformer(self.model_config) if build_model is None else build_model(self.model_config, cfg)
         self.model = built.to(self.device)
-        decays = {n: p.dim() >= 2 and "memory" not in n for n, p in self.model.named_parameters()}   # memory: never
+        decays = {n: p.dim() >= 2 and "memory" not in n for n, p in self.model.named_parameters()}  # memory: never
         decay = [p for n, p in self.model.named_parameters() if decays[n]]
         other = [p for n, p in self.model.named_parameters() if not decays[n]]
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                      {"params": other, "weight_decay": 0.0}], lr=cfg.lr)
+        self.opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0}], lr=cfg.lr
+        )
         self.step_module: nn.Module = _Step(self.model)
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -383,6 +445,7 @@ class Trainer:
             self._log(line)
         elif self.progress:
             from tqdm.auto import tqdm
+
             tqdm.write(line, file=sys.stdout)
         else:
             print(line, flush=True)
@@ -410,12 +473,21 @@ class Trainer:
             "model_config": json.dumps(self.model_config.to_dict(), sort_keys=True),
             "model": self.model.state_dict(),
             "optimizer": self.opt.state_dict(),
-            "trainer": {"step": self.step, "stage": self.stage, "plateau": dict(self.plateau),
-                        "history": json.dumps(self.history), "elapsed": self.elapsed,
-                        "stop_reason": self.stop_reason, "resumed": self.resumed, "train_loss": self.train_loss},
+            "trainer": {
+                "step": self.step,
+                "stage": self.stage,
+                "plateau": dict(self.plateau),
+                "history": json.dumps(self.history),
+                "elapsed": self.elapsed,
+                "stop_reason": self.stop_reason,
+                "resumed": self.resumed,
+                "train_loss": self.train_loss,
+            },
             "regime": self.regime.state_dict(),
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
         }
 
     def save_checkpoint(self) -> None:
@@ -432,8 +504,10 @@ class Trainer:
             raise ValueError(f"checkpoint {path} has format {ck.get('format')!r}; allowed: {CHECKPOINT_FORMAT}")
         saved = json.loads(ck["config"])
         if saved != self.cfg.to_dict():
-            raise ValueError(f"checkpoint {path} holds a run with another config (differs in "
-                             f"{_diff_keys(saved, self.cfg.to_dict())}); allowed: the same config")
+            raise ValueError(
+                f"checkpoint {path} holds a run with another config (differs in "
+                f"{_diff_keys(saved, self.cfg.to_dict())}); allowed: the same config"
+            )
         self.model.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
         t = ck["trainer"]
@@ -445,7 +519,7 @@ class Trainer:
         self.train_loss = float(t["train_loss"])
         self.regime.set_stage(self.stage)
         self.regime.load_state_dict(ck["regime"])
-        torch.set_rng_state(ck["rng"]["torch"])                     # last: nothing may draw after it
+        torch.set_rng_state(ck["rng"]["torch"])  # last: nothing may draw after it
         if ck["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
         self.saved_step = self.step
@@ -459,7 +533,8 @@ class Trainer:
         return TrainingDiverged(
             f"training diverged: the {what} is {value} at step {self.step + 1} of {self.cfg.experiment}/"
             f"{self.cfg.model} (lr={lr:.3g}); {kept}. Lower lr or clip, or check the data, and start a "
-            "run with those settings (another run folder).")
+            "run with those settings (another run folder)."
+        )
 
     def _train_step(self) -> float:
         lr = self.lr_at(self.step)
@@ -472,6 +547,7 @@ class Trainer:
         value = loss.detach().float()
         if self.world > 1:
             import torch.distributed as dist
+
             value = value.clone()
             dist.all_reduce(value)
             value /= self.world
@@ -492,17 +568,26 @@ class Trainer:
     def _evaluate(self) -> dict:
         spec = EXPERIMENTS[self.cfg.experiment]
         metrics = self.regime.evaluate(self.model, "valid")
-        entry = dict(step=self.step, stage=self.stage, **self.regime.stage_info, lr=self.lr_at(max(self.step - 1, 0)),
-                     train_loss=self.train_loss, **metrics)
+        entry = dict(
+            step=self.step,
+            stage=self.stage,
+            **self.regime.stage_info,
+            lr=self.lr_at(max(self.step - 1, 0)),
+            train_loss=self.train_loss,
+            **metrics,
+        )
         self.history.append(entry)
         value = metrics[spec.metric]
         shown = [k for k in (spec.metric, "loss", "acc_tf", "exact_match", "bpc", "ppl") if k in metrics]
         shown = list(dict.fromkeys(shown))
         stage = f" | stage {self.stage + 1}/{self.regime.num_stages}" if self.regime.num_stages > 1 else ""
-        self.log(f"{self.cfg.experiment} {self.cfg.model} {self.cfg.profile} s{self.cfg.seed} | step "
-                 f"{self.step}/{self.cfg.steps}{stage} | lr {entry['lr']:.2e} | train loss {self.train_loss:.4f} | "
-                 "valid " + " ".join(f"{k} {metrics[k]:.4f}" for k in shown)
-                 + f" | {self.elapsed + time.perf_counter() - self._t0:.0f}s")
+        self.log(
+            f"{self.cfg.experiment} {self.cfg.model} {self.cfg.profile} s{self.cfg.seed} | step "
+            f"{self.step}/{self.cfg.steps}{stage} | lr {entry['lr']:.2e} | train loss {self.train_loss:.4f} | "
+            "valid "
+            + " ".join(f"{k} {metrics[k]:.4f}" for k in shown)
+            + f" | {self.elapsed + time.perf_counter() - self._t0:.0f}s"
+        )
         # reduce on plateau of the validation loss (the reference's "dev_perf" scheduler)
         if self.cfg.schedule == "plateau":
             if metrics["loss"] < self.plateau["best"]:
@@ -516,8 +601,12 @@ class Trainer:
         if self.stage < self.regime.num_stages - 1:
             deadline, passed = self.stage_deadline(self.stage), reached(self.cfg.curriculum_threshold)
             if passed or self.step >= deadline:
-                why = (f"{spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}" if passed else
-                       f"{spec.metric} {value:.4f} below {self.cfg.curriculum_threshold} at the stage's last step {deadline}")
+                why = (
+                    f"{spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}"
+                    if passed
+                    else f"{spec.metric} {value:.4f} below {self.cfg.curriculum_threshold} "
+                    f"at the stage's last step {deadline}"
+                )
                 self.stage += 1
                 self.regime.set_stage(self.stage)
                 self.plateau.update(best=math.inf, bad=0)
@@ -539,8 +628,14 @@ class Trainer:
 
         cfg = self.cfg
         self._t0 = time.perf_counter()
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, dynamic_ncols=True,
-                   desc=f"{cfg.experiment}/{cfg.model}", leave=False)
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            disable=not self.progress,
+            dynamic_ncols=True,
+            desc=f"{cfg.experiment}/{cfg.model}",
+            leave=False,
+        )
         try:
             while self.step < cfg.steps and not self.stop_reason:
                 value = self._train_step()
@@ -559,13 +654,17 @@ class Trainer:
             self.regime.set_stage(final)
         last = self.history[-1] if self.history and self.stage == final else None
         skip = {"step", "stage", "lr", "train_loss", *self.regime.stage_info}
-        valid = {k: v for k, v in last.items() if k not in skip} if last else \
-            self.regime.evaluate(self.model, "valid")
+        valid = {k: v for k, v in last.items() if k not in skip} if last else self.regime.evaluate(self.model, "valid")
         test = self.regime.evaluate(self.model, "test")
         self.elapsed += time.perf_counter() - self._t0
         self._t0 = time.perf_counter()
-        return {"valid": valid, "test": test, "stage_reached": self.stage + 1, "stages": self.regime.num_stages,
-                **self.regime.stage_info}
+        return {
+            "valid": valid,
+            "test": test,
+            "stage_reached": self.stage + 1,
+            "stages": self.regime.num_stages,
+            **self.regime.stage_info,
+        }
 
     def _save(self) -> None:
         now = time.perf_counter()
@@ -578,18 +677,22 @@ def read_checkpoint(path: str | Path) -> dict:
     """A checkpoint's contents, read with ``weights_only=True`` (no code in the file can run); a file
     that is damaged, empty or not a checkpoint of this trainer raises a ValueError naming it."""
     try:
-        with warnings.catch_warnings():          # torch warns about odd pickle protocols of random bytes
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols of random bytes
             warnings.simplefilter("ignore")
             ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:                       # bytes that are not a checkpoint fail in many ways
+    except Exception as e:  # bytes that are not a checkpoint fail in many ways
         if isinstance(e, FileNotFoundError):
             raise
-        raise ValueError(f"checkpoint {path} is unreadable ({type(e).__name__}): it is damaged, incomplete or "
-                         "not a checkpoint of rmt_lite. Start the run again with --rerun (rerun=True), which "
-                         "replaces it") from None
+        raise ValueError(
+            f"checkpoint {path} is unreadable ({type(e).__name__}): it is damaged, incomplete or "
+            "not a checkpoint of rmt_lite. Start the run again with --rerun (rerun=True), which "
+            "replaces it"
+        ) from None
     if not isinstance(ck, dict) or not {"format", "config", "model"} <= set(ck):
-        raise ValueError(f"checkpoint {path} is unreadable: it is not a checkpoint of rmt_lite. Start the run again "
-                         "with --rerun (rerun=True), which replaces it")
+        raise ValueError(
+            f"checkpoint {path} is unreadable: it is not a checkpoint of rmt_lite. Start the run again "
+            "with --rerun (rerun=True), which replaces it"
+        )
     return ck
 
 
@@ -643,12 +746,22 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", seed: int = 0,
-                     overrides: dict[str, Any] | None = None, *, out_dir: str | Path | None = None,
-                     run_name: str | None = None, device: str = "auto", progress: bool = False,
-                     rerun: bool = False, log: Callable[[str], None] | None = None,
-                     build_model: Callable[[ModelConfig, RunConfig], nn.Module] | None = None,
-                     implementation: str = "rmt_lite") -> RunRecord:
+def train_experiment(
+    experiment: str,
+    model: str = "rmt",
+    profile: str = "cpu",
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    run_name: str | None = None,
+    device: str = "auto",
+    progress: bool = False,
+    rerun: bool = False,
+    log: Callable[[str], None] | None = None,
+    build_model: Callable[[ModelConfig, RunConfig], nn.Module] | None = None,
+    implementation: str = "rmt_lite",
+) -> RunRecord:
     """Train (or resume, or load) one run and return its :class:`RunRecord`.
 
     - the run lives in ``<out_dir>/<experiment>/<run_name>/`` (``out_dir``: ``results/`` of the
@@ -665,8 +778,10 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
     cfg = resolve(experiment, model, profile, seed, overrides)
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
     if profile == "smoke" and _inside(out, _committed_results_dir()):
-        raise ValueError(f"out_dir={str(out)!r} is not allowed for profile='smoke': smoke runs never write into "
-                         f"the committed results ({_committed_results_dir()}); use runs/ or a temporary folder")
+        raise ValueError(
+            f"out_dir={str(out)!r} is not allowed for profile='smoke': smoke runs never write into "
+            f"the committed results ({_committed_results_dir()}); use runs/ or a temporary folder"
+        )
     rid = run_name if run_name is not None else default_run_id(cfg)
     _check_run_name(rid)
     run_dir = out / experiment / rid
@@ -677,20 +792,32 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
     if cfg_path.exists() and not rerun:
         saved = json.loads(cfg_path.read_text())
         if saved != cfg.to_dict():
-            raise ValueError(f"out_dir={str(out)!r} is not allowed for this run: {run_dir} holds a run with another "
-                             f"config (differs in {_diff_keys(saved, cfg.to_dict())}); allowed: a folder without a "
-                             "run, or one holding this config (use another out_dir or run_name, or rerun=True / "
-                             "--rerun to replace it)")
+            raise ValueError(
+                f"out_dir={str(out)!r} is not allowed for this run: {run_dir} holds a run with another "
+                f"config (differs in {_diff_keys(saved, cfg.to_dict())}); allowed: a folder without a "
+                "run, or one holding this config (use another out_dir or run_name, or rerun=True / "
+                "--rerun to replace it)"
+            )
     if rec_path.exists() and not rerun:
         record = RunRecord.load(rec_path)
-        (log or print)(f"{experiment}/{rid}: finished run found at {rec_path}; loaded, not retrained (rerun=True / "
-                       "--rerun retrains)")
+        (log or print)(
+            f"{experiment}/{rid}: finished run found at {rec_path}; loaded, not retrained (rerun=True / "
+            "--rerun retrains)"
+        )
         return record
 
     rank, world, dev, created = _setup_distributed(device)
     try:
-        trainer = Trainer(cfg, device=dev, run_dir=run_dir, progress=progress, log=log, rank=rank, world=world,
-                          build_model=build_model)
+        trainer = Trainer(
+            cfg,
+            device=dev,
+            run_dir=run_dir,
+            progress=progress,
+            log=log,
+            rank=rank,
+            world=world,
+            build_model=build_model,
+        )
         if rerun and rank == 0:
             for p in (rec_path, ck_path):
                 p.unlink(missing_ok=True)
@@ -698,44 +825,65 @@ def train_experiment(experiment: str, model: str = "rmt", profile: str = "cpu", 
             trainer.load_checkpoint(ck_path)
             trainer.log(f"resumed {experiment}/{rid} from step {trainer.step} ({ck_path})")
         _barrier(world)
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        sha = git_sha()                                  # the code this process loaded, not later edits
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        sha = git_sha()  # the code this process loaded, not later edits
         if rank == 0:
             atomic_write_json(cfg_path, cfg.to_dict())
         try:
             metrics = trainer.fit()
         except TrainingDiverged:
-            if rank == 0 and not ck_path.exists():       # nothing worth keeping: leave no half-made run
+            if rank == 0 and not ck_path.exists():  # nothing worth keeping: leave no half-made run
                 cfg_path.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     run_dir.rmdir()
             raise
         trainer.save_checkpoint()
         record = RunRecord(
-            run_id=rid, experiment=experiment, model=model, profile=profile, seed=seed, config=cfg.to_dict(),
-            metrics=metrics, history=trainer.history, steps=trainer.step, stop_reason=trainer.stop_reason,
-            wall_time_s=round(trainer.elapsed, 2), resumed=trainer.resumed,
-            num_parameters=trainer.model.num_parameters(), git_sha=sha, versions=versions(),
-            device=_device_name(dev), world_size=world, started=started, implementation=implementation,
-            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), run_dir=str(run_dir))
+            run_id=rid,
+            experiment=experiment,
+            model=model,
+            profile=profile,
+            seed=seed,
+            config=cfg.to_dict(),
+            metrics=metrics,
+            history=trainer.history,
+            steps=trainer.step,
+            stop_reason=trainer.stop_reason,
+            wall_time_s=round(trainer.elapsed, 2),
+            resumed=trainer.resumed,
+            num_parameters=trainer.model.num_parameters(),
+            git_sha=sha,
+            versions=versions(),
+            device=_device_name(dev),
+            world_size=world,
+            started=started,
+            implementation=implementation,
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            run_dir=str(run_dir),
+        )
         if rank == 0:
             record.save(rec_path)
             write_summary(out, experiment)
             shown = {k: v for k, v in metrics["test"].items() if isinstance(v, float)}
-            trainer.log(f"{experiment} {model} {profile} s{seed} | done ({trainer.stop_reason}) after {trainer.step} "
-                        f"steps, {record.wall_time_s:.0f}s | test " + " ".join(f"{k} {v:.4f}" for k, v in shown.items())
-                        + f" | record {rec_path}")
+            trainer.log(
+                f"{experiment} {model} {profile} s{seed} | done ({trainer.stop_reason}) after {trainer.step} "
+                f"steps, {record.wall_time_s:.0f}s | test "
+                + " ".join(f"{k} {v:.4f}" for k, v in shown.items())
+                + f" | record {rec_path}"
+            )
         _barrier(world)
         return record
     finally:
         if created:
             import torch.distributed as dist
+
             dist.destroy_process_group()
 
 
 def _barrier(world: int) -> None:
     if world > 1:
         import torch.distributed as dist
+
         dist.barrier()
 
 
@@ -743,6 +891,7 @@ def _device_name(dev: torch.device) -> str:
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     import platform
+
     return f"{dev.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
@@ -776,6 +925,7 @@ def ship_weights(run_dir: str | Path) -> Path:
     ck = read_checkpoint(run_dir / CHECKPOINT)
     half = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}
     path = run_dir / WEIGHTS
-    atomic_torch_save(path, {"format": ck["format"], "config": ck["config"], "model_config": ck["model_config"],
-                             "model": half})
+    atomic_torch_save(
+        path, {"format": ck["format"], "config": ck["config"], "model_config": ck["model_config"], "model": half}
+    )
     return path

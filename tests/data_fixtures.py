@@ -1,5 +1,6 @@
 """Small data files that the data_gen tests write themselves: enwik8-like, WikiText-like, MediaWiki
 XML and Hyperpartisan-like XML (never downloaded, never the real data)."""
+
 from __future__ import annotations
 
 import zipfile
@@ -62,7 +63,7 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 
 def enwik8_like_bytes(n: int) -> bytes:
     """``n`` bytes that look like enwik8: MediaWiki XML with some UTF-8."""
-    body = MEDIAWIKI_XML.encode("utf-8") + "Ελληνικά – ünïcödé\n".encode("utf-8")
+    body = MEDIAWIKI_XML.encode("utf-8") + "Ελληνικά – ünïcödé\n".encode()
     reps = n // len(body) + 1
     return (body * reps)[:n]
 
@@ -109,17 +110,20 @@ def write_wikitext_like(folder: Path, train: str = WT_TRAIN, valid: str = WT_VAL
 def hyperpartisan_like(n: int = 30, *, start_id: int = 0) -> tuple[str, str]:
     """(articles XML, ground-truth XML) of ``n`` articles; article i is hyperpartisan when i is odd,
     and only its last paragraph says so ("outrageous" vs "measured")."""
-    arts, truth = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<articles>"], ["<?xml version=\"1.0\"?>\n<articles>"]
+    arts, truth = ['<?xml version="1.0" encoding="UTF-8"?>\n<articles>'], ['<?xml version="1.0"?>\n<articles>']
     for i in range(start_id, start_id + n):
         aid = f"{i:07d}"
         hyper = i % 2 == 1
         filler = " ".join(f"word{j % 7}" for j in range(40))
         arts.append(
             f'<article id="{aid}" published-at="2017-01-0{1 + i % 9}" title="Story number {i} &amp; more">'
-            f"<p>{filler}</p><p>A <a href=\"http://example.org/{i}\" type=\"external\">linked</a> sentence.</p>"
-            f"<p>{filler}</p><p>The tone is {'outrageous' if hyper else 'measured'}.</p></article>")
-        truth.append(f'<article id="{aid}" hyperpartisan="{"true" if hyper else "false"}" '
-                     f'labeled-by="article-contents" url="http://example.org/{i}"/>')
+            f'<p>{filler}</p><p>A <a href="http://example.org/{i}" type="external">linked</a> sentence.</p>'
+            f"<p>{filler}</p><p>The tone is {'outrageous' if hyper else 'measured'}.</p></article>"
+        )
+        truth.append(
+            f'<article id="{aid}" hyperpartisan="{"true" if hyper else "false"}" '
+            f'labeled-by="article-contents" url="http://example.org/{i}"/>'
+        )
     arts.append("</articles>\n")
     truth.append("</articles>\n")
     return "\n".join(arts), "\n".join(truth)

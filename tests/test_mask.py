@@ -1,4 +1,5 @@
 """The attention mask is the table of DESIGN.md section 3.1 (1 = blocked)."""
+
 import torch
 
 from rmt_lite import attention_mask
@@ -33,7 +34,7 @@ def test_read_mem_from_cache_opens_cache_columns_for_memory_rows_only():
 
 
 def test_start_only_memory_has_no_write_block():
-    expected = parse(DESIGN_TABLE)[:6, :9]      # drop the W rows and columns
+    expected = parse(DESIGN_TABLE)[:6, :9]  # drop the W rows and columns
     assert torch.equal(attention_mask(2, 4, 3, write_mem=False), expected)
 
 

@@ -1,13 +1,13 @@
 """The memory mechanics of DESIGN.md section 3.2, each property a test, for every variant it concerns."""
+
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import VOCAB, make_model, random_tokens
 
 from rmt_lite import VARIANTS, analysis, generate, run_segments
-
-from conftest import VOCAB, make_model, random_tokens
 
 DECODERS = VARIANTS
 SEG = 4
@@ -23,11 +23,11 @@ def perturbed(tokens, position):
 @pytest.mark.parametrize("position", [0, 3, 4, 6, 9])
 def test_no_information_from_the_future(variant, position):
     model = make_model(variant)
-    tokens = random_tokens(2, 11)   # 3 segments of 4, 4, 3
+    tokens = random_tokens(2, 11)  # 3 segments of 4, 4, 3
     a = run_segments(model, tokens, SEG).logits
     b = run_segments(model, perturbed(tokens, position), SEG).logits
     assert torch.equal(a[:, :position], b[:, :position])
-    assert not torch.allclose(a[:, position], b[:, position])   # the perturbation does reach its own position
+    assert not torch.allclose(a[:, position], b[:, position])  # the perturbation does reach its own position
 
 
 @pytest.mark.parametrize("variant", ["rmt", "rmt_xl"])
@@ -50,7 +50,7 @@ def test_write_memory_inputs_never_change_token_logits_of_the_same_segment(varia
         for h in handles:
             h.remove()
     assert torch.equal(clean.logits, noisy.logits)
-    assert not torch.allclose(clean.state.memory, noisy.state.memory)   # the hook did act
+    assert not torch.allclose(clean.state.memory, noisy.state.memory)  # the hook did act
 
 
 def test_rmt_without_memory_equals_segmented_transformer():
@@ -72,7 +72,7 @@ def reference_causal_lm(model, tokens):
     rot = torch.polar(torch.ones(T, Dh // 2, dtype=torch.float64), torch.arange(T, dtype=torch.float64)[:, None] * freq)
 
     def rope(t):  # t [B, H, T, Dh]
-        c = torch.complex(t[..., : Dh // 2], t[..., Dh // 2:]) * rot
+        c = torch.complex(t[..., : Dh // 2], t[..., Dh // 2 :]) * rot
         return torch.cat((c.real, c.imag), dim=-1)
 
     future = torch.ones(T, T, dtype=torch.bool).triu(1)
@@ -96,8 +96,9 @@ def test_one_segment_transformer_equals_plain_causal_lm():
     torch.testing.assert_close(ours, reference_causal_lm(model, tokens), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("variant,carries", [("rmt", True), ("xl", True), ("rmt_xl", True),
-                                             ("transformer", False), ("mt", False)])
+@pytest.mark.parametrize(
+    "variant,carries", [("rmt", True), ("xl", True), ("rmt_xl", True), ("transformer", False), ("mt", False)]
+)
 def test_segment_two_depends_on_segment_one(variant, carries):
     model = make_model(variant)
     tokens = random_tokens(2, 2 * SEG)
@@ -132,8 +133,8 @@ def test_no_gradient_reaches_earlier_segments_without_memory_bptt(variant):
 def test_truncated_bptt_stops_exactly_at_its_depth(variant, depth):
     reach = gradient_reach(make_model(variant), 5, bptt_depth=depth)
     last = 4
-    assert (reach[last - depth:] > 0).all()
-    assert torch.equal(reach[:last - depth], torch.zeros(last - depth, dtype=torch.float64))
+    assert (reach[last - depth :] > 0).all()
+    assert torch.equal(reach[: last - depth], torch.zeros(last - depth, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3])
@@ -165,7 +166,7 @@ def test_streaming_equals_one_shot(variant):
     one_shot = run_segments(model, tokens, SEG)
     state, logits = model.init_state(3), []
     for start in range(0, 11, SEG):
-        out = model(tokens[:, start:start + SEG], state)
+        out = model(tokens[:, start : start + SEG], state)
         state = out.state
         logits.append(out.logits)
     assert torch.equal(torch.cat(logits, dim=1), one_shot.logits)
@@ -182,17 +183,17 @@ def test_greedy_generation_equals_argmax_of_teacher_forced_logits(variant, promp
     assert seq.shape == (3, prompt_len + 10)
     assert torch.equal(seq[:, :prompt_len], prompt)
     logits = run_segments(model, seq, SEG).logits
-    assert torch.equal(logits[:, prompt_len - 1:-1].argmax(-1), seq[:, prompt_len:])
+    assert torch.equal(logits[:, prompt_len - 1 : -1].argmax(-1), seq[:, prompt_len:])
 
 
 @pytest.mark.parametrize("variant", DECODERS)
 def test_extending_the_open_segment_equals_recomputing_it(variant):
     model = make_model(variant)
     tokens = random_tokens(2, SEG + 3)
-    state = model(tokens[:, :SEG], model.init_state(2)).state        # memory and cache of a full segment
-    whole = model(tokens[:, SEG:], state).logits                      # the open segment in one pass
-    first, past = model.extend(tokens[:, SEG:SEG + 2], state)         # ... and grown 2 + 1 tokens
-    last, past = model.extend(tokens[:, SEG + 2:], state, past)
+    state = model(tokens[:, :SEG], model.init_state(2)).state  # memory and cache of a full segment
+    whole = model(tokens[:, SEG:], state).logits  # the open segment in one pass
+    first, past = model.extend(tokens[:, SEG : SEG + 2], state)  # ... and grown 2 + 1 tokens
+    last, past = model.extend(tokens[:, SEG + 2 :], state, past)
     torch.testing.assert_close(torch.cat((first, last), dim=1), whole, rtol=1e-10, atol=1e-10)
     assert len(past) == model.cfg.n_layers
     assert past[0].shape[1] == 3 + (model.cfg.num_mem_tokens if model.cfg.has_memory else 0)
@@ -212,6 +213,7 @@ def test_attention_weights_path_equals_fused_path(variant):
 
 def test_attention_weights_are_zero_where_the_mask_blocks():
     from rmt_lite import attention_mask
+
     model = make_model("rmt_xl", read_mem_from_cache=False)
     out = run_segments(model, random_tokens(2, 2 * SEG), SEG, return_attention=True).outputs[1]
     blocked = attention_mask(2, SEG, 3, write_mem=True)
@@ -236,7 +238,7 @@ def test_memory_init_std_scales_the_initial_memory():
     for init in ("distinct", "shared"):
         unit = make_model("rmt", num_mem_tokens=3, mem_init=init).initial_memory
         small = make_model("rmt", num_mem_tokens=3, mem_init=init, mem_init_std=0.1).initial_memory
-        torch.testing.assert_close(small, 0.1 * unit)     # same seed: the same draw, scaled
+        torch.testing.assert_close(small, 0.1 * unit)  # same seed: the same draw, scaled
 
 
 @pytest.mark.parametrize("variant", ["rmt", "mt"])
@@ -249,8 +251,8 @@ def test_a_memory_position_gap_moves_only_the_memory(variant):
     assert not torch.allclose(a.logits, b.logits)
     state = far(tokens[:, :SEG], far.init_state(2)).state
     whole = far(tokens[:, SEG:], state).logits
-    first, past = far.extend(tokens[:, SEG:SEG + 1], state)
-    rest, _ = far.extend(tokens[:, SEG + 1:], state, past)
+    first, past = far.extend(tokens[:, SEG : SEG + 1], state)
+    rest, _ = far.extend(tokens[:, SEG + 1 :], state, past)
     torch.testing.assert_close(torch.cat((first, rest), dim=1), whole, rtol=1e-10, atol=1e-10)
 
 
@@ -261,8 +263,8 @@ def test_a_memory_position_gap_skips_positions_after_each_memory_block():
     rows = model._rope_rows(0, M, T, M, "cpu", torch.float64)
     table = model._rope(M + T + M + 14, "cpu", torch.float64)
     torch.testing.assert_close(rows[:M], table[:M])
-    torch.testing.assert_close(rows[M:M + T], table[M + 7:M + 7 + T])
-    torch.testing.assert_close(rows[M + T:], table[M + 14 + T:])
+    torch.testing.assert_close(rows[M : M + T], table[M + 7 : M + 7 + T])
+    torch.testing.assert_close(rows[M + T :], table[M + 14 + T :])
 
 
 def test_fixed_seed_gives_bit_identical_losses():

@@ -1,4 +1,5 @@
 """Notebook hygiene and the book pipeline's own checks."""
+
 import ast
 import json
 from pathlib import Path
@@ -34,7 +35,7 @@ def test_first_code_cell_is_tagged_parameters_and_holds_literals_only(path):
     names = set()
     for stmt in ast.parse(first.source).body:
         assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, ast.dump(stmt)
-        ast.literal_eval(stmt.value)                      # raises unless a literal
+        ast.literal_eval(stmt.value)  # raises unless a literal
         names.add(stmt.targets[0].id)
     assert {"PROFILE", "SEED", "DEVICE", "RESULTS_DIR"} <= names
 
@@ -66,17 +67,23 @@ def test_unknown_parameter_is_refused_before_running(tmp_path):
 
 
 def test_param_parsing():
-    assert book.parse_params(["SEED=3", "DEVICE=cuda", "SIZES=[1, 2]"]) == {"SEED": 3, "DEVICE": "cuda", "SIZES": [1, 2]}
+    assert book.parse_params(["SEED=3", "DEVICE=cuda", "SIZES=[1, 2]"]) == {
+        "SEED": 3,
+        "DEVICE": "cuda",
+        "SIZES": [1, 2],
+    }
     with pytest.raises(book.BookError, match="KEY=VALUE"):
         book.parse_params(["SEED"])
 
 
 def test_error_outputs_and_stray_warnings_are_reported(tmp_path):
     clean = nbformat.v4.new_code_cell("1", outputs=[nbformat.v4.new_output("stream", name="stdout", text="fine\n")])
-    warned = nbformat.v4.new_code_cell("2", outputs=[nbformat.v4.new_output(
-        "stream", name="stderr", text="UserWarning: something odd\n")])
-    failed = nbformat.v4.new_code_cell("3", outputs=[nbformat.v4.new_output(
-        "error", ename="ValueError", evalue="bad", traceback=[])])
+    warned = nbformat.v4.new_code_cell(
+        "2", outputs=[nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something odd\n")]
+    )
+    failed = nbformat.v4.new_code_cell(
+        "3", outputs=[nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[])]
+    )
     assert book.output_problems(write_notebook(tmp_path / "a.ipynb", [clean])) == []
     problems = book.output_problems(write_notebook(tmp_path / "b.ipynb", [clean, warned, failed]))
     assert len(problems) == 2

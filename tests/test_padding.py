@@ -1,12 +1,12 @@
 """Padding (``token_mask``) is invisible to every later query in every decoder variant, through the
 memory and through the XL cache, and an all-padding segment leaves the state as it was."""
+
 import pytest
 import torch
+from conftest import VOCAB, make_model, random_tokens
 
 from rmt_lite import VARIANTS, run_segments
 from rmt_lite.model import SegmentState
-
-from conftest import VOCAB, make_model, random_tokens
 
 SEG = 4
 
@@ -21,7 +21,7 @@ def stream(model, tokens, mask=None):
     """Run segment by segment; the logits of every segment and the final state."""
     state, logits = model.init_state(tokens.shape[0]), []
     for a in range(0, tokens.shape[1], SEG):
-        out = model(tokens[:, a:a + SEG], state, None if mask is None else mask[:, a:a + SEG])
+        out = model(tokens[:, a : a + SEG], state, None if mask is None else mask[:, a : a + SEG])
         state, logits = out.state, logits + [out.logits]
     return torch.cat(logits, 1), state
 
@@ -39,12 +39,12 @@ def test_changing_pad_ids_changes_no_logit_of_a_real_token(variant):
     model = make_model(variant)
     tokens = random_tokens(2, 3 * SEG)
     mask = torch.ones_like(tokens, dtype=torch.bool)
-    mask[0, SEG + 2:2 * SEG] = False         # right padding inside segment 2
-    mask[1, :2] = False                      # left padding in segment 1
+    mask[0, SEG + 2 : 2 * SEG] = False  # right padding inside segment 2
+    mask[1, :2] = False  # left padding in segment 1
     a = run_segments(model, tokens, SEG, token_mask=mask)
     b = run_segments(model, with_other_pads(tokens, mask), SEG, token_mask=mask)
     torch.testing.assert_close(a.logits[mask], b.logits[mask], rtol=0, atol=1e-10)
-    assert not torch.allclose(a.logits[~mask], b.logits[~mask])    # the pads themselves did change
+    assert not torch.allclose(a.logits[~mask], b.logits[~mask])  # the pads themselves did change
     if a.state.memory is not None:
         torch.testing.assert_close(a.state.memory, b.state.memory, rtol=0, atol=1e-10)
     for sample in range(2):
@@ -58,11 +58,11 @@ def test_an_all_padding_middle_segment_equals_skipping_it(variant):
     first, middle, last = random_tokens(2, SEG, seed=1), random_tokens(2, SEG, seed=2), random_tokens(2, SEG, seed=3)
     tokens = torch.cat((first, middle, last), 1)
     mask = torch.ones_like(tokens, dtype=torch.bool)
-    mask[0, SEG:2 * SEG] = False             # sample 0: the middle segment is all padding; sample 1 reads it
+    mask[0, SEG : 2 * SEG] = False  # sample 0: the middle segment is all padding; sample 1 reads it
     logits, state = stream(model, tokens, mask)
     skipped, skipped_state = stream(model, torch.cat((first, last), 1)[:1])
     read, read_state = stream(model, tokens[1:])
-    torch.testing.assert_close(logits[0, 2 * SEG:], skipped[0, SEG:], rtol=0, atol=1e-10)
+    torch.testing.assert_close(logits[0, 2 * SEG :], skipped[0, SEG:], rtol=0, atol=1e-10)
     torch.testing.assert_close(logits[1], read[0], rtol=0, atol=1e-10)
     if state.memory is not None:
         torch.testing.assert_close(state.memory[0], skipped_state.memory[0], rtol=0, atol=1e-10)

@@ -1,14 +1,14 @@
 """Performance work that must not change behaviour: rotary layouts, memory-efficient BPTT, the
 benchmark's exact memory and FLOP counters (no timing assertions here)."""
+
 import pytest
 import torch
+from conftest import make_model, random_tokens
 from torch.utils.flop_counter import FlopCounterMode
 
 from rmt_lite import run_segments
 from rmt_lite.bench import PeakMemory, main, markdown_tables, model_flops
 from rmt_lite.model import _rotate_pairs
-
-from conftest import make_model, random_tokens
 
 SEG = 4
 
@@ -19,7 +19,7 @@ def test_complex_and_real_rotary_paths_agree(dtype):
     angles = torch.arange(5, dtype=dtype)[:, None] * torch.rand(4, dtype=dtype)
     rot = torch.complex(angles.cos(), angles.sin())
     real = torch.stack((angles.cos(), angles.sin()), dim=-1)
-    if dtype == torch.float64:   # exactly; in float32 the vectorised complex product rounds differently
+    if dtype == torch.float64:  # exactly; in float32 the vectorised complex product rounds differently
         assert torch.equal(_rotate_pairs(x, rot), _rotate_pairs(x, real))
     else:
         torch.testing.assert_close(_rotate_pairs(x, rot), _rotate_pairs(x, real), rtol=1e-6, atol=1e-6)
@@ -37,8 +37,9 @@ def test_checkpointed_segments_equal_plain_bptt_over_many_segments(bptt_depth):
     grads = []
     for ckpt in (False, True):
         model = make_model("rmt").train()
-        out = run_segments(model, tokens, SEG, targets=tokens.roll(-1, 1), bptt_depth=bptt_depth,
-                           checkpoint_segments=ckpt)
+        out = run_segments(
+            model, tokens, SEG, targets=tokens.roll(-1, 1), bptt_depth=bptt_depth, checkpoint_segments=ckpt
+        )
         out.loss.backward()
         grads.append([p.grad.clone() for p in model.parameters()])
     for g_plain, g_ckpt in zip(*grads):
@@ -47,12 +48,12 @@ def test_checkpointed_segments_equal_plain_bptt_over_many_segments(bptt_depth):
 
 def test_peak_memory_counts_live_storages():
     with PeakMemory() as pm:
-        a = torch.empty(1024, 256)          # 1 MiB
-        b = a[:10]                          # a view: no new storage
+        a = torch.empty(1024, 256)  # 1 MiB
+        b = a[:10]  # a view: no new storage
         del a, b
         c = torch.empty(512, 256)
         del c
-    assert pm.peak == 2 ** 20 and pm.live == 0
+    assert pm.peak == 2**20 and pm.live == 0
 
 
 def peak_of(model, n_segments, **kw):
@@ -74,7 +75,7 @@ def test_checkpointed_bptt_memory_stays_flat_while_full_bptt_grows():
 @pytest.mark.parametrize("variant", ["transformer", "rmt", "xl", "rmt_xl"])
 def test_model_flops_equal_the_counted_matmul_flops(variant):
     model = make_model(variant)
-    with FlopCounterMode(display=False) as fc:     # explicit attention: every matmul is counted
+    with FlopCounterMode(display=False) as fc:  # explicit attention: every matmul is counted
         run_segments(model, random_tokens(2, 3 * SEG), SEG, return_attention=True)
     assert model_flops(model.cfg, 2, SEG, 3, training=False) == fc.get_total_flops()
 

@@ -1,4 +1,5 @@
 """Chapter 08 helpers (rmt_lite.plots.classification)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -29,10 +30,18 @@ def record(model, seed, acc, segment_len=128, max_segments=4, dataset="sotu", pr
     cfg["segment_len"] = segment_len
     cfg["max_segments"] = max_segments
     cfg["task"]["dataset"] = dataset
-    return RunRecord(run_id=f"{model}-s{seed}", experiment="classification", model=model, profile=profile, seed=seed,
-                     config=cfg, metrics={"test": {"acc": acc}, "valid": {"acc": acc},
-                                          "max_segments": max_segments if model == "rmt" else 1},
-                     steps=600, wall_time_s=100.0, git_sha="abc1234")
+    return RunRecord(
+        run_id=f"{model}-s{seed}",
+        experiment="classification",
+        model=model,
+        profile=profile,
+        seed=seed,
+        config=cfg,
+        metrics={"test": {"acc": acc}, "valid": {"acc": acc}, "max_segments": max_segments if model == "rmt" else 1},
+        steps=600,
+        wall_time_s=100.0,
+        git_sha="abc1234",
+    )
 
 
 def test_paper_numbers_are_the_papers_and_named():
@@ -44,20 +53,23 @@ def test_paper_numbers_are_the_papers_and_named():
 
 def test_baselines_on_a_known_data_set():
     data = tiny_data()
-    assert pc.majority_accuracy(data) == pytest.approx(1 / 3)      # "x" is the training majority
+    assert pc.majority_accuracy(data) == pytest.approx(1 / 3)  # "x" is the training majority
     bow = pc.bow_curve(data, [1, None]).set_index("label")
     assert bow.loc["first 1 tokens", "accuracy"] == pytest.approx(1.0)  # the first word gives the class
     lengths = pc.document_lengths(data)
     assert list(lengths["split"].value_counts().sort_index()) == [3, 5]
     assert (lengths["tokens"] == 10).all()
     refs = pc.bow_references(bow.reset_index(), {"transformer": 1}, 0.5)
-    assert refs == {"bag of words, first 1 tokens": 1.0, "bag of words, whole document": bow.loc["whole document", "accuracy"],
-                    "majority class": 0.5}
+    assert refs == {
+        "bag of words, first 1 tokens": 1.0,
+        "bag of words, whole document": bow.loc["whole document", "accuracy"],
+        "majority class": 0.5,
+    }
 
 
 def test_runs_table_counts_what_each_model_reads():
     runs = pc.runs_table([record("rmt", 1, 0.7), record("transformer", 0, 0.6), record("rmt", 0, 0.8)])
-    assert list(runs["model"]) == ["transformer", "rmt", "rmt"]           # transformer first, then by seed
+    assert list(runs["model"]) == ["transformer", "rmt", "rmt"]  # transformer first, then by seed
     assert list(runs["seed"]) == [0, 0, 1]
     assert list(runs["tokens_read"]) == [128, 512, 512]
     assert pc.provenance_of(runs, "committed records") == "committed records: profile=cpu, seeds=0,1, commit abc1234"
@@ -66,15 +78,20 @@ def test_runs_table_counts_what_each_model_reads():
     assert pc.runs_table([]).empty
 
 
-@pytest.mark.parametrize("rmt, transformer, expected", [
-    ([0.8, 0.82, 0.85], [0.6, 0.62, 0.7], "every rmt seed is above every transformer seed"),
-    ([0.8, 0.6, 0.75], [0.7, 0.62, 0.65], "the seeds overlap"),
-    ([0.8], [0.6], "one seed per model cannot tell"),
-    ([0.5, 0.55, 0.6], [0.7, 0.62, 0.65], "memory does not beat truncation"),
-])
+@pytest.mark.parametrize(
+    "rmt, transformer, expected",
+    [
+        ([0.8, 0.82, 0.85], [0.6, 0.62, 0.7], "every rmt seed is above every transformer seed"),
+        ([0.8, 0.6, 0.75], [0.7, 0.62, 0.65], "the seeds overlap"),
+        ([0.8], [0.6], "one seed per model cannot tell"),
+        ([0.5, 0.55, 0.6], [0.7, 0.62, 0.65], "memory does not beat truncation"),
+    ],
+)
 def test_compare_sentence_follows_the_numbers(rmt, transformer, expected):
-    runs = pc.runs_table([record("rmt", i, a) for i, a in enumerate(rmt)] +
-                         [record("transformer", i, a) for i, a in enumerate(transformer)])
+    runs = pc.runs_table(
+        [record("rmt", i, a) for i, a in enumerate(rmt)]
+        + [record("transformer", i, a) for i, a in enumerate(transformer)]
+    )
     assert expected in pc.compare_sentence(runs, "X")
     assert "not yet runs of both" in pc.compare_sentence(runs[runs["model"] == "rmt"], "X")
 

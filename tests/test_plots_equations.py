@@ -1,4 +1,5 @@
 """Chapter 5 helpers (rmt_lite.plots.equations): chunks, per-chunk accuracy, tables, claim wording."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -52,9 +53,9 @@ def test_chunk_accuracy_counts_whole_chunks_and_ends_with_the_answer_accuracy(ba
     assert list(perfect["chunk"]) == list(eq.CHUNK_NAMES[1:]) and (perfect["accuracy"] == 1).all()
     pred = b.targets.clone()
     i = eq.pick_samples(b.targets, 1, 0)[0]
-    pred[i, 2 * 30 + 3] = (pred[i, 2 * 30 + 3] + 1) % task.vocab_size       # one wrong character in chunk 3
+    pred[i, 2 * 30 + 3] = (pred[i, 2 * 30 + 3] + 1) % task.vocab_size  # one wrong character in chunk 3
     real = [j for j in range(len(b.targets)) if eq.has_real_roots(b.targets[j])]
-    pred[real[1], -30] = 0                                                     # a lost answer
+    pred[real[1], -30] = 0  # a lost answer
     acc = eq.chunk_accuracy(pred, b.targets).set_index("chunk")["accuracy"]
     n = len(b.targets)
     assert acc["discriminant"] == pytest.approx((n - 1) / n)
@@ -85,13 +86,24 @@ def test_decoded_table_marks_right_and_wrong_chunks(batch):
 
 
 def _records(rows):
-    return pd.DataFrame([dict(model=m, num_segments=n, mem_size=10, segment_len=s, seed=seed, test_answer_acc=a)
-                         for m, n, s, seed, a in rows])
+    return pd.DataFrame(
+        [
+            dict(model=m, num_segments=n, mem_size=10, segment_len=s, seed=seed, test_answer_acc=a)
+            for m, n, s, seed, a in rows
+        ]
+    )
 
 
 def test_table_summary_and_claim_wording():
-    recs = _records([("transformer", 1, 180, 0, 0.9), ("xl", 6, 30, 0, 0.5), ("xl", 6, 30, 1, 0.6),
-                     ("rmt", 6, 30, 0, 0.8), ("rmt", 6, 30, 1, 0.7)])
+    recs = _records(
+        [
+            ("transformer", 1, 180, 0, 0.9),
+            ("xl", 6, 30, 0, 0.5),
+            ("xl", 6, 30, 1, 0.6),
+            ("rmt", 6, 30, 0, 0.8),
+            ("rmt", 6, 30, 1, 0.7),
+        ]
+    )
     tidy = eq.answer_accuracy_table(recs, None, label="ours (cpu)")
     assert set(tidy["setting"]) == {"transformer (whole)", "xl", "rmt"}
     assert tidy.loc[tidy.setting == "transformer (whole)", "mem_size"].item() == 0
@@ -100,13 +112,18 @@ def test_table_summary_and_claim_wording():
     assert s.loc[("ours (cpu)", "xl"), "seeds"] == 2
     text = eq.claim_sentence(s, "ours (cpu)")
     assert "rmt is above xl." in text and "0.150 above rmt" in text
-    close = eq.summarize(eq.answer_accuracy_table(_records(
-        [("xl", 6, 30, 0, 0.5), ("xl", 6, 30, 1, 0.8), ("rmt", 6, 30, 0, 0.6), ("rmt", 6, 30, 1, 0.75)]), None))
+    close = eq.summarize(
+        eq.answer_accuracy_table(
+            _records([("xl", 6, 30, 0, 0.5), ("xl", 6, 30, 1, 0.8), ("rmt", 6, 30, 0, 0.6), ("rmt", 6, 30, 1, 0.75)]),
+            None,
+        )
+    )
     assert "within the spread of the seeds" in eq.claim_sentence(close, "ours")
     below = eq.summarize(eq.answer_accuracy_table(_records([("xl", 6, 30, 0, 0.9), ("rmt", 6, 30, 0, 0.2)]), None))
     assert "rmt is below xl" in eq.claim_sentence(below, "ours")
-    assert "lack xl" in eq.claim_sentence(eq.summarize(eq.answer_accuracy_table(
-        _records([("rmt", 6, 30, 0, 0.2)]), None)), "ours")
+    assert "lack xl" in eq.claim_sentence(
+        eq.summarize(eq.answer_accuracy_table(_records([("rmt", 6, 30, 0, 0.2)]), None)), "ours"
+    )
     assert "no paper results" in eq.claim_sentence(s, "paper")
 
 
@@ -138,9 +155,9 @@ def test_train_fresh_retrains_smoke_and_reuses_only_runs_with_a_checkpoint(tmp_p
     record, run_dir = eq.train_fresh("quadratic", "rmt", "smoke", 0)
     assert record == "record" and calls == [True] and run_dir == tmp_path / "smoke" / "quadratic" / "rmt-smoke-s0"
     _, run_dir = eq.train_fresh("quadratic", "rmt", "cpu", 0)
-    assert calls[-1] is True                       # a committed record without its checkpoint: retrain
+    assert calls[-1] is True  # a committed record without its checkpoint: retrain
     run_dir.mkdir(parents=True)
     (run_dir / "record.json").write_text("{}")
     (run_dir / "checkpoint.pt").write_bytes(b"")
     eq.train_fresh("quadratic", "rmt", "cpu", 0)
-    assert calls[-1] is False                      # trained here: reuse it
+    assert calls[-1] is False  # trained here: reuse it

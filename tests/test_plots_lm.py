@@ -1,4 +1,5 @@
 """Chapter 6 helpers (rmt_lite.plots.lm): what runs, tidy tables, the paper's rows, the figure."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -29,21 +30,35 @@ def test_sweep_has_equal_memory_pairs_and_a_depth_series():
     assert names[0] == "transformer" and runs[0]["overrides"] == {}
     for m in (2, 8):
         assert {"model": "xl", "overrides": {"mem_size": m}}.items() <= next(
-            r for r in runs if r["name"] == f"xl, cache {m}").items()
+            r for r in runs if r["name"] == f"xl, cache {m}"
+        ).items()
         assert any(r["model"] == "rmt" and r["overrides"] == {"mem_size": m, "bptt_depth": 1} for r in runs)
-    depths = sorted(r["overrides"]["bptt_depth"] for r in runs if r["model"] == "rmt" and r["overrides"]["mem_size"] == 2)
+    depths = sorted(
+        r["overrides"]["bptt_depth"] for r in runs if r["model"] == "rmt" and r["overrides"]["mem_size"] == 2
+    )
     assert depths == [0, 1, 2] and len(names) == len(set(names))
-    for r in runs:                                   # every run resolves
+    for r in runs:  # every run resolves
         resolve("lm_bytes", r["model"], "smoke", 0, r["overrides"])
     with pytest.raises(ValueError, match="mem_sizes"):
         lm.sweep([], [0], 1)
 
 
 def _records():
-    rows = [("transformer", 10, 2, 0, 1.5), ("xl", 10, 2, 0, 1.4), ("xl", 10, 2, 1, 1.3),
-            ("rmt", 10, 2, 0, 1.2), ("rmt", 10, 0, 0, 1.45), ("rmt", 4, 2, 0, 1.35), ("rmt", 4, 3, 0, 1.3)]
-    df = pd.DataFrame([dict(experiment="lm_bytes", model=m, mem_size=s, bptt_depth=d, seed=seed, test_bpc=v,
-                            corpus="wiki_bytes") for m, s, d, seed, v in rows])
+    rows = [
+        ("transformer", 10, 2, 0, 1.5),
+        ("xl", 10, 2, 0, 1.4),
+        ("xl", 10, 2, 1, 1.3),
+        ("rmt", 10, 2, 0, 1.2),
+        ("rmt", 10, 0, 0, 1.45),
+        ("rmt", 4, 2, 0, 1.35),
+        ("rmt", 4, 3, 0, 1.3),
+    ]
+    df = pd.DataFrame(
+        [
+            dict(experiment="lm_bytes", model=m, mem_size=s, bptt_depth=d, seed=seed, test_bpc=v, corpus="wiki_bytes")
+            for m, s, d, seed, v in rows
+        ]
+    )
     return pd.concat([df, df.assign(experiment="lm_words", test_bpc=np.nan)], ignore_index=True)
 
 
@@ -53,7 +68,7 @@ def test_ours_table_names_memory_and_depth_per_model():
     assert (t.loc[t.model == "transformer", "mem_size"] == 0).all()
     assert t.loc[t.model != "rmt", "bptt_depth"].isna().all()
     assert sorted(t.loc[t.model == "rmt", "bptt_depth"]) == [0, 2, 2, 3]
-    assert lm.ours_table(_records(), "lm_words").empty               # no test_ppl column
+    assert lm.ours_table(_records(), "lm_words").empty  # no test_ppl column
     assert lm.ours_table(pd.DataFrame(), "lm_bytes").empty
 
 
@@ -77,7 +92,7 @@ def test_paper_rows_match_the_corpus_and_the_nearest_segment_length():
     assert seg == 50 and set(words["corpus"]) == {"wt103"}
     assert set(words["model"]) == {"transformer", "xl", "rmt"}
     ten = words[(words.model == "rmt") & (words.mem_size == 10) & (words.bptt_depth == 4)]["value"].mean()
-    assert ten == pytest.approx(26.255, abs=1e-3)                     # the paper's RMT-10 at depth 4
+    assert ten == pytest.approx(26.255, abs=1e-3)  # the paper's RMT-10 at depth 4
     assert lm.paper_table(P, "lm_words", 140)[1] == 150
     by, seg = lm.paper_table(P, "lm_bytes", 64)
     assert seg == 128 and set(by["corpus"]) == {"enwik8"}
@@ -111,7 +126,7 @@ def test_first_step_gains_of_the_paper():
     ten = g.loc[("wt103", 50, 10)]
     assert ten["depths"] == 5 and ten["first_gain"] == pytest.approx(30.687 - 27.9485, abs=1e-3)
     assert ten["later_gain"] == pytest.approx(27.9485 - 26.255, abs=1e-3)
-    assert ("wt103", 50, 50) not in g.index              # depths 0 and 1 only
+    assert ("wt103", 50, 50) not in g.index  # depths 0 and 1 only
     assert g["first_is_largest"].dtype == bool
     assert ten["first_is_largest"] and ten["first_beats_rest"]
     assert (g["first_beats_rest"] <= g["first_is_largest"]).all()

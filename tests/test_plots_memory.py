@@ -1,4 +1,5 @@
 """Memory analysis of chapter 07 (rmt_lite.memory_analysis, rmt_lite.plots.memory)."""
+
 import json
 import math
 from pathlib import Path
@@ -11,7 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rmt_lite import MemoryTransformer, RunRecord, memory_analysis as ma, resolve, run_segments  # noqa: E402
+from rmt_lite import MemoryTransformer, RunRecord, resolve, run_segments  # noqa: E402
+from rmt_lite import memory_analysis as ma
 from rmt_lite.experiments import make_task  # noqa: E402
 from rmt_lite.plots import memory as pm  # noqa: E402
 
@@ -28,21 +30,21 @@ def test_ridge_probe_decodes_a_linear_code_and_not_noise():
     g = torch.Generator().manual_seed(0)
     K, P, N = 5, 3, 600
     labels = torch.randint(0, K, (2 * N, P), generator=g)
-    code = torch.nn.functional.one_hot(labels, K).float().flatten(1)           # [2N, P*K]: every label readable
-    mixed = code @ torch.randn(P * K, P * K, generator=g)                      # an invertible linear mix of it
-    noise = torch.randn(2 * N, P * K, generator=g)                             # unrelated to the labels
-    x = torch.stack([mixed, noise])                                            # [G=2, 2N, F]
+    code = torch.nn.functional.one_hot(labels, K).float().flatten(1)  # [2N, P*K]: every label readable
+    mixed = code @ torch.randn(P * K, P * K, generator=g)  # an invertible linear mix of it
+    noise = torch.randn(2 * N, P * K, generator=g)  # unrelated to the labels
+    x = torch.stack([mixed, noise])  # [G=2, 2N, F]
     acc = ma.ridge_probe(x[:, :N], labels[:N], x[:, N:], labels[N:], K, ridge=1e-4)
     assert acc.shape == (2, P)
     assert (acc[0] > 0.99).all()
-    assert (acc[1] < 0.4).all()                                                # chance is 0.2
+    assert (acc[1] < 0.4).all()  # chance is 0.2
 
 
 def test_ridge_probe_on_constant_features_answers_one_class():
     labels = torch.tensor([[0], [1], [1], [1], [2], [1]])
     x = torch.ones(1, 6, 4)
     acc = ma.ridge_probe(x[:, :4], labels[:4], x[:, 4:], labels[4:], 3)
-    assert acc.item() == pytest.approx(0.5)                                    # always "1": right on 1 of 2
+    assert acc.item() == pytest.approx(0.5)  # always "1": right on 1 of 2
 
 
 def test_ridge_probe_refuses_bad_shapes():
@@ -72,9 +74,9 @@ def test_mean_attention_respects_the_mask_and_block_mass_sums_to_one():
     assert len(att) == task.seq_len // T
     assert att[0].shape == (cfg.n_layers, 2 * M + T, 2 * M + T)
     for a in att:
-        assert torch.allclose(a.sum(-1), torch.ones(a.shape[:2]), atol=1e-5)   # rows are distributions
-        assert a[:, M:M + T, M + T:].abs().max() == 0                          # tokens never see the write block
-        assert a[:, :M, M:].abs().max() == 0                                   # read memory sees only itself
+        assert torch.allclose(a.sum(-1), torch.ones(a.shape[:2]), atol=1e-5)  # rows are distributions
+        assert a[:, M : M + T, M + T :].abs().max() == 0  # tokens never see the write block
+        assert a[:, :M, M:].abs().max() == 0  # read memory sees only itself
     blocks = ma.block_mass(att, M, [T] * len(att))
     shares = blocks.groupby(["segment", "layer", "query"])["share"].sum()
     assert (shares - 1).abs().max() < 1e-5
@@ -84,16 +86,16 @@ def test_mean_attention_respects_the_mask_and_block_mass_sums_to_one():
 
 def test_memory_norms_on_known_vectors():
     v = torch.tensor([3.0, 4.0])
-    same = torch.stack([v, v])                                 # two identical slots, norm 5
-    samples = torch.stack([same, 2 * same, 4 * same])          # [N=3, M=2, d=2], varying along v
-    constant = torch.stack([torch.stack([v, -v])] * 3)         # M0-like: the same for every sample
-    mem = torch.stack([constant, samples])                     # [2 states, 3, 2, 2]
+    same = torch.stack([v, v])  # two identical slots, norm 5
+    samples = torch.stack([same, 2 * same, 4 * same])  # [N=3, M=2, d=2], varying along v
+    constant = torch.stack([torch.stack([v, -v])] * 3)  # M0-like: the same for every sample
+    mem = torch.stack([constant, samples])  # [2 states, 3, 2, 2]
     df = ma.memory_norms(mem).set_index(["memory", "slot"])
-    assert df.loc[(1, 0), "norm"] == pytest.approx(35 / 3)     # mean of 5, 10, 20
+    assert df.loc[(1, 0), "norm"] == pytest.approx(35 / 3)  # mean of 5, 10, 20
     assert df.loc[(0, 0), "cosine_to_other_slots"] == pytest.approx(-1.0)
     assert df.loc[(1, 1), "cosine_to_other_slots"] == pytest.approx(1.0)
-    assert math.isnan(df.loc[(0, 0), "centred_cosine"])         # M0 does not vary
-    assert df.loc[(1, 0), "centred_cosine"] == pytest.approx(1.0)   # the slots vary together
+    assert math.isnan(df.loc[(0, 0), "centred_cosine"])  # M0 does not vary
+    assert df.loc[(1, 0), "centred_cosine"] == pytest.approx(1.0)  # the slots vary together
     assert math.isnan(df.loc[(0, 1), "relative_change"])
     # slot 1 goes from -v to k v: |k v + v| / |v| = k + 1, mean over k = 1, 2, 4
     assert df.loc[(1, 1), "relative_change"] == pytest.approx(10 / 3)
@@ -103,11 +105,20 @@ def test_memory_norms_on_known_vectors():
 @pytest.fixture(scope="module")
 def analysis():
     model, cfg, task = smoke_copy_model()
-    rec = RunRecord(run_id="rmt-smoke-s0", experiment="copy", model="rmt", profile="smoke", seed=0,
-                    config=cfg.to_dict(), metrics={"test": {"acc": 0.9, "exact_match": 0.5}}, steps=16,
-                    git_sha="abc1234")
-    return ma.analyse(model, cfg, segment_len=cfg.segment_len, record=rec, n_attention=8, n_probe_train=300,
-                      n_probe_test=40, seed=0)
+    rec = RunRecord(
+        run_id="rmt-smoke-s0",
+        experiment="copy",
+        model="rmt",
+        profile="smoke",
+        seed=0,
+        config=cfg.to_dict(),
+        metrics={"test": {"acc": 0.9, "exact_match": 0.5}},
+        steps=16,
+        git_sha="abc1234",
+    )
+    return ma.analyse(
+        model, cfg, segment_len=cfg.segment_len, record=rec, n_attention=8, n_probe_train=300, n_probe_test=40, seed=0
+    )
 
 
 def test_analyse_holds_every_measurement(analysis):
@@ -127,7 +138,7 @@ def test_analyse_holds_every_measurement(analysis):
 def test_analysis_survives_json(analysis, tmp_path):
     path = analysis.save(ma.analysis_path(tmp_path, "copy", "rmt-cpu-s0"))
     assert path == tmp_path / "memory_analysis" / "copy" / "rmt-cpu-s0.json"
-    json.loads(path.read_text())                                            # plain JSON (no NaN literals)
+    json.loads(path.read_text())  # plain JSON (no NaN literals)
     back = ma.MemoryAnalysis.load(path)
     assert back.meta == json.loads(json.dumps(analysis.meta))
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(analysis.attention, back.attention))
@@ -141,20 +152,27 @@ def test_analysis_survives_json(analysis, tmp_path):
 def test_sentences_follow_the_numbers(analysis):
     good = ma.status_sentence(analysis)
     assert "solves the task" in good and "smoke run" in good
-    low = ma.MemoryAnalysis(meta={**analysis.meta, "test_acc": 0.26, "profile": "cpu"}, attention=analysis.attention,
-                            probes=analysis.probes, norms=analysis.norms, blocks=analysis.blocks)
+    low = ma.MemoryAnalysis(
+        meta={**analysis.meta, "test_acc": 0.26, "profile": "cpu"},
+        attention=analysis.attention,
+        probes=analysis.probes,
+        norms=analysis.norms,
+        blocks=analysis.blocks,
+    )
     text = ma.status_sentence(low)
     assert "has not learned the task" in text and "smoke run" not in text
     probes = analysis.probes.copy()
     sel = (probes["model"] == "trained") & (probes["memory"] == 1)
     probes.loc[sel, "accuracy"] = 1.0
     probes.loc[(probes["model"] == "untrained") & (probes["memory"] == 1), "accuracy"] = 0.3
-    strong = ma.MemoryAnalysis(meta=analysis.meta, attention=analysis.attention, probes=probes,
-                               norms=analysis.norms, blocks=analysis.blocks)
+    strong = ma.MemoryAnalysis(
+        meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
+    )
     assert "the memory holds the input" in ma.probe_sentence(strong, 1)
     probes.loc[sel, "accuracy"] = 0.3
-    weak = ma.MemoryAnalysis(meta=analysis.meta, attention=analysis.attention, probes=probes,
-                             norms=analysis.norms, blocks=analysis.blocks)
+    weak = ma.MemoryAnalysis(
+        meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
+    )
     assert "no more than random features" in ma.probe_sentence(weak, 1)
     assert "tokens of segment 0 put" in ma.attention_sentence(analysis)
     assert "slot norms stay between" in ma.norm_sentence(analysis)
@@ -165,6 +183,7 @@ def test_accuracy_beside_paper_reads_the_paper_csvs(analysis, tmp_path):
     paper = table[table["source"].str.startswith("paper")]
     n_seg = len(analysis.meta["segment_lens"])
     from rmt_lite import paper as paper_mod
+
     ref = paper_mod.synthetic()
     ref = ref[(ref["task"] == "copy") & (ref["model"] == "rmt") & (ref["n_segments"] == n_seg)]
     assert len(paper) == ref["mem_size"].nunique() > 0
@@ -186,26 +205,29 @@ def test_figures_are_drawn_and_stamped(analysis):
 
 # ---- where the model comes from -----------------------------------------------------------------
 def test_train_or_load_never_overwrites_a_committed_record_without_checkpoint(tmp_path, monkeypatch):
+    import rmt_lite.records as records
     import rmt_lite.trainer as trainer
 
     calls = []
 
     def fake_train(experiment, model, profile, seed, overrides=None, *, out_dir=None, run_name=None, **kw):
         calls.append(Path(out_dir))
-        return RunRecord(run_id=run_name, experiment=experiment, model=model, profile=profile, seed=seed, config={}, metrics={})
+        return RunRecord(
+            run_id=run_name, experiment=experiment, model=model, profile=profile, seed=seed, config={}, metrics={}
+        )
 
     monkeypatch.setattr(trainer, "train_experiment", fake_train)
     monkeypatch.setattr(trainer, "load_model", lambda run_dir, device="cpu": ("model", "cfg"))
-    monkeypatch.setattr(trainer, "repo_root", lambda: tmp_path / "repo")
+    monkeypatch.setattr(records, "repo_root", lambda: tmp_path / "repo")
     results = tmp_path / "results"
     committed = results / "copy" / "rmt-cpu-s0"
     committed.mkdir(parents=True)
     (committed / "record.json").write_text("{}")
     _, _, _, run_dir = ma.train_or_load("copy", "rmt", "cpu", 0, results_dir=results)
-    assert calls[-1] == tmp_path / "repo" / "runs" / "cpu"                  # not results/
+    assert calls[-1] == tmp_path / "repo" / "runs" / "cpu"  # not results/
     assert run_dir == tmp_path / "repo" / "runs" / "cpu" / "copy" / "rmt-cpu-s0"
     (committed / "checkpoint.pt").write_bytes(b"")
     ma.train_or_load("copy", "rmt", "cpu", 0, results_dir=results)
-    assert calls[-1] == results                                              # the committed run, loaded
+    assert calls[-1] == results  # the committed run, loaded
     ma.train_or_load("copy", "rmt", "smoke", 0, results_dir=results)
     assert calls[-1] == trainer.default_out_dir("smoke")

@@ -1,5 +1,6 @@
 """rmt_lite.plots.tasks: the tables, numbers and sentences of chapters 02-04 (copy and reverse,
 associative retrieval, longer sequences)."""
+
 import json
 import math
 
@@ -16,17 +17,54 @@ from rmt_lite import MemoryTransformer, RunRecord, resolve  # noqa: E402
 from rmt_lite.plots import tasks as tp  # noqa: E402
 
 
-def record(experiment="copy", model="rmt", seed=0, segments=3, segment_len=12, mem_size=8, acc=0.5, exact=0.1,
-           profile="cpu", task=None, history=(), curriculum=(), sha="abc1234"):
+def record(
+    experiment="copy",
+    model="rmt",
+    seed=0,
+    segments=3,
+    segment_len=12,
+    mem_size=8,
+    acc=0.5,
+    exact=0.1,
+    profile="cpu",
+    task=None,
+    history=(),
+    curriculum=(),
+    sha="abc1234",
+):
     task = task or ({"num_pairs": 4} if experiment == "retrieval" else {"length": 12, "num_symbols": 10})
-    cfg = dict(segment_len=segment_len, mem_size=mem_size, bptt_depth=None, n_layers=4, d_model=128, batch_size=64,
-               steps=100, lr=1e-3, task=task, curriculum=list(curriculum))
-    metrics = {"test": {"acc": acc, "exact_match": exact}, "valid": {"acc": acc, "exact_match": exact},
-               "segments": segments}
+    cfg = dict(
+        segment_len=segment_len,
+        mem_size=mem_size,
+        bptt_depth=None,
+        n_layers=4,
+        d_model=128,
+        batch_size=64,
+        steps=100,
+        lr=1e-3,
+        task=task,
+        curriculum=list(curriculum),
+    )
+    metrics = {
+        "test": {"acc": acc, "exact_match": exact},
+        "valid": {"acc": acc, "exact_match": exact},
+        "segments": segments,
+    }
     rid = f"{model}-{profile}-s{seed}-n{segments}-m{mem_size}"
-    return RunRecord(run_id=rid, experiment=experiment, model=model, profile=profile, seed=seed, config=cfg,
-                     metrics=metrics, history=list(history), steps=100, stop_reason="steps", wall_time_s=10.0,
-                     git_sha=sha)
+    return RunRecord(
+        run_id=rid,
+        experiment=experiment,
+        model=model,
+        profile=profile,
+        seed=seed,
+        config=cfg,
+        metrics=metrics,
+        history=list(history),
+        steps=100,
+        stop_reason="steps",
+        wall_time_s=10.0,
+        git_sha=sha,
+    )
 
 
 def frame(*records):
@@ -61,16 +99,20 @@ def test_chance_levels_reads_the_records_or_the_profile():
 
 # ------------------------------------------------------------------------------------------------
 def test_summarise_records_aggregates_seeds_and_names_the_whole_transformer():
-    recs = frame(record(seed=0, acc=0.5), record(seed=1, acc=0.7), record(seed=2, acc=0.9, sha="def5678"),
-                 record(model="transformer", segments=1, segment_len=36, mem_size=8, acc=1.0, exact=1.0),
-                 record(model="xl", mem_size=4, acc=0.2))
+    recs = frame(
+        record(seed=0, acc=0.5),
+        record(seed=1, acc=0.7),
+        record(seed=2, acc=0.9, sha="def5678"),
+        record(model="transformer", segments=1, segment_len=36, mem_size=8, acc=1.0, exact=1.0),
+        record(model="xl", mem_size=4, acc=0.2),
+    )
     s = tp.summarise_records(recs)
     rmt = s[s.label == "rmt"].iloc[0]
     assert (rmt.acc_mean, rmt.acc_min, rmt.acc_max) == pytest.approx((0.7, 0.5, 0.9))
     assert rmt.n_runs == 3 and rmt.seeds == "0-2" and rmt.commits == "abc1234,def5678"
     assert rmt.seq_len == 36 and rmt.num_segments == 3
     whole = s[s.label == "transformer (whole)"].iloc[0]
-    assert whole.mem_size == 0 and whole.num_segments == 1        # a transformer has no memory
+    assert whole.mem_size == 0 and whole.num_segments == 1  # a transformer has no memory
     # equal memory: only memory models of that size; the transformer stays
     kept = tp.summarise_records(recs, mem_size=8)
     assert set(kept.label) == {"rmt", "transformer (whole)"}
@@ -101,7 +143,7 @@ def test_runs_table_has_one_row_per_run():
 def test_paper_summary_gives_the_headline_copy_numbers_from_the_csvs():
     p = tp.paper_summary("copy")
     assert tp.lookup(p, "copy", "rmt", 9) == pytest.approx(1.0)
-    assert tp.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)      # DESIGN.md section 8
+    assert tp.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)  # DESIGN.md section 8
     assert tp.lookup(p, "copy", "xl", 6) == pytest.approx(0.97, abs=0.01)
     assert tp.lookup(p, "copy", "transformer (whole)", 1) == pytest.approx(1.0)
     mem = p[p.label != "transformer"].set_index(["label", "num_segments"])
@@ -113,14 +155,13 @@ def test_paper_summary_gives_the_headline_copy_numbers_from_the_csvs():
 def test_paper_summary_pools_retrieval_runs_by_the_segments_the_reference_really_made():
     p = tp.paper_summary("retrieval")
     assert not p.duplicated(["label", "num_segments"]).any()
-    assert 4 not in set(p.num_segments)                 # torch.chunk never made 4 segments of 10 tokens
+    assert 4 not in set(p.num_segments)  # torch.chunk never made 4 segments of 10 tokens
     rmt2 = p[(p.label == "rmt") & (p.num_segments == 2)].iloc[0]
     assert rmt2.mem_sizes == "4,5" and rmt2.segment_len == 5
 
 
 def test_paper_summary_filters_and_renames():
-    p = tp.paper_summary(["copy120", "copy240", "copy360"], memory="all", query="segment_len == 120",
-                         task="copy_long")
+    p = tp.paper_summary(["copy120", "copy240", "copy360"], memory="all", query="segment_len == 120", task="copy_long")
     assert set(p.task) == {"copy_long"} and set(p.segment_len) == {120}
     assert sorted(p[p.label == "rmt"].seq_len) == [360, 720, 1080]
     with pytest.raises(ValueError, match="datasets="):
@@ -132,22 +173,34 @@ def test_paper_summary_filters_and_renames():
 # ------------------------------------------------------------------------------------------------
 def summary_of(rows):
     """rows: (label, segments, [accs])"""
-    recs = [record(model="transformer" if lab == "transformer" else lab, seed=i, segments=n,
-                   segment_len=36 // n, acc=a)
-            for lab, n, accs in rows for i, a in enumerate(accs)]
+    recs = [
+        record(model="transformer" if lab == "transformer" else lab, seed=i, segments=n, segment_len=36 // n, acc=a)
+        for lab, n, accs in rows
+        for i, a in enumerate(accs)
+    ]
     return tp.summarise_records(frame(*recs))
 
 
 def test_gap_trend_names_the_memory_size_of_each_segment_count():
-    recs = [record(model=m, seed=0, segments=n, segment_len=36 // n, mem_size=mem, acc=a)
-            for m, n, mem, a in (("rmt", 3, 12, 1.0), ("xl", 3, 12, 1.0), ("rmt", 9, 4, 1.0), ("xl", 9, 4, 0.2))]
+    recs = [
+        record(model=m, seed=0, segments=n, segment_len=36 // n, mem_size=mem, acc=a)
+        for m, n, mem, a in (("rmt", 3, 12, 1.0), ("xl", 3, 12, 1.0), ("rmt", 9, 4, 1.0), ("xl", 9, 4, 0.2))
+    ]
     trend = tp.gap_trend(tp.summarise_records(frame(*recs)), "copy")
     assert "+0.00 (3 segments, memory 12), +0.80 (9 segments, memory 4)" in trend
 
 
 def test_compare_words_the_verdict_from_the_numbers():
-    s = summary_of([("rmt", 3, [0.9, 1.0]), ("xl", 3, [0.3, 0.4]), ("rmt", 6, [0.5, 0.52]),
-                    ("xl", 6, [0.5, 0.51]), ("rmt", 9, [0.3, 0.7]), ("xl", 9, [0.3, 0.5])])
+    s = summary_of(
+        [
+            ("rmt", 3, [0.9, 1.0]),
+            ("xl", 3, [0.3, 0.4]),
+            ("rmt", 6, [0.5, 0.52]),
+            ("xl", 6, [0.5, 0.51]),
+            ("rmt", 9, [0.3, 0.7]),
+            ("xl", 9, [0.3, 0.5]),
+        ]
+    )
     assert "rmt is ahead by 0.60" in tp.compare(s, "copy", 3)
     assert "xl is behind by 0.60" in tp.compare(s, "copy", 3, "xl", "rmt")
     assert "level" in tp.compare(s, "copy", 6)
@@ -156,8 +209,16 @@ def test_compare_words_the_verdict_from_the_numbers():
 
 
 def test_at_chance_and_gap_trend():
-    s = summary_of([("transformer", 3, [0.11]), ("transformer", 6, [0.12]), ("rmt", 3, [1.0]), ("xl", 3, [0.95]),
-                    ("rmt", 6, [1.0]), ("xl", 6, [0.5])])
+    s = summary_of(
+        [
+            ("transformer", 3, [0.11]),
+            ("transformer", 6, [0.12]),
+            ("rmt", 3, [1.0]),
+            ("xl", 3, [0.95]),
+            ("rmt", 6, [1.0]),
+            ("xl", 6, [0.5]),
+        ]
+    )
     assert tp.at_chance(s, "copy", "transformer", 0.1) == "at chance"
     assert tp.at_chance(s, "copy", "rmt", 0.1) == "above chance"
     assert tp.at_chance(s, "copy", "mt", 0.1) == "not run"
@@ -200,7 +261,11 @@ def test_history_with_config_curriculum_table_and_stage_starts(tmp_path):
     assert list(starts["step"]) == [50, 150, 250] and list(starts["segments"]) == [1, 2, 3]
     table = tp.curriculum_table(df)
     assert list(table["steps"]) == [100, 100, 50]
-    assert list(table["model"]) == ["rmt"] * 3 and list(table["best acc"]) == [0.95, 0.7, 0.6] and list(table["evaluations"]) == [2, 2, 1]
+    assert (
+        list(table["model"]) == ["rmt"] * 3
+        and list(table["best acc"]) == [0.95, 0.7, 0.6]
+        and list(table["evaluations"]) == [2, 2, 1]
+    )
     # the same, read back from a results folder
     folder = tmp_path / "copy_long" / r.run_id
     folder.mkdir(parents=True)
@@ -211,10 +276,12 @@ def test_history_with_config_curriculum_table_and_stage_starts(tmp_path):
 
 def test_profile_settings_leaves_out_the_sweeps():
     cfg = resolve("copy_long", "rmt", "cpu")
-    recs = frame(record(experiment="copy_long", mem_size=cfg.mem_size, task=dict(cfg.task)),
-                 record(experiment="copy_long", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
-                 record(experiment="copy_long", model="transformer", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
-                 record(experiment="copy_long", mem_size=cfg.mem_size, task={**cfg.task, "length": 3}))
+    recs = frame(
+        record(experiment="copy_long", mem_size=cfg.mem_size, task=dict(cfg.task)),
+        record(experiment="copy_long", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
+        record(experiment="copy_long", model="transformer", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
+        record(experiment="copy_long", mem_size=cfg.mem_size, task={**cfg.task, "length": 3}),
+    )
     kept = tp.profile_settings(recs, "copy_long", "cpu")
     assert len(kept) == 2 and set(kept["model"]) == {"rmt", "transformer"}
 
@@ -257,44 +324,68 @@ def test_decode_example_aligns_answer_prediction_and_errors():
     b = task.fixed_set("test", 1)
     pred = b.targets[0].clone()
     scored = b.loss_mask[0].nonzero().flatten()
-    pred[scored[1]] = 1 if int(pred[scored[1]]) != 1 else 2       # one wrong token
+    pred[scored[1]] = 1 if int(pred[scored[1]]) != 1 else 2  # one wrong token
     text = tp.decode_example(task, b.tokens[0], b.targets[0], b.loss_mask[0], 6, pred)
     lines = {ln[:8].strip(): ln[10:] for ln in text.splitlines() if ":" in ln[:9]}
     assert lines["segment"] == "0" * 6 + "1" * 7
-    assert lines["prompt"] == task.decode(b.tokens[0])[:7]           # 6 symbols and the start token
+    assert lines["prompt"] == task.decode(b.tokens[0])[:7]  # 6 symbols and the start token
     answer = task.decode(b.targets[0][b.loss_mask[0]])
-    assert lines["answer"] == " " * 7 + answer                        # under the positions it fills
+    assert lines["answer"] == " " * 7 + answer  # under the positions it fills
     assert lines["errors"] == " " * 8 + "^"
     assert "5/6 answer tokens right" in text
     r = data_gen.make_task("retrieval")
     rb = r.fixed_set("test", 1)
     last = tp.decode_example(r, rb.tokens[0], rb.targets[0], rb.loss_mask[0], 5).splitlines()[-1]
-    assert last == "answer  : " + " " * 10 + r.decode(rb.targets[0][-1:])     # after the 10 input tokens
+    assert last == "answer  : " + " " * 10 + r.decode(rb.targets[0][-1:])  # after the 10 input tokens
 
 
 # ------------------------------------------------------------------------------------------------
 def test_figures_draw_ours_paper_and_empty_panels():
     ours = summary_of([("rmt", 3, [1.0, 0.9]), ("xl", 3, [0.5])])
-    fig = tp.plot_accuracy_by_segments(ours, tp.paper_summary(["copy", "reverse"]), tasks=["copy", "reverse"],
-                                       chance={"copy": 0.1, "reverse": 0.1}, provenance="test")
+    fig = tp.plot_accuracy_by_segments(
+        ours,
+        tp.paper_summary(["copy", "reverse"]),
+        tasks=["copy", "reverse"],
+        chance={"copy": 0.1, "reverse": 0.1},
+        provenance="test",
+    )
     assert len(fig.axes) == 4
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert {"rmt", "xl", "transformer", "mt", "paper", "chance"} <= set(labels)
-    assert any(t.get_text() == "no ours runs" for t in fig.axes[1].texts)   # reverse: no runs of ours
+    assert any(t.get_text() == "no ours runs" for t in fig.axes[1].texts)  # reverse: no runs of ours
     plt.close(fig)
     fig = tp.plot_curriculum(pd.DataFrame(), provenance="test", title="empty")
     plt.close(fig)
-    recs = frame(record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)],
-                        task={"length": 12, "num_symbols": 8}))
-    fig = tp.plot_curriculum(tp.history_with_config(None, "copy_long", records=[
-        record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)])]),
-        provenance="test", title="c", chance=0.125)
+    recs = frame(
+        record(
+            experiment="copy_long",
+            history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)],
+            task={"length": 12, "num_symbols": 8},
+        )
+    )
+    fig = tp.plot_curriculum(
+        tp.history_with_config(
+            None,
+            "copy_long",
+            records=[record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)])],
+        ),
+        provenance="test",
+        title="c",
+        chance=0.125,
+    )
     assert any("2 seg" in t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
     fig = tp.plot_memory_size(tp.summarise_records(recs), chance=0.125, provenance="t", title="m")
     plt.close(fig)
-    fig = tp.plot_accuracy_by_length(tp.summarise_records(recs), None, tasks=["copy_long"],
-                                     paper_tasks=["copy_long"], titles=["Copy"], chance={}, provenance="t")
+    fig = tp.plot_accuracy_by_length(
+        tp.summarise_records(recs),
+        None,
+        tasks=["copy_long"],
+        paper_tasks=["copy_long"],
+        titles=["Copy"],
+        chance={},
+        provenance="t",
+    )
     plt.close(fig)
     gen = pd.DataFrame(dict(segments=[3, 6], acc=[1.0, 0.5], exact_match=[1.0, 0.0], trained=[True, False]))
     fig = tp.plot_length_generalisation(gen, provenance="t", title="g", chance=0.1)
@@ -317,13 +408,20 @@ def test_records_frame_matches_load_records(tmp_path):
 
 def test_choose_records_prefers_committed_and_says_what_it_shows():
     fresh = frame(record(profile="smoke"))
-    shown = tp.choose_records(pd.DataFrame(), fresh, committed_profile="cpu", profile="smoke",
-                              results_dir="../results", fresh_provenance="this run: profile=smoke")
+    shown = tp.choose_records(
+        pd.DataFrame(),
+        fresh,
+        committed_profile="cpu",
+        profile="smoke",
+        results_dir="../results",
+        fresh_provenance="this run: profile=smoke",
+    )
     assert not shown.committed and shown.records is fresh and "says nothing about the paper" in shown.provenance
     assert shown.status.startswith("No committed cpu results") and shown.title_suffix == " (smoke run, not a result)"
     committed = frame(record(seed=0), record(seed=1))
-    shown = tp.choose_records(committed, fresh, committed_profile="cpu", profile="smoke", results_dir="r",
-                              fresh_provenance="x")
+    shown = tp.choose_records(
+        committed, fresh, committed_profile="cpu", profile="smoke", results_dir="r", fresh_provenance="x"
+    )
     assert shown.committed and shown.records is committed and shown.title_suffix == ""
     assert "2 records" in shown.status and "seeds 0,1" in shown.status and shown.name == "ours (cpu)"
 
@@ -338,8 +436,17 @@ def test_size_note_and_titles_name_both_lengths():
 
 
 def test_format_sweeps_puts_accuracies_in_one_column():
-    sw = pd.DataFrame({"task": ["copy"], "model": ["xl"], "tokens": [72], "segments": [3],
-                       "memory 12": [0.832], "memory 24": [1.0], "memory 6": [float("nan")]})
+    sw = pd.DataFrame(
+        {
+            "task": ["copy"],
+            "model": ["xl"],
+            "tokens": [72],
+            "segments": [3],
+            "memory 12": [0.832],
+            "memory 24": [1.0],
+            "memory 6": [float("nan")],
+        }
+    )
     out = tp.format_sweeps(sw)
     assert list(out.columns) == ["task", "model", "tokens", "segments", "memory: accuracy"]
     assert out.iloc[0]["memory: accuracy"] == "12: 0.83 | 24: 1.00"
@@ -348,26 +455,57 @@ def test_format_sweeps_puts_accuracies_in_one_column():
 def test_generalisation_runs_tests_the_fresh_run_without_a_committed_checkpoint(tmp_path):
     from rmt_lite import train_experiment
 
-    run = train_experiment("copy_long", "rmt", "smoke", 0, {"steps": 3, "warmup_steps": 1, "eval_interval": 3}, out_dir=tmp_path / "runs",
-                           log=lambda line: None)
-    gen = tp.generalisation_runs(tmp_path / "results", "copy_long", ["rmt"], committed_profile="cpu", fresh=[run],
-                                 profile="smoke", factors=[1, 2], n_samples=4)
+    run = train_experiment(
+        "copy_long",
+        "rmt",
+        "smoke",
+        0,
+        {"steps": 3, "warmup_steps": 1, "eval_interval": 3},
+        out_dir=tmp_path / "runs",
+        log=lambda line: None,
+    )
+    gen = tp.generalisation_runs(
+        tmp_path / "results",
+        "copy_long",
+        ["rmt"],
+        committed_profile="cpu",
+        fresh=[run],
+        profile="smoke",
+        factors=[1, 2],
+        n_samples=4,
+    )
     assert list(gen["trained"]) == [True, False] and set(gen["model"]) == {"rmt"}
     assert gen["source"].iloc[0].startswith("this notebook's smoke run")
     sentence = tp.generalisation_sentence(gen)
     assert sentence.startswith("rmt ") and "(as trained)" in sentence
     with pytest.raises(ValueError, match="models contains 'xl'"):
-        tp.generalisation_runs(tmp_path / "results", "copy_long", ["xl"], committed_profile="cpu", fresh=[run],
-                               profile="smoke", factors=[1], n_samples=4)
+        tp.generalisation_runs(
+            tmp_path / "results",
+            "copy_long",
+            ["xl"],
+            committed_profile="cpu",
+            fresh=[run],
+            profile="smoke",
+            factors=[1],
+            n_samples=4,
+        )
 
 
 def test_training_curves_draw_one_line_per_model_or_per_seed():
     from rmt_lite import plots
-    df = pd.DataFrame([dict(model=m, seed=s, step=step, acc=0.25 + 0.1 * s)
-                       for m in ("xl", "rmt") for s in range(3) for step in (100, 200, 300)])
+
+    df = pd.DataFrame(
+        [
+            dict(model=m, seed=s, step=step, acc=0.25 + 0.1 * s)
+            for m in ("xl", "rmt")
+            for s in range(3)
+            for step in (100, 200, 300)
+        ]
+    )
 
     def lines(fig):
-        return [l for l in fig.axes[0].lines if len(l.get_xdata()) == 3]   # the curves, not the legend or chance
+        return [ln for ln in fig.axes[0].lines if len(ln.get_xdata()) == 3]  # the curves, not the legend or chance
+
     assert len(lines(plots.plot_training_curves(df, "acc", "t", "p"))) == 2
     per_seed = plots.plot_training_curves(df, "acc", "t", "p", chance=0.25, chance_label="guess", units="seed")
     assert len(lines(per_seed)) == 6

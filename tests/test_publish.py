@@ -1,5 +1,6 @@
 """Publishing: the workflows call the README's commands and deploy the book; the repository URL
 lives in _config.yml and every copy of it agrees; the Colab set-up works on a fresh clone."""
+
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ def _steps(workflow: dict) -> list[dict]:
 
 def _load(name: str) -> dict:
     data = yaml.safe_load((WORKFLOWS / name).read_text())
-    data["on"] = data.pop(True, data.get("on"))      # YAML 1.1 reads the key `on` as True
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
     return data
 
 
@@ -56,7 +57,9 @@ def test_every_notebook_carries_the_set_up_cell_written_from_config():
         cells = nbformat.read(path, as_version=4).cells
         found = [c for c in cells if c.get("id") == book.SETUP_CELL_ID]
         assert len(found) == 1, f"{path.name}: run `make colab-cells`"
-        assert found[0].source == expected, f"{path.name}: its set-up cell disagrees with _config.yml; run `make colab-cells`"
+        assert found[0].source == expected, (
+            f"{path.name}: its set-up cell disagrees with _config.yml; run `make colab-cells`"
+        )
         assert "remove-cell" in found[0].metadata.get("tags", [])
         params = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
         assert cells[params + 1] is found[0]
@@ -65,21 +68,32 @@ def test_every_notebook_carries_the_set_up_cell_written_from_config():
 
 @pytest.mark.slow
 def test_the_colab_set_up_clones_the_book_and_finds_the_committed_records(tmp_path):
-    origin = tmp_path / "origin"                      # a clone with a branch of its own, as the remote
+    origin = tmp_path / "origin"  # a clone with a branch of its own, as the remote
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(origin)], check=True)
     subprocess.run(["git", "-C", str(origin), "checkout", "--quiet", "-b", "book"], check=True)
     before = os.getcwd()
     try:
         where = setup(f"file://{origin}", "book", tmp_path / "runtime")
         assert Path.cwd() == where / "notebooks"
-        assert subprocess.run(["git", "-C", str(where), "rev-list", "--count", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip() == "1"        # shallow
-        probe = ("import rmt_lite; from rmt_lite import load_records; "
-                 "print(rmt_lite.__file__); print(len(load_records('../results')))")
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONPATH": str(where)}).stdout.split()
+        assert (
+            subprocess.run(
+                ["git", "-C", str(where), "rev-list", "--count", "HEAD"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            == "1"
+        )  # shallow
+        probe = (
+            "import rmt_lite; from rmt_lite import load_records; "
+            "print(rmt_lite.__file__); print(len(load_records('../results')))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(where)},
+        ).stdout.split()
         assert out[0].startswith(str(where)) and int(out[1]) > 0
-        assert setup(f"file://{origin}", "book", tmp_path / "runtime") == where     # a second call reuses it
+        assert setup(f"file://{origin}", "book", tmp_path / "runtime") == where  # a second call reuses it
     finally:
         os.chdir(before)
 

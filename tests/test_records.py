@@ -1,4 +1,5 @@
 """Records: atomic writes, JSON that always parses, the aggregate CSV, DataFrames for notebooks."""
+
 from __future__ import annotations
 
 import json
@@ -8,16 +9,24 @@ import pytest
 import torch
 
 from rmt_lite import records
-from rmt_lite.records import (RunRecord, atomic_torch_save, atomic_write_json, load_history, load_records,
-                              write_summary)
+from rmt_lite.records import RunRecord, atomic_torch_save, atomic_write_json, load_history, load_records, write_summary
 
 
 def _record(run_id="rmt-cpu-s0", profile="cpu", seed=0, acc=0.5):
-    return RunRecord(run_id=run_id, experiment="copy", model="rmt", profile=profile, seed=seed,
-                     config={"segment_len": 24, "mem_size": 8, "task": {"length": 24}},
-                     metrics={"test": {"acc": acc, "loss": float("nan")}, "valid": {"acc": acc}, "segments": 3},
-                     history=[{"step": 100, "acc": acc / 2}, {"step": 200, "acc": acc}], steps=200,
-                     git_sha="abc", versions={"torch": "2.13.0"}, device="cpu")
+    return RunRecord(
+        run_id=run_id,
+        experiment="copy",
+        model="rmt",
+        profile=profile,
+        seed=seed,
+        config={"segment_len": 24, "mem_size": 8, "task": {"length": 24}},
+        metrics={"test": {"acc": acc, "loss": float("nan")}, "valid": {"acc": acc}, "segments": 3},
+        history=[{"step": 100, "acc": acc / 2}, {"step": 200, "acc": acc}],
+        steps=200,
+        git_sha="abc",
+        versions={"torch": "2.13.0"},
+        device="cpu",
+    )
 
 
 def test_atomic_write_replaces_whole_files_and_leaves_no_temporaries(tmp_path):
@@ -34,6 +43,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise OSError("disk full")
+
     monkeypatch.setattr(records.os, "replace", boom)
     with pytest.raises(OSError):
         atomic_write_json(path, {"a": 2})

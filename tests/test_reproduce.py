@@ -1,4 +1,5 @@
 """The reproduction queue: what it holds and how it is filtered (nothing is trained here)."""
+
 import pytest
 
 from rmt_lite import reproduce
@@ -9,26 +10,40 @@ def test_every_queued_run_resolves_and_names_are_unique():
     runs = reproduce.queue()
     assert len({r.name for r in runs}) == len(runs)
     for r in runs:
-        resolve(r.experiment, r.model, "cpu", r.seed, r.overrides)      # raises on a bad override
+        resolve(r.experiment, r.model, "cpu", r.seed, r.overrides)  # raises on a bad override
 
 
 def test_every_claim_that_compares_models_has_three_seeds_of_each():
     runs = reproduce.queue()
 
     def seeds(experiment, model, n):
-        return {r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)}
-    for experiment, n in (("copy", 3), ("copy", 6), ("copy", 9), ("reverse", 2), ("reverse", 4), ("reverse", 6),
-                          ("retrieval", 2), ("retrieval", 3), ("retrieval_long", 2), ("retrieval_long", 3)):
-        for model in ("xl", "rmt"):                                  # claims 2 and 4
+        return {
+            r.seed for r in runs if (r.experiment, r.model, r.overrides.get("num_segments")) == (experiment, model, n)
+        }
+
+    for experiment, n in (
+        ("copy", 3),
+        ("copy", 6),
+        ("copy", 9),
+        ("reverse", 2),
+        ("reverse", 4),
+        ("reverse", 6),
+        ("retrieval", 2),
+        ("retrieval", 3),
+        ("retrieval_long", 2),
+        ("retrieval_long", 3),
+    ):
+        for model in ("xl", "rmt"):  # claims 2 and 4
             assert seeds(experiment, model, n) == {0, 1, 2}, (experiment, n, model)
     for experiment, n in (("copy", 3), ("reverse", 2)):
-        for model in ("transformer", "mt"):                          # claims 1 and 3
+        for model in ("transformer", "mt"):  # claims 1 and 3
             assert seeds(experiment, model, n) == {0, 1, 2}, (experiment, n, model)
-    for experiment in ("copy_long", "reverse_long"):                 # Fig. 5: every length, 3 seeds
+    for experiment in ("copy_long", "reverse_long"):  # Fig. 5: every length, 3 seeds
         for n in reproduce.LONG_LENGTHS:
             for model in ("xl", "rmt"):
-                assert {r.seed for r in runs if (r.experiment, r.model, r.overrides) == (experiment, model, {"length": n})
-                        } == {0, 1, 2}, (experiment, n, model)
+                assert {
+                    r.seed for r in runs if (r.experiment, r.model, r.overrides) == (experiment, model, {"length": n})
+                } == {0, 1, 2}, (experiment, n, model)
     for model, n in (("transformer", 1), ("xl", None), ("rmt", None)):  # claim 5
         assert seeds("quadratic", model, n) == {0, 1, 2}, ("quadratic", model)
 
@@ -55,7 +70,10 @@ def test_two_jobs_train_the_same_runs_as_one(tmp_path):
     assert reproduce.main([*args, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
 
     def tests(folder):
-        return {p.parent.name: json.loads(p.read_text())["metrics"]["test"]
-                for p in (tmp_path / folder / "retrieval").glob("*/record.json")}
+        return {
+            p.parent.name: json.loads(p.read_text())["metrics"]["test"]
+            for p in (tmp_path / folder / "retrieval").glob("*/record.json")
+        }
+
     one = tests("one")
-    assert len(one) == 6 and tests("two") == one     # bit-identical on the CPU, one thread per run
+    assert len(one) == 6 and tests("two") == one  # bit-identical on the CPU, one thread per run

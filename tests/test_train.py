@@ -1,6 +1,7 @@
 """The trainer: profiles and validation, both recurrence regimes, curriculum, early stopping,
 checkpoints and resume, the NaN guard, records and the command line (fast tests; the subprocess
 kill-and-resume and torchrun tests are in test_train_slow.py)."""
+
 from __future__ import annotations
 
 import json
@@ -65,9 +66,10 @@ def fake_load_classification(name, **kwargs):
             label = int(torch.randint(0, 2, (1,), generator=g))
             length = int(torch.randint(20, 90, (1,), generator=g))
             ids = torch.randint(2, 18, (length,), generator=g)
-            ids[-5:] = 18 + label          # the label shows only at the end of the document
+            ids[-5:] = 18 + label  # the label shows only at the end of the document
             out.append((ids, label))
         return out
+
     return FakeClassification(docs(64), docs(16), docs(16))
 
 
@@ -88,8 +90,17 @@ def _train(tmp_path, experiment="copy", model="rmt", overrides=None, **kw):
 # ------------------------------------------------------------------------------------------------
 # profiles and validation
 def test_every_experiment_profile_and_model_resolves():
-    assert {"copy", "reverse", "retrieval", "quadratic", "lm_bytes", "lm_words", "classification",
-            "copy_long", "reverse_long"} <= set(EXPERIMENTS)
+    assert {
+        "copy",
+        "reverse",
+        "retrieval",
+        "quadratic",
+        "lm_bytes",
+        "lm_words",
+        "classification",
+        "copy_long",
+        "reverse_long",
+    } <= set(EXPERIMENTS)
     for name, spec in EXPERIMENTS.items():
         for profile in PROFILES:
             for model in MODELS:
@@ -106,54 +117,79 @@ def test_every_experiment_profile_and_model_resolves():
 
 def test_paper_profile_holds_the_reference_hyperparameters():
     c = resolve("copy", "rmt", "paper")
-    assert (c.n_layers, c.d_model, c.d_ff, c.batch_size, c.lr, c.clip, c.schedule, c.decay_rate, c.patience) == \
-        (4, 128, 256, 32, 1e-4, 0.25, "plateau", 0.5, 8)
+    assert (c.n_layers, c.d_model, c.d_ff, c.batch_size, c.lr, c.clip, c.schedule, c.decay_rate, c.patience) == (
+        4,
+        128,
+        256,
+        32,
+        1e-4,
+        0.25,
+        "plateau",
+        0.5,
+        8,
+    )
     assert c.task == {"length": 24, "num_symbols": 10} and c.segment_len == 24
     q = resolve("quadratic", "rmt", "paper")
     assert (q.n_layers, q.segment_len, q.mem_size, q.steps) == (6, 30, 30, 600_000)
     lm = resolve("lm_bytes", "rmt", "paper")
     assert (lm.n_layers, lm.d_model, lm.segment_len, lm.mem_size, lm.bptt_depth, lm.lr) == (12, 512, 128, 10, 2, 2.5e-4)
     assert resolve("lm_words", "rmt", "paper").bptt_depth == 3
-    cpu = resolve("copy", "rmt", "cpu")   # the paper's model and task size: L=24 in 3 segments of 24
+    cpu = resolve("copy", "rmt", "cpu")  # the paper's model and task size: L=24 in 3 segments of 24
     assert cpu.task == {"length": 24, "num_symbols": 10} and cpu.segment_len == 24 and cpu.n_layers == 4
-    small = resolve("copy_small", "rmt", "cpu")   # the earlier cpu profile, kept for its records
+    small = resolve("copy_small", "rmt", "cpu")  # the earlier cpu profile, kept for its records
     assert small.task == {"length": 12, "num_symbols": 10} and small.segment_len == 12
 
 
 def test_overrides_are_parsed_and_typed():
-    c = resolve("copy", "rmt", "smoke", 3, {"lr": "3e-4", "length": "8", "bptt_depth": "1", "amp": "false",
-                                            "curriculum": "1,2,4", "target": "none", "num_symbols": 6,
-                                            "segment_len": 6})
+    c = resolve(
+        "copy",
+        "rmt",
+        "smoke",
+        3,
+        {
+            "lr": "3e-4",
+            "length": "8",
+            "bptt_depth": "1",
+            "amp": "false",
+            "curriculum": "1,2,4",
+            "target": "none",
+            "num_symbols": 6,
+            "segment_len": 6,
+        },
+    )
     assert c.seed == 3 and c.lr == 3e-4 and c.task["length"] == 8 and c.bptt_depth == 1 and c.amp is False
     assert c.curriculum == (1, 2, 4) and c.target is None and c.task["num_symbols"] == 6
     assert resolve("copy", "rmt", "smoke", 0, {"bptt_depth": "full"}).bptt_depth is None
     # num_segments: exact segments of one length
     assert resolve("copy", "transformer", "cpu", 0, {"num_segments": 1}).segment_len == 72
     nine = resolve("copy", "rmt", "cpu", 0, {"num_segments": 9, "length": 24})
-    assert nine.segment_len == 8 and nine.curriculum == (1, 2, 3, 9)   # the profile's curriculum, extended
+    assert nine.segment_len == 8 and nine.curriculum == (1, 2, 3, 9)  # the profile's curriculum, extended
     assert resolve("copy", "rmt", "cpu", 0, {"num_segments": 2}).curriculum == (1, 2)
 
 
-@pytest.mark.parametrize("args, overrides, words", [
-    (("nope", "rmt", "cpu"), None, ["experiment='nope'", "copy", "lm_bytes"]),
-    (("copy", "gpt", "cpu"), None, ["model='gpt'", "rmt_xl"]),
-    (("copy", "rmt", "fast"), None, ["profile='fast'", "smoke", "paper"]),
-    (("copy", "rmt", "cpu"), {"learning_rate": 1}, ["override key='learning_rate'", "lr"]),
-    (("copy", "rmt", "cpu"), {"lr": "-1"}, ["lr=-1.0", "> 0"]),
-    (("copy", "rmt", "cpu"), {"lr": "abc"}, ["lr='abc'", "a number"]),
-    (("copy", "rmt", "cpu"), {"dropout": 1.5}, ["dropout=1.5", "[0, 1)"]),
-    (("copy", "rmt", "cpu"), {"steps": 0}, ["steps=0", "positive integer"]),
-    (("copy", "rmt", "cpu"), {"segment_len": 100}, ["segment_len=100", "at most the sample length 72"]),
-    (("copy", "rmt", "cpu"), {"num_segments": 100}, ["num_segments=100", "72-token"]),
-    (("copy", "rmt", "cpu"), {"num_segments": 3, "segment_len": 24}, ["num_segments=3", "segment_len"]),
-    (("copy", "rmt", "cpu"), {"length": 0}, ["length=0"]),
-    (("copy", "rmt", "cpu"), {"schedule": "linear"}, ["schedule='linear'", "cosine"]),
-    (("copy", "rmt", "cpu"), {"curriculum": "1,2"}, ["curriculum=(1, 2)", "ending at 3"]),
-    (("copy", "xl", "cpu"), {"mem_size": 0}, ["mem_size=0", "xl"]),
-    (("lm_bytes", "rmt", "cpu"), {"bptt_depth": "none"}, ["bptt_depth=None", "language modelling"]),
-    (("classification", "xl", "cpu"), None, ["model='xl'", "transformer or rmt"]),
-    (("copy", "rmt", "cpu"), {"seed": 1}, ["seed=1", "--seed"]),
-])
+@pytest.mark.parametrize(
+    "args, overrides, words",
+    [
+        (("nope", "rmt", "cpu"), None, ["experiment='nope'", "copy", "lm_bytes"]),
+        (("copy", "gpt", "cpu"), None, ["model='gpt'", "rmt_xl"]),
+        (("copy", "rmt", "fast"), None, ["profile='fast'", "smoke", "paper"]),
+        (("copy", "rmt", "cpu"), {"learning_rate": 1}, ["override key='learning_rate'", "lr"]),
+        (("copy", "rmt", "cpu"), {"lr": "-1"}, ["lr=-1.0", "> 0"]),
+        (("copy", "rmt", "cpu"), {"lr": "abc"}, ["lr='abc'", "a number"]),
+        (("copy", "rmt", "cpu"), {"dropout": 1.5}, ["dropout=1.5", "[0, 1)"]),
+        (("copy", "rmt", "cpu"), {"steps": 0}, ["steps=0", "positive integer"]),
+        (("copy", "rmt", "cpu"), {"segment_len": 100}, ["segment_len=100", "at most the sample length 72"]),
+        (("copy", "rmt", "cpu"), {"num_segments": 100}, ["num_segments=100", "72-token"]),
+        (("copy", "rmt", "cpu"), {"num_segments": 3, "segment_len": 24}, ["num_segments=3", "segment_len"]),
+        (("copy", "rmt", "cpu"), {"length": 0}, ["length=0"]),
+        (("copy", "rmt", "cpu"), {"schedule": "linear"}, ["schedule='linear'", "cosine"]),
+        (("copy", "rmt", "cpu"), {"curriculum": "1,2"}, ["curriculum=(1, 2)", "ending at 3"]),
+        (("copy", "xl", "cpu"), {"mem_size": 0}, ["mem_size=0", "xl"]),
+        (("lm_bytes", "rmt", "cpu"), {"bptt_depth": "none"}, ["bptt_depth=None", "language modelling"]),
+        (("classification", "xl", "cpu"), None, ["model='xl'", "transformer or rmt"]),
+        (("copy", "rmt", "cpu"), {"seed": 1}, ["seed=1", "--seed"]),
+    ],
+)
 def test_bad_input_names_parameter_value_and_allowed(args, overrides, words):
     with pytest.raises(ValueError) as e:
         resolve(*args, overrides=overrides)
@@ -220,6 +256,7 @@ def test_bad_input_writes_nothing(tmp_path):
 
 def test_smoke_never_writes_into_committed_results():
     from rmt_lite.trainer import _committed_results_dir
+
     with pytest.raises(ValueError, match="smoke"):
         train_experiment("copy", "rmt", "smoke", out_dir=_committed_results_dir(), log=_quiet)
     with pytest.raises(ValueError, match="smoke"):
@@ -229,7 +266,7 @@ def test_smoke_never_writes_into_committed_results():
 def test_run_id_names_the_changes():
     assert default_run_id(resolve("copy", "rmt", "cpu", 2)) == "rmt-cpu-s2"
     rid = default_run_id(resolve("copy", "xl", "cpu", 0, {"num_segments": 6}))
-    assert rid == "xl-cpu-s0-curriculum1,2,3,6-segment_len12"    # the curriculum follows the segments
+    assert rid == "xl-cpu-s0-curriculum1,2,3,6-segment_len12"  # the curriculum follows the segments
 
 
 def test_every_model_variant_trains_on_a_task(tmp_path):
@@ -239,24 +276,25 @@ def test_every_model_variant_trains_on_a_task(tmp_path):
 
 
 def test_curriculum_moves_through_stages_and_tests_the_final_setting(tmp_path):
-    rec = _train(tmp_path, "copy_long")          # smoke: stages of 2 then 6 segments, threshold 0
+    rec = _train(tmp_path, "copy_long")  # smoke: stages of 2 then 6 segments, threshold 0
     stages = [(h["stage"], h["segments"], h["seq_len"]) for h in rec.history]
     assert stages == [(0, 2, 12), (1, 6, 36)]
     assert rec.metrics["segments"] == 6 and rec.metrics["stage_reached"] == 2
     rec2 = _train(tmp_path, "copy", overrides={"curriculum": "1,3", "curriculum_threshold": 1.0})
-    assert rec2.metrics["segments"] == 3 and rec2.metrics["stage_reached"] == 2   # tested at the target
+    assert rec2.metrics["segments"] == 3 and rec2.metrics["stage_reached"] == 2  # tested at the target
 
 
 @pytest.mark.parametrize("curriculum, moves_at", [("1,3", [8]), ("1,2,3", [4, 8])])
 def test_an_unreached_curriculum_stage_still_ends_within_the_first_half_of_the_budget(tmp_path, curriculum, moves_at):
     # threshold 1.0 is never reached; the earlier stages share the first 8 of 16 steps, so the
     # model trains on the tested 3-segment layout for the second half
-    rec = _train(tmp_path, "copy", overrides={"curriculum": curriculum, "curriculum_threshold": 1.0,
-                                              "eval_interval": 4})
+    rec = _train(
+        tmp_path, "copy", overrides={"curriculum": curriculum, "curriculum_threshold": 1.0, "eval_interval": 4}
+    )
     segments = [h["segments"] for h in rec.history]
     assert segments[-1] == 3 and rec.metrics["stage_reached"] == len(curriculum.split(","))
     changes = [h["step"] for before, h in zip(rec.history, rec.history[1:]) if h["stage"] != before["stage"]]
-    assert [s - 4 for s in changes] == moves_at      # the stage ends at the eval of its last step
+    assert [s - 4 for s in changes] == moves_at  # the stage ends at the eval of its last step
 
 
 def test_early_stopping_at_target(tmp_path):
@@ -265,8 +303,13 @@ def test_early_stopping_at_target(tmp_path):
 
 
 def test_plateau_schedule_decays_on_a_stalled_validation_loss(tmp_path):
-    cfg = resolve("copy", "rmt", "smoke", 0, {"schedule": "plateau", "patience": 1, "decay_rate": 0.5,
-                                              "warmup_steps": 0, "min_lr": 1e-4})
+    cfg = resolve(
+        "copy",
+        "rmt",
+        "smoke",
+        0,
+        {"schedule": "plateau", "patience": 1, "decay_rate": 0.5, "warmup_steps": 0, "min_lr": 1e-4},
+    )
     tr = Trainer(cfg, log=_quiet)
     tr._t0 = 0.0
     losses = iter([1.0, 1.1, 1.2, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
@@ -275,8 +318,8 @@ def test_plateau_schedule_decays_on_a_stalled_validation_loss(tmp_path):
     for _ in range(12):
         tr._evaluate()
         lrs.append(tr.lr_at(tr.step))
-    assert lrs[:3] == [cfg.lr, cfg.lr, cfg.lr / 2]      # two evaluations without improvement > patience 1
-    assert lrs[3] == cfg.lr / 2 and min(lrs) == pytest.approx(1e-4)   # floored at min_lr
+    assert lrs[:3] == [cfg.lr, cfg.lr, cfg.lr / 2]  # two evaluations without improvement > patience 1
+    assert lrs[3] == cfg.lr / 2 and min(lrs) == pytest.approx(1e-4)  # floored at min_lr
 
 
 def test_cosine_with_warmup():
@@ -293,14 +336,15 @@ class _Killed(Exception):
 
 
 def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch):
-    over = {"steps": 20, "eval_interval": 6, "dropout": 0.1}   # dropout: the RNG state must be restored
+    over = {"steps": 20, "eval_interval": 6, "dropout": 0.1}  # dropout: the RNG state must be restored
     whole = _train(tmp_path / "whole", overrides=over)
     real_step = Trainer._train_step
 
     def dying(self):
-        if self.step == 14:                   # after the checkpoint at step 12
+        if self.step == 14:  # after the checkpoint at step 12
             raise _Killed()
         return real_step(self)
+
     monkeypatch.setattr(Trainer, "_train_step", dying)
     with pytest.raises(_Killed):
         _train(tmp_path / "cut", overrides=over)
@@ -312,6 +356,7 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch):
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     from rmt_lite.trainer import TaskRegime
+
     real = TaskRegime.loss_fn
     calls = {"n": 0}
 
@@ -319,6 +364,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
         fn = real(self)
         calls["n"] += 1
         return (lambda m: fn(m) * float("nan")) if calls["n"] == 11 else fn
+
     monkeypatch.setattr(TaskRegime, "loss_fn", poisoned)
     with pytest.raises(TrainingDiverged) as e:
         _train(tmp_path)
@@ -336,6 +382,7 @@ def test_load_model_returns_the_trained_weights(tmp_path):
     model, cfg = load_model(rec.run_dir)
     assert cfg.experiment == "copy" and not model.training
     from rmt_lite.evaluate import evaluate_task
+
     task = data_gen.make_task("copy", **cfg.task)
     again = evaluate_task(model, task.fixed_set("test", cfg.test_size), cfg.segment_len, task=task)
     assert again == rec.metrics["test"]
@@ -362,7 +409,7 @@ def test_stream_replay_gives_the_gradient_of_exact_truncated_bptt(fake_data, mod
         got = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in m.parameters()]
         m.zero_grad()
         mask = torch.zeros_like(X, dtype=torch.bool)
-        mask[:, t * T:(t + 1) * T] = True
+        mask[:, t * T : (t + 1) * T] = True
         run_segments(m, X, T, targets=Y, loss_mask=mask, bptt_depth=depth).loss.backward()
         want = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in m.parameters()]
         for (name, _), g, w in zip(m.named_parameters(), got, want):
@@ -398,6 +445,7 @@ def test_lm_smoke_run_resumes_bit_identically_and_reports_bpc(fake_data, tmp_pat
         if self.step == 10:
             raise _Killed()
         return real_step(self)
+
     monkeypatch.setattr(Trainer, "_train_step", dying)
     with pytest.raises(_Killed):
         _train(tmp_path / "cut", "lm_bytes", overrides=over)
@@ -409,8 +457,9 @@ def test_lm_smoke_run_resumes_bit_identically_and_reports_bpc(fake_data, tmp_pat
 def test_lm_epoch_rollover_restarts_the_streams(fake_data):
     cfg = resolve("lm_bytes", "rmt", "smoke", 0, {"bptt_depth": 1})
     tr = Trainer(cfg, log=_quiet)
-    per_epoch = len(list(data_gen.stream_batches(tr.regime.corpus.train, cfg.batch_size, cfg.segment_len,
-                                                 drop_last=True)))
+    per_epoch = len(
+        list(data_gen.stream_batches(tr.regime.corpus.train, cfg.batch_size, cfg.segment_len, drop_last=True))
+    )
     for _ in range(per_epoch + 1):
         tr._train_step()
     assert tr.regime.epoch == 1 and tr.regime.index == 1 and len(tr.regime.inputs) == 1
@@ -445,8 +494,26 @@ def test_cli_help_lists_experiments_models_profiles(capsys):
 
 
 def test_cli_runs_and_reports_errors(tmp_path, capsys):
-    assert main(["--experiment", "copy", "--profile", "smoke", "--out", str(tmp_path), "--no-progress",
-                 "--set", "steps=4", "--set", "eval_interval=4", "--set", "warmup_steps=0"]) == 0
+    assert (
+        main(
+            [
+                "--experiment",
+                "copy",
+                "--profile",
+                "smoke",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+                "--set",
+                "steps=4",
+                "--set",
+                "eval_interval=4",
+                "--set",
+                "warmup_steps=0",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "copy" / "rmt-smoke-s0-eval_interval4-steps4-warmup_steps0" / "record.json").exists()
     assert main(["--experiment", "copy", "--profile", "smoke", "--out", str(tmp_path), "--set", "lr"]) == 2
     assert "--set='lr'" in capsys.readouterr().err

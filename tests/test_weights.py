@@ -1,4 +1,5 @@
 """Shipped half-precision weights (trainer.ship_weights): what a fresh clone reloads for analyses."""
+
 from pathlib import Path
 
 import pytest
@@ -15,22 +16,33 @@ LIMIT_MB = 25
 
 
 def test_shipped_weights_load_as_the_trained_model(tmp_path):
-    record = train_experiment("copy", "rmt", "smoke", 0, {"steps": 4, "eval_interval": 4, "warmup_steps": 0},
-                              out_dir=tmp_path, log=lambda line: None)
+    record = train_experiment(
+        "copy",
+        "rmt",
+        "smoke",
+        0,
+        {"steps": 4, "eval_interval": 4, "warmup_steps": 0},
+        out_dir=tmp_path,
+        log=lambda line: None,
+    )
     run_dir = Path(record.run_dir)
     trained, _ = load_model(run_dir)
     path = ship_weights(run_dir)
-    (run_dir / "checkpoint.pt").unlink()                 # what a fresh clone has
+    (run_dir / "checkpoint.pt").unlink()  # what a fresh clone has
     shipped, cfg = load_model(run_dir)
     assert next(shipped.parameters()).dtype == torch.float32
     assert path.stat().st_size < 0.5 * sum(p.numel() * 4 for p in trained.parameters()) + 65536
     tokens = make_task(cfg).fixed_set("test", 8).tokens
-    torch.testing.assert_close(run_segments(shipped, tokens, cfg.segment_len).logits,
-                               run_segments(trained, tokens, cfg.segment_len).logits, rtol=0, atol=2e-2)
+    torch.testing.assert_close(
+        run_segments(shipped, tokens, cfg.segment_len).logits,
+        run_segments(trained, tokens, cfg.segment_len).logits,
+        rtol=0,
+        atol=2e-2,
+    )
 
 
 def test_the_shipped_weights_stay_small():
-    assert sum(p.stat().st_size for p in SHIPPED) <= LIMIT_MB * 2 ** 20
+    assert sum(p.stat().st_size for p in SHIPPED) <= LIMIT_MB * 2**20
 
 
 @pytest.mark.slow

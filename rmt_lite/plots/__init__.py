@@ -2,6 +2,7 @@
 
 Shared helpers live here; each chapter family has its own submodule (``plots.tasks``, ...).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -44,8 +45,9 @@ def plot_attention_mask(ax: plt.Axes, cfg: ModelConfig, seg_len: int, cache_len:
     rows, cols = mask_blocks(cfg, seg_len, cache_len)
     M = cfg.num_mem_tokens if cfg.has_memory else 0
     C = cache_len if cfg.has_cache else 0
-    blocked = attention_mask(M, seg_len, C, write_mem=cfg.writes_at_end,
-                             read_mem_from_cache=cfg.read_mem_from_cache, causal=not cfg.encoder)
+    blocked = attention_mask(
+        M, seg_len, C, write_mem=cfg.writes_at_end, read_mem_from_cache=cfg.read_mem_from_cache, causal=not cfg.encoder
+    )
     cmap = ListedColormap(["#1f4e79", "#eef2f7"])
     ax.imshow(blocked.numpy(), cmap=cmap, vmin=0, vmax=1, aspect="equal")
     for axis, blocks in (("x", cols), ("y", rows)):
@@ -70,15 +72,16 @@ def plot_masks(configs: dict[str, ModelConfig], seg_len: int, cache_len: int, pr
     for ax, (title, cfg) in zip(axes.flat, configs.items()):
         plot_attention_mask(ax, cfg, seg_len, cache_len)
         ax.set_title(title)
-    for ax in list(axes.flat)[len(configs):]:
+    for ax in list(axes.flat)[len(configs) :]:
         ax.set_visible(False)
     fig.suptitle("Who may attend to whom (dark = allowed)", y=1.02)
     fig.tight_layout()
     return stamp(fig, provenance)
 
 
-def plot_per_segment(df: pd.DataFrame, value: str, title: str, ylabel: str, provenance: str,
-                     log: bool = False, hue: str = "setting") -> plt.Figure:
+def plot_per_segment(
+    df: pd.DataFrame, value: str, title: str, ylabel: str, provenance: str, log: bool = False, hue: str = "setting"
+) -> plt.Figure:
     """One line per setting over the segment index (zeros drawn at the bottom edge on a log axis)."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     data = df.copy()
@@ -99,16 +102,33 @@ def plot_per_segment(df: pd.DataFrame, value: str, title: str, ylabel: str, prov
     return stamp(fig, provenance)
 
 
-def plot_training_curves(df: pd.DataFrame, metric: str, title: str, provenance: str,
-                         chance: float | None = None, chance_label: str = "chance",
-                         units: str | None = None, palette: dict | None = None) -> plt.Figure:
+def plot_training_curves(
+    df: pd.DataFrame,
+    metric: str,
+    title: str,
+    provenance: str,
+    chance: float | None = None,
+    chance_label: str = "chance",
+    units: str | None = None,
+    palette: dict | None = None,
+) -> plt.Figure:
     """``df`` with columns step, metric, model: one curve per model (the mean over its rows), or
     with ``units`` (e.g. ``"seed"``) one curve per unit, nothing averaged; ``palette`` maps
     models to colours."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     each = dict(units=units, estimator=None) if units else {}
-    sns.lineplot(data=df, x="step", y=metric, hue="model", style="model", markers=True, dashes=False, ax=ax,
-                 palette=palette, **each)
+    sns.lineplot(
+        data=df,
+        x="step",
+        y=metric,
+        hue="model",
+        style="model",
+        markers=True,
+        dashes=False,
+        ax=ax,
+        palette=palette,
+        **each,
+    )
     if chance is not None:
         ax.axhline(chance, color="0.5", ls="--", lw=1)
         ax.text(df["step"].max(), chance, chance_label, ha="right", va="bottom", fontsize=8, color="0.4")
@@ -125,8 +145,19 @@ def plot_paper_synthetic(ref: pd.DataFrame, provenance: str) -> plt.Figure:
     order = [m for m in ("transformer", "mt", "xl", "rmt") if m in set(ref["model"])]
     for ax, task in zip(axes.flat, tasks):
         sub = ref[ref["task"] == task]
-        sns.lineplot(data=sub, x="n_segments", y="accuracy", hue="model", hue_order=order, style="model",
-                     style_order=order, markers=True, dashes=False, errorbar=None, ax=ax)
+        sns.lineplot(
+            data=sub,
+            x="n_segments",
+            y="accuracy",
+            hue="model",
+            hue_order=order,
+            style="model",
+            style_order=order,
+            markers=True,
+            dashes=False,
+            errorbar=None,
+            ax=ax,
+        )
         ax.set_title(task)
         ax.set_xticks(sorted(sub["n_segments"].unique()))
         ax.set_xlabel("segments")

@@ -1,6 +1,7 @@
 """Figures and small tables of chapter 08 (long-document classification): an encoder ``rmt``
 that reads several segments against a ``transformer`` that reads the first segment only, beside
 a bag-of-words baseline and the paper's Hyperpartisan numbers."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,8 +23,18 @@ MODEL_ORDER = ["transformer", "rmt"]
 
 def paper_table() -> pd.DataFrame:
     """The paper's Hyperpartisan numbers as a table (accuracy as a fraction, like ours)."""
-    return pd.DataFrame([dict(model=m, accuracy=v / 100, dataset="Hyperpartisan", setting="fine-tuned RoBERTa-base",
-                              source=PAPER_HYPERPARTISAN_SOURCE) for m, v in PAPER_HYPERPARTISAN.items()])
+    return pd.DataFrame(
+        [
+            dict(
+                model=m,
+                accuracy=v / 100,
+                dataset="Hyperpartisan",
+                setting="fine-tuned RoBERTa-base",
+                source=PAPER_HYPERPARTISAN_SOURCE,
+            )
+            for m, v in PAPER_HYPERPARTISAN.items()
+        ]
+    )
 
 
 def queue_overrides(model: str) -> dict:
@@ -36,7 +47,7 @@ def queue_overrides(model: str) -> dict:
     return found[0] if found else {}
 
 
-def load_dataset(cfg) -> "object":
+def load_dataset(cfg) -> object:
     """The ``data_gen`` classification data of a classification :class:`rmt_lite.RunConfig`, loaded
     as the trainer loads it (``dataset`` names the loader; None arguments are left out)."""
     import data_gen
@@ -73,20 +84,28 @@ def bow_curve(data, token_counts: Iterable[int | None], split: str = "test") -> 
 
     rows = []
     for n in token_counts:
-        rows.append(dict(tokens=n, accuracy=bow_baseline(data, n, split=split),
-                         label="whole document" if n is None else f"first {n} tokens"))
+        rows.append(
+            dict(
+                tokens=n,
+                accuracy=bow_baseline(data, n, split=split),
+                label="whole document" if n is None else f"first {n} tokens",
+            )
+        )
     return pd.DataFrame(rows)
 
 
-def hyperpartisan_overrides(articles_xml: str, ground_truth_xml: str, test_articles_xml: str = "",
-                            test_ground_truth_xml: str = "") -> dict | None:
+def hyperpartisan_overrides(
+    articles_xml: str, ground_truth_xml: str, test_articles_xml: str = "", test_ground_truth_xml: str = ""
+) -> dict | None:
     """The ``train_experiment`` overrides that switch the classification experiment to
     Hyperpartisan files; None when ``articles_xml`` and ``ground_truth_xml`` are empty (skip)."""
     if not articles_xml and not ground_truth_xml:
         return None
     if not articles_xml or not ground_truth_xml:
-        raise ValueError("hyperpartisan: give both articles_xml and ground_truth_xml (or neither, to skip); got "
-                         f"articles_xml={articles_xml!r}, ground_truth_xml={ground_truth_xml!r}")
+        raise ValueError(
+            "hyperpartisan: give both articles_xml and ground_truth_xml (or neither, to skip); got "
+            f"articles_xml={articles_xml!r}, ground_truth_xml={ground_truth_xml!r}"
+        )
     if bool(test_articles_xml) != bool(test_ground_truth_xml):
         raise ValueError("hyperpartisan: give both test_articles_xml and test_ground_truth_xml, or neither")
     out = {"dataset": "hyperpartisan", "articles_xml": articles_xml, "ground_truth_xml": ground_truth_xml}
@@ -118,12 +137,32 @@ def runs_table(records) -> pd.DataFrame:
     for r in records:
         cfg, m = r.config, r.metrics
         segments = m.get("max_segments", cfg.get("max_segments", 1) if r.model == "rmt" else 1)
-        rows.append(dict(model=r.model, dataset=cfg.get("task", {}).get("dataset", "?"), profile=r.profile,
-                         seed=int(r.seed), tokens_read=int(cfg["segment_len"]) * int(segments),
-                         test_acc=(m.get("test") or {}).get("acc"), valid_acc=(m.get("valid") or {}).get("acc"),
-                         steps_done=r.steps, wall_time_s=r.wall_time_s, git_sha=r.git_sha))
-    cols = ["model", "dataset", "profile", "seed", "tokens_read", "test_acc", "valid_acc", "steps_done",
-            "wall_time_s", "git_sha"]
+        rows.append(
+            dict(
+                model=r.model,
+                dataset=cfg.get("task", {}).get("dataset", "?"),
+                profile=r.profile,
+                seed=int(r.seed),
+                tokens_read=int(cfg["segment_len"]) * int(segments),
+                test_acc=(m.get("test") or {}).get("acc"),
+                valid_acc=(m.get("valid") or {}).get("acc"),
+                steps_done=r.steps,
+                wall_time_s=r.wall_time_s,
+                git_sha=r.git_sha,
+            )
+        )
+    cols = [
+        "model",
+        "dataset",
+        "profile",
+        "seed",
+        "tokens_read",
+        "test_acc",
+        "valid_acc",
+        "steps_done",
+        "wall_time_s",
+        "git_sha",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     if out.empty:
         return out
@@ -150,8 +189,10 @@ def compare_sentence(runs: pd.DataFrame, dataset_label: str) -> str:
         return f"On {dataset_label} there are not yet runs of both models to compare."
     r, t = acc["rmt"], acc["transformer"]
     n = f"{len(r)} seed{'s' if len(r) > 1 else ''} of rmt and {len(t)} of the transformer"
-    head = (f"On {dataset_label} ({n}), rmt scores {r.mean():.2f} test accuracy on average against "
-            f"{t.mean():.2f} for the transformer that reads only the first segment")
+    head = (
+        f"On {dataset_label} ({n}), rmt scores {r.mean():.2f} test accuracy on average against "
+        f"{t.mean():.2f} for the transformer that reads only the first segment"
+    )
     if len(r) > 1 and len(t) > 1 and r.min() > t.max():
         return head + ": every rmt seed is above every transformer seed."
     if r.mean() > t.mean():
@@ -176,42 +217,69 @@ def bow_references(bow: pd.DataFrame, reads: dict[str, int], majority: float, wh
 def span_sentence(first: float, span: float, whole: float, first_tokens: int, span_tokens: int) -> str:
     """What the bag-of-words baseline says about the spans the two models read."""
     gain = span - first
-    text = (f"Reading {span_tokens} tokens instead of {first_tokens} changes the bag of words' accuracy by "
-            f"{gain:+.2f}; reading the whole document, by {whole - first:+.2f}.")
+    text = (
+        f"Reading {span_tokens} tokens instead of {first_tokens} changes the bag of words' accuracy by "
+        f"{gain:+.2f}; reading the whole document, by {whole - first:+.2f}."
+    )
     if gain >= 0.05:
         return text + " The longer span the rmt reads holds more of the label than the first segment alone."
     if whole - first >= 0.1:
-        return text + (" Most of what the label needs lies beyond both spans: at this profile even the rmt reads "
-                       "only the beginning of a document, so memory has little to add for word identity.")
+        return text + (
+            " Most of what the label needs lies beyond both spans: at this profile even the rmt reads "
+            "only the beginning of a document, so memory has little to add for word identity."
+        )
     return text + " On this data set the beginning of a document holds about as much of the label as the rest."
 
 
 # ------------------------------------------------------------------------------------------------
 # figures
-def plot_data_overview(lengths: pd.DataFrame, bow: pd.DataFrame, reads: dict[str, int], provenance: str,
-                       title: str) -> plt.Figure:
+def plot_data_overview(
+    lengths: pd.DataFrame, bow: pd.DataFrame, reads: dict[str, int], provenance: str, title: str
+) -> plt.Figure:
     """Left: how long the documents are, with what each model reads marked. Right: the
     bag-of-words baseline when it reads only the first n tokens, with the same marks."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8), layout="constrained")
     ax = axes[0]
-    sns.histplot(data=lengths, x="tokens", hue="split", log_scale=True, element="step", bins=30, ax=ax,
-                 hue_order=["train", "valid", "test"])
+    sns.histplot(
+        data=lengths,
+        x="tokens",
+        hue="split",
+        log_scale=True,
+        element="step",
+        bins=30,
+        ax=ax,
+        hue_order=["train", "valid", "test"],
+    )
     ax.set_xlabel("tokens per document (log scale)")
     ax.set_title("document lengths", fontsize=10)
     colors = dict(zip(MODEL_ORDER, sns.color_palette("dark", 2)))
     for name, n in reads.items():
         for a in axes:
             a.axvline(n, color=colors.get(name, "0.3"), ls="--", lw=1.2)
-        ax.text(n, 0.02, f"{name} reads {n} ", rotation=90, va="bottom", ha="right", fontsize=8,
-                color=colors.get(name, "0.3"), transform=ax.get_xaxis_transform())
+        ax.text(
+            n,
+            0.02,
+            f"{name} reads {n} ",
+            rotation=90,
+            va="bottom",
+            ha="right",
+            fontsize=8,
+            color=colors.get(name, "0.3"),
+            transform=ax.get_xaxis_transform(),
+        )
     sns.move_legend(ax, "upper left", bbox_to_anchor=(0.33, 0.98), fontsize=8, title_fontsize=8, frameon=True)
     ax = axes[1]
     part = bow.dropna(subset=["tokens"])
     ax.plot(part["tokens"], part["accuracy"], marker="o", color="0.25", label="bag of words, first n tokens")
     whole = bow[bow["tokens"].isna()]
     if len(whole):
-        ax.axhline(float(whole["accuracy"].iloc[0]), color="0.25", ls=":", lw=1.2,
-                   label=f"bag of words, whole document ({float(whole['accuracy'].iloc[0]):.2f})")
+        ax.axhline(
+            float(whole["accuracy"].iloc[0]),
+            color="0.25",
+            ls=":",
+            lw=1.2,
+            label=f"bag of words, whole document ({float(whole['accuracy'].iloc[0]):.2f})",
+        )
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("tokens read from the start of each document (log scale)")
@@ -222,21 +290,27 @@ def plot_data_overview(lengths: pd.DataFrame, bow: pd.DataFrame, reads: dict[str
     return stamp(fig, provenance)
 
 
-def plot_accuracy(runs: pd.DataFrame, references: dict[str, float], provenance: str, title: str,
-                  paper: pd.DataFrame | None = None) -> plt.Figure:
+def plot_accuracy(
+    runs: pd.DataFrame, references: dict[str, float], provenance: str, title: str, paper: pd.DataFrame | None = None
+) -> plt.Figure:
     """Test accuracy per model, one dot per seed and a bar at the mean, with horizontal reference
     lines (``{label: accuracy}``, e.g. the bag-of-words baselines and the majority class). With
     ``paper``, a second panel shows the paper's numbers, which come from another data set and
     another training regime (a pretrained model): they sit beside ours, not on the same axis."""
     ncols = 2 if paper is not None else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(7.5 + 3.5 * (ncols - 1), 4.2), squeeze=False, layout="constrained",
-                             gridspec_kw=dict(width_ratios=[2.2, 1][:ncols]))
+    fig, axes = plt.subplots(
+        1,
+        ncols,
+        figsize=(7.5 + 3.5 * (ncols - 1), 4.2),
+        squeeze=False,
+        layout="constrained",
+        gridspec_kw=dict(width_ratios=[2.2, 1][:ncols]),
+    )
     ax = axes[0, 0]
     data = runs.copy()
     data["label"] = data["model"].astype(str).map(lambda m: MODEL_LABELS.get(m, m))
     order = [MODEL_LABELS.get(m, m) for m in MODEL_ORDER if m in set(data["model"].astype(str))]
-    sns.barplot(data=data, x="label", y="test_acc", order=order, errorbar=None, ax=ax, alpha=0.35,
-                color="#4c72b0")
+    sns.barplot(data=data, x="label", y="test_acc", order=order, errorbar=None, ax=ax, alpha=0.35, color="#4c72b0")
     sns.stripplot(data=data, x="label", y="test_acc", order=order, ax=ax, size=7, color="#1f3b73", jitter=0.12)
     styles = ["--", ":", "-.", (0, (5, 1, 1, 1))]
     for (label, value), ls in zip(references.items(), styles * 2):
@@ -271,4 +345,3 @@ def accuracy_summary(runs: pd.DataFrame) -> pd.DataFrame:
     out["seeds"] = g["seed"].agg(lambda s: ",".join(str(int(v)) for v in sorted(s)))
     out["tokens_read"] = g["tokens_read"].first()
     return out.reset_index()
-

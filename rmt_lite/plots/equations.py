@@ -7,10 +7,12 @@ predicts exactly chunk ``i``; the paper's metric, *answer accuracy*, is the whol
 right under greedy decoding. Helpers here only read tasks, records and predictions and draw them;
 training goes through :func:`rmt_lite.train_experiment` (wrapped by :func:`train_fresh`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,8 +31,16 @@ SETTING_ORDER = ["transformer (whole)", "transformer (segmented)", "xl", "rmt", 
 
 # ------------------------------------------------------------------------------------------------
 # runs
-def train_fresh(experiment: str, model: str, profile: str, seed: int, overrides: dict | None = None, *,
-                device: str = "auto", log: Callable[[str], None] | None = None) -> tuple[Any, Path]:
+def train_fresh(
+    experiment: str,
+    model: str,
+    profile: str,
+    seed: int,
+    overrides: dict | None = None,
+    *,
+    device: str = "auto",
+    log: Callable[[str], None] | None = None,
+) -> tuple[Any, Path]:
     """A fresh run of the chapter at ``profile``: returns ``(record, run_dir)``.
 
     Calls :func:`rmt_lite.train_experiment` with its default output folder (``runs/smoke/`` for
@@ -45,8 +55,9 @@ def train_fresh(experiment: str, model: str, profile: str, seed: int, overrides:
     cfg = resolve(experiment, model, profile, seed, overrides)
     run_dir = default_out_dir(profile) / experiment / default_run_id(cfg)
     reuse = profile != "smoke" and (run_dir / CHECKPOINT).exists() and (run_dir / RECORD).exists()
-    record = train_experiment(experiment, model, profile, seed, overrides, device=device, progress=False,
-                              rerun=not reuse, log=log)
+    record = train_experiment(
+        experiment, model, profile, seed, overrides, device=device, progress=False, rerun=not reuse, log=log
+    )
     return record, run_dir
 
 
@@ -57,7 +68,7 @@ def _chars(row) -> list[str]:
     from data_gen.tasks import ID_TO_CHAR, PAD, START
 
     out = []
-    for t in (row.tolist() if isinstance(row, Tensor) else list(row)):
+    for t in row.tolist() if isinstance(row, Tensor) else list(row):
         t = int(t)
         out.append("·" if t == PAD else ">" if t == START else ID_TO_CHAR.get(t, "?"))
     return out
@@ -69,7 +80,7 @@ def chunk_texts(row, chunk_len: int = 30) -> list[str]:
     chars = _chars(row)
     if len(chars) % chunk_len:
         raise ValueError(f"row of {len(chars)} tokens is not allowed: a multiple of chunk_len={chunk_len}")
-    return ["".join(chars[i:i + chunk_len]).rstrip("·") for i in range(0, len(chars), chunk_len)]
+    return ["".join(chars[i : i + chunk_len]).rstrip("·") for i in range(0, len(chars), chunk_len)]
 
 
 def has_real_roots(targets_row, chunk_len: int = 30) -> bool:
@@ -83,8 +94,10 @@ def pick_samples(targets: Tensor, n_real: int = 2, n_none: int = 1, chunk_len: i
     for i, row in enumerate(targets):
         (real if has_real_roots(row, chunk_len) else none).append(i)
     if len(real) < n_real or len(none) < n_none:
-        raise ValueError(f"targets hold {len(real)} samples with real roots and {len(none)} without; "
-                         f"allowed: at least n_real={n_real} and n_none={n_none}")
+        raise ValueError(
+            f"targets hold {len(real)} samples with real roots and {len(none)} without; "
+            f"allowed: at least n_real={n_real} and n_none={n_none}"
+        )
     return sorted(real[:n_real] + none[:n_none])
 
 
@@ -99,8 +112,9 @@ def samples_table(targets: Tensor, indices: list[int], chunk_len: int = 30) -> p
     return table
 
 
-def plot_sample_grid(tokens_row: Tensor, targets_row: Tensor, provenance: str, chunk_len: int = 30,
-                     title: str = "") -> plt.Figure:
+def plot_sample_grid(
+    tokens_row: Tensor, targets_row: Tensor, provenance: str, chunk_len: int = 30, title: str = ""
+) -> plt.Figure:
     """One sample as the model meets it: one row per 30-token segment, the input characters
     (top half of each row) and the targets it must predict (bottom half); unscored cells grey."""
     inp, tgt = _chars(tokens_row), _chars(targets_row)
@@ -113,15 +127,24 @@ def plot_sample_grid(tokens_row: Tensor, targets_row: Tensor, provenance: str, c
                 c = chars[s * chunk_len + j]
                 scored = r % 2 == 1 and s >= 1
                 codes[r, j] = 0 if c == "·" else (2 if scored else 1)
-                if c != "·" or j == 0:     # padding drawn only where a segment starts
-                    ax.text(j, r, c, ha="center", va="center", fontsize=9, family="monospace",
-                            color="0.45" if c == "·" else "black")
+                if c != "·" or j == 0:  # padding drawn only where a segment starts
+                    ax.text(
+                        j,
+                        r,
+                        c,
+                        ha="center",
+                        va="center",
+                        fontsize=9,
+                        family="monospace",
+                        color="0.45" if c == "·" else "black",
+                    )
     cmap = ListedColormap(["#ffffff", "#e4e4e4", "#cfe3f5"])
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=2, aspect="auto")
     for r in range(2, 2 * n, 2):
         ax.axhline(r - 0.5, color="#c0392b", lw=1)
-    ax.set_yticks(range(2 * n), [f"seg {s + 1} {'in' if r == 0 else 'out'}" for s in range(n) for r in (0, 1)],
-                  fontsize=8)
+    ax.set_yticks(
+        range(2 * n), [f"seg {s + 1} {'in' if r == 0 else 'out'}" for s in range(n) for r in (0, 1)], fontsize=8
+    )
     ax.set_xticks(range(0, chunk_len, 5), [str(j) for j in range(0, chunk_len, 5)], fontsize=8)
     ax.set_xlabel("position in the segment")
     ax.grid(False)
@@ -145,7 +168,7 @@ def greedy_decode(model, batch, segment_len: int, batch_size: int = 128) -> Tens
     model.eval()
     out = []
     for i in range(0, batch.tokens.shape[0], batch_size):
-        t, m = batch.tokens[i:i + batch_size].to(device), batch.loss_mask[i:i + batch_size].to(device)
+        t, m = batch.tokens[i : i + batch_size].to(device), batch.loss_mask[i : i + batch_size].to(device)
         out.append(greedy_predictions(model, t, m, segment_len).cpu())
     return torch.cat(out)
 
@@ -167,8 +190,13 @@ def chunk_accuracy(pred: Tensor, targets: Tensor, chunk_len: int = 30, first: in
     for k in range(first, n):
         sl = slice(k * chunk_len, (k + 1) * chunk_len)
         ok = (pred[:, sl] == targets[:, sl]).all(dim=1)
-        rows.append(dict(chunk=CHUNK_NAMES[k] if k < len(CHUNK_NAMES) else f"chunk {k + 1}", index=k + 1,
-                         accuracy=float(ok.float().mean())))
+        rows.append(
+            dict(
+                chunk=CHUNK_NAMES[k] if k < len(CHUNK_NAMES) else f"chunk {k + 1}",
+                index=k + 1,
+                accuracy=float(ok.float().mean()),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -179,9 +207,10 @@ def decoded_table(targets_row: Tensor, preds: dict[str, Tensor], chunk_len: int 
     cols = {"target": [t or "—" for t in target]}
     for name, row in preds.items():
         got = chunk_texts(row, chunk_len)
-        cols[name] = [("✓ " if _exact(row, targets_row, k, chunk_len) else "✗ ") + (g or "—")
-                      for k, g in enumerate(got)]
-    table = pd.DataFrame(cols, index=list(CHUNK_NAMES[:len(target)]))
+        cols[name] = [
+            ("✓ " if _exact(row, targets_row, k, chunk_len) else "✗ ") + (g or "—") for k, g in enumerate(got)
+        ]
+    table = pd.DataFrame(cols, index=list(CHUNK_NAMES[: len(target)]))
     table.iloc[0, 1:] = "(given)"
     return table
 
@@ -191,14 +220,12 @@ def _exact(row: Tensor, targets_row: Tensor, k: int, chunk_len: int) -> bool:
     return bool((row[sl] == targets_row[sl]).all())
 
 
-def plot_chunk_accuracy(df: pd.DataFrame, provenance: str, title: str = "",
-                        floor: float | None = None) -> plt.Figure:
+def plot_chunk_accuracy(df: pd.DataFrame, provenance: str, title: str = "", floor: float | None = None) -> plt.Figure:
     """``df`` with columns setting, chunk, accuracy (one row per setting and chunk): bars per chunk.
     ``floor``: the share of samples whose last three chunks are empty (dotted line over them)."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
     order = [c for c in CHUNK_NAMES if c in set(df["chunk"])]
-    hue_order = [s for s in SETTING_ORDER if s in set(df["setting"])] + \
-        sorted(set(df["setting"]) - set(SETTING_ORDER))
+    hue_order = [s for s in SETTING_ORDER if s in set(df["setting"])] + sorted(set(df["setting"]) - set(SETTING_ORDER))
     sns.barplot(data=df, x="chunk", y="accuracy", hue="setting", order=order, hue_order=hue_order, ax=ax)
     ax.set_ylim(0, 1.05)
     ax.set_xticks(range(len(order)), [c.replace("canonical ", "canonical\n") for c in order])
@@ -233,23 +260,39 @@ def source_order(sources) -> list[str]:
     return sorted(sources - {"paper"}) + (["paper"] if "paper" in sources else [])
 
 
-def answer_accuracy_table(records: pd.DataFrame | None, paper: pd.DataFrame | None = None,
-                          label: str = "ours") -> pd.DataFrame:
+def answer_accuracy_table(
+    records: pd.DataFrame | None, paper: pd.DataFrame | None = None, label: str = "ours"
+) -> pd.DataFrame:
     """Tidy rows ``source, setting, mem_size, segment_len, seed, answer_accuracy`` from our
     records (``rmt_lite.load_records``: ``test_answer_acc``; source = ``label``) and the paper's
     (``rmt_lite.paper.quadratic()``; source = "paper")."""
     frames = []
     if records is not None and len(records):
-        frames.append(pd.DataFrame({
-            "source": label, "setting": [setting_of(m, n) for m, n in zip(records["model"], records["num_segments"])],
-            "mem_size": [0 if m == "transformer" else s for m, s in zip(records["model"], records["mem_size"])],
-            "segment_len": records["segment_len"], "seed": records["seed"],
-            "answer_accuracy": records["test_answer_acc"].astype(float)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source": label,
+                    "setting": [setting_of(m, n) for m, n in zip(records["model"], records["num_segments"])],
+                    "mem_size": [0 if m == "transformer" else s for m, s in zip(records["model"], records["mem_size"])],
+                    "segment_len": records["segment_len"],
+                    "seed": records["seed"],
+                    "answer_accuracy": records["test_answer_acc"].astype(float),
+                }
+            )
+        )
     if paper is not None and len(paper):
-        frames.append(pd.DataFrame({
-            "source": "paper", "setting": paper["model"], "mem_size": paper["mem_size"],
-            "segment_len": paper["segment_len"], "seed": paper["seed"],
-            "answer_accuracy": paper["answer_accuracy"].astype(float)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source": "paper",
+                    "setting": paper["model"],
+                    "mem_size": paper["mem_size"],
+                    "segment_len": paper["segment_len"],
+                    "seed": paper["seed"],
+                    "answer_accuracy": paper["answer_accuracy"].astype(float),
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["source", "setting", "mem_size", "segment_len", "seed", "answer_accuracy"])
     return pd.concat(frames, ignore_index=True)
@@ -269,18 +312,40 @@ def summarize(tidy: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("_o").drop(columns="_o").set_index(["source", "setting"])
 
 
-def plot_answer_accuracy(tidy: pd.DataFrame, provenance: str, title: str = "",
-                         floor: float | None = None) -> plt.Figure:
+def plot_answer_accuracy(
+    tidy: pd.DataFrame, provenance: str, title: str = "", floor: float | None = None
+) -> plt.Figure:
     """Answer accuracy per setting: bars = mean over seeds, dots = single seeds; ours beside the
     paper's. ``floor``: the score of a model that writes nothing (dotted line)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     present = set(tidy["setting"])
     order = [s for s in SETTING_ORDER if s in present] + sorted(present - set(SETTING_ORDER))
     hue_order = source_order(tidy["source"])
-    sns.barplot(data=tidy, x="setting", y="answer_accuracy", hue="source", order=order, hue_order=hue_order,
-                errorbar=None, alpha=0.75, ax=ax)
-    sns.stripplot(data=tidy, x="setting", y="answer_accuracy", hue="source", order=order, hue_order=hue_order,
-                  dodge=True, palette={h: "black" for h in hue_order}, size=4, jitter=0.08, legend=False, ax=ax)
+    sns.barplot(
+        data=tidy,
+        x="setting",
+        y="answer_accuracy",
+        hue="source",
+        order=order,
+        hue_order=hue_order,
+        errorbar=None,
+        alpha=0.75,
+        ax=ax,
+    )
+    sns.stripplot(
+        data=tidy,
+        x="setting",
+        y="answer_accuracy",
+        hue="source",
+        order=order,
+        hue_order=hue_order,
+        dodge=True,
+        palette={h: "black" for h in hue_order},
+        size=4,
+        jitter=0.08,
+        legend=False,
+        ax=ax,
+    )
     ax.set_ylim(0, 1.05)
     if floor is not None:
         ax.axhline(floor, color="0.4", ls=":", lw=1)
@@ -312,24 +377,31 @@ def claim_sentence(summary: pd.DataFrame, source: str = "ours") -> str:
     rmt, xl = s.loc["rmt"], s.loc["xl"]
     separated = rmt["min"] > xl["max"] or xl["min"] > rmt["max"]
     if rmt["mean"] > xl["mean"]:
-        verdict = "rmt is above xl" + ("" if separated or min(rmt["seeds"], xl["seeds"]) < 2
-                                       else ", but within the spread of the seeds")
+        verdict = "rmt is above xl" + (
+            "" if separated or min(rmt["seeds"], xl["seeds"]) < 2 else ", but within the spread of the seeds"
+        )
     elif rmt["mean"] < xl["mean"]:
-        verdict = "rmt is below xl" + ("" if separated or min(rmt["seeds"], xl["seeds"]) < 2
-                                       else ", but within the spread of the seeds")
+        verdict = "rmt is below xl" + (
+            "" if separated or min(rmt["seeds"], xl["seeds"]) < 2 else ", but within the spread of the seeds"
+        )
     else:
         verdict = "rmt and xl are equal"
     text = f"Answer accuracy: {fmt('rmt')} against {fmt('xl')}: {verdict}."
     if "transformer (whole)" in s.index:
         w = s.loc["transformer (whole)"]
         gap = w["mean"] - rmt["mean"]
-        text += (f" The whole-sample transformer reaches {w['mean']:.3f}, "
-                 + (f"{gap:.3f} above rmt." if gap > 0 else f"{-gap:.3f} below rmt." if gap < 0 else "the same as rmt."))
+        text += f" The whole-sample transformer reaches {w['mean']:.3f}, " + (
+            f"{gap:.3f} above rmt." if gap > 0 else f"{-gap:.3f} below rmt." if gap < 0 else "the same as rmt."
+        )
     return text
 
 
-def plot_answer_curves(history: pd.DataFrame, provenance: str, floor: float | None = None,
-                       title: str = "Validation answer accuracy during training") -> plt.Figure:
+def plot_answer_curves(
+    history: pd.DataFrame,
+    provenance: str,
+    floor: float | None = None,
+    title: str = "Validation answer accuracy during training",
+) -> plt.Figure:
     """Training curves of the answer accuracy (``rmt_lite.load_history`` rows with ``model``
     renamed to the setting) through :func:`rmt_lite.plots.plot_training_curves`, with the
     writes-nothing floor as a dotted line."""
@@ -350,8 +422,12 @@ def records_provenance(records: pd.DataFrame, source: str = "committed results")
     """One line naming the profile(s), seeds, commit(s) and device(s) of a set of records."""
     if records is None or not len(records):
         return f"{source}: none"
+
     def join(col):
         return ",".join(str(v) for v in sorted(set(records[col].dropna())))
+
     devices = sorted({str(d).split(" (")[0] for d in records["device"].dropna()})
-    return (f"{source}: profile={join('profile')}, seeds {join('seed')}, commit {join('git_sha')}, "
-            f"torch {join('torch')}, {','.join(devices)}, {len(records)} runs")
+    return (
+        f"{source}: profile={join('profile')}, seeds {join('seed')}, commit {join('git_sha')}, "
+        f"torch {join('torch')}, {','.join(devices)}, {len(records)} runs"
+    )

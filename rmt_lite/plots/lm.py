@@ -7,6 +7,7 @@ when a path is given (:func:`corpus_overrides`). "Memory size" is the XL cache l
 and the number of memory tokens for ``rmt``, as in the paper. Helpers here only select, tabulate
 and draw; training goes through :func:`rmt_lite.train_experiment`.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -23,8 +24,11 @@ METRICS = {
 }
 #: corpus used when a path is given
 REAL_CORPUS = {"lm_bytes": "enwik8", "lm_words": "wt103"}
-MODEL_COLORS = {"transformer": "0.35", "xl": sns.color_palette("colorblind")[1],
-                "rmt": sns.color_palette("colorblind")[2]}
+MODEL_COLORS = {
+    "transformer": "0.35",
+    "xl": sns.color_palette("colorblind")[1],
+    "rmt": sns.color_palette("colorblind")[2],
+}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -48,13 +52,19 @@ def sweep(mem_sizes: list[int], depths: list[int], default_depth: int) -> list[d
     runs = [dict(name="transformer", model="transformer", overrides={})]
     for m in mem_sizes:
         runs.append(dict(name=f"xl, cache {m}", model="xl", overrides={"mem_size": m}))
-        runs.append(dict(name=f"rmt, {m} memory, depth {default_depth}", model="rmt",
-                         overrides={"mem_size": m, "bptt_depth": default_depth}))
+        runs.append(
+            dict(
+                name=f"rmt, {m} memory, depth {default_depth}",
+                model="rmt",
+                overrides={"mem_size": m, "bptt_depth": default_depth},
+            )
+        )
     for d in depths:
         if d != default_depth:
             m = mem_sizes[0]
-            runs.append(dict(name=f"rmt, {m} memory, depth {d}", model="rmt",
-                             overrides={"mem_size": m, "bptt_depth": d}))
+            runs.append(
+                dict(name=f"rmt, {m} memory, depth {d}", model="rmt", overrides={"mem_size": m, "bptt_depth": d})
+            )
     return runs
 
 
@@ -71,14 +81,16 @@ def ours_table(records: pd.DataFrame, experiment: str) -> pd.DataFrame:
     df = records[records["experiment"] == experiment] if "experiment" in records else records
     df = df.dropna(subset=[column])
     has_mem = df["model"].isin(["rmt", "mt", "rmt_xl"])
-    out = pd.DataFrame({
-        "model": df["model"].to_numpy(),
-        "mem_size": np.where(df["model"] == "transformer", 0, df["mem_size"]).astype(int),
-        "bptt_depth": np.where(has_mem, pd.to_numeric(df["bptt_depth"], errors="coerce"), np.nan),
-        "seed": df["seed"].to_numpy(),
-        "value": df[column].astype(float).to_numpy(),
-        "corpus": df["corpus"].to_numpy() if "corpus" in df else "",
-    })
+    out = pd.DataFrame(
+        {
+            "model": df["model"].to_numpy(),
+            "mem_size": np.where(df["model"] == "transformer", 0, df["mem_size"]).astype(int),
+            "bptt_depth": np.where(has_mem, pd.to_numeric(df["bptt_depth"], errors="coerce"), np.nan),
+            "seed": df["seed"].to_numpy(),
+            "value": df[column].astype(float).to_numpy(),
+            "corpus": df["corpus"].to_numpy() if "corpus" in df else "",
+        }
+    )
     return out[cols]
 
 
@@ -97,14 +109,16 @@ def paper_table(paper_lm: pd.DataFrame, experiment: str, segment_len: int) -> tu
         raise ValueError(f"the paper has no {dataset} rows")
     chosen = int(min(lengths, key=lambda s: (abs(s - segment_len), s)))
     ref = ref[ref["segment_len"] == chosen]
-    out = pd.DataFrame({
-        "model": ref["model"].to_numpy(),
-        "mem_size": np.where(ref["model"] == "transformer", 0, ref["mem_size"]).astype(int),
-        "bptt_depth": np.where(ref["model"] == "rmt", ref["bptt_depth"], np.nan),
-        "seed": np.arange(len(ref)),           # the CSV has no seed column; each row is one run
-        "value": ref["value"].astype(float).to_numpy(),
-        "corpus": dataset,
-    })
+    out = pd.DataFrame(
+        {
+            "model": ref["model"].to_numpy(),
+            "mem_size": np.where(ref["model"] == "transformer", 0, ref["mem_size"]).astype(int),
+            "bptt_depth": np.where(ref["model"] == "rmt", ref["bptt_depth"], np.nan),
+            "seed": np.arange(len(ref)),  # the CSV has no seed column; each row is one run
+            "value": ref["value"].astype(float).to_numpy(),
+            "corpus": dataset,
+        }
+    )
     return out, chosen
 
 
@@ -135,15 +149,23 @@ def paper_overview(paper_lm: pd.DataFrame) -> pd.DataFrame:
     """The paper's language-modelling numbers in one table: rows (data set, segment length,
     setting), columns = no BPTT (transformer, xl) and rmt at BPTT depth 0, 1, ...; mean over runs."""
     ref = paper_lm[paper_lm["model"].isin(["transformer", "xl", "rmt"])].copy()
-    ref["setting"] = [("transformer" if m == "transformer" else f"{m} {int(s)}")
-                      for m, s in zip(ref["model"], ref["mem_size"])]
-    ref["column"] = ["no memory tokens" if m != "rmt" else f"depth {int(d)}" for m, d in zip(ref["model"], ref["bptt_depth"])]
+    ref["setting"] = [
+        ("transformer" if m == "transformer" else f"{m} {int(s)}") for m, s in zip(ref["model"], ref["mem_size"])
+    ]
+    ref["column"] = [
+        "no memory tokens" if m != "rmt" else f"depth {int(d)}" for m, d in zip(ref["model"], ref["bptt_depth"])
+    ]
     ref["_m"] = ref["model"].map({"transformer": 0, "xl": 1, "rmt": 2})
-    table = ref.pivot_table(index=["dataset", "segment_len", "eval_segment_len", "_m", "mem_size", "setting"],
-                            columns="column", values="value", aggfunc="mean").sort_index()
+    table = ref.pivot_table(
+        index=["dataset", "segment_len", "eval_segment_len", "_m", "mem_size", "setting"],
+        columns="column",
+        values="value",
+        aggfunc="mean",
+    ).sort_index()
     table.index = pd.MultiIndex.from_tuples(
         [(d, str(a) if a == b else f"{a} (eval {b})", name) for d, a, b, _, _, name in table.index],
-        names=["data set", "segment", "setting"])
+        names=["data set", "segment", "setting"],
+    )
     table.columns.name = None
     return table[sorted(table.columns, key=lambda c: (c != "no memory tokens", c))]
 
@@ -160,10 +182,18 @@ def first_step_gains(paper_lm: pd.DataFrame) -> pd.DataFrame:
         if not {0, 1} <= set(means.index.astype(int)) or len(means) < 3:
             continue
         steps = (-means.diff().dropna()).to_numpy()
-        rows.append(dict(dataset=dataset, segment_len=int(seg), mem_size=int(mem), depths=len(means),
-                         first_gain=float(steps[0]), later_gain=float(steps[1:].sum()),
-                         first_is_largest=bool(steps[0] >= steps[1:].max()),
-                         first_beats_rest=bool(steps[0] > steps[1:].sum())))
+        rows.append(
+            dict(
+                dataset=dataset,
+                segment_len=int(seg),
+                mem_size=int(mem),
+                depths=len(means),
+                first_gain=float(steps[0]),
+                later_gain=float(steps[1:].sum()),
+                first_is_largest=bool(steps[0] >= steps[1:].max()),
+                first_beats_rest=bool(steps[0] > steps[1:].sum()),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -186,13 +216,28 @@ def _memory_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
         sub = curve[curve["model"] == model]
         if not len(sub):
             continue
-        sns.lineplot(data=sub, x="mem_size", y="value", color=MODEL_COLORS[model], marker="o", errorbar="sd",
-                     err_style="bars", label="xl (cache)" if model == "xl" else "rmt (memory tokens)", ax=ax)
+        sns.lineplot(
+            data=sub,
+            x="mem_size",
+            y="value",
+            color=MODEL_COLORS[model],
+            marker="o",
+            errorbar="sd",
+            err_style="bars",
+            label="xl (cache)" if model == "xl" else "rmt (memory tokens)",
+            ax=ax,
+        )
         if model == "rmt":
             for m, d in sub.groupby("mem_size")["bptt_depth"].max().items():
                 v = sub.loc[sub["mem_size"] == m, "value"].mean()
-                ax.annotate(f"d{int(d)}", (m, v), textcoords="offset points", xytext=(4, 4), fontsize=7,
-                            color=MODEL_COLORS["rmt"])
+                ax.annotate(
+                    f"d{int(d)}",
+                    (m, v),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=7,
+                    color=MODEL_COLORS["rmt"],
+                )
     trans = curve.loc[curve["model"] == "transformer", "value"]
     if len(trans):
         ax.axhline(trans.mean(), color=MODEL_COLORS["transformer"], ls="--", lw=1.2, label="transformer (no memory)")
@@ -214,8 +259,18 @@ def _depth_panel(ax, tidy: pd.DataFrame, ylabel: str, title: str) -> None:
     rmt = rmt.assign(memory=[f"{int(m)} token{'s' if m != 1 else ''}" for m in rmt["mem_size"]])
     order = [f"{m} token{'s' if m != 1 else ''}" for m in sorted(rmt["mem_size"].unique())]
     palette = dict(zip(order, sns.color_palette("crest", len(order))))
-    sns.lineplot(data=rmt, x="bptt_depth", y="value", hue="memory", hue_order=order, palette=palette, marker="o",
-                 errorbar="sd", err_style="bars", ax=ax)
+    sns.lineplot(
+        data=rmt,
+        x="bptt_depth",
+        y="value",
+        hue="memory",
+        hue_order=order,
+        palette=palette,
+        marker="o",
+        errorbar="sd",
+        err_style="bars",
+        ax=ax,
+    )
     ax.set_xticks(sorted(rmt["bptt_depth"].dropna().unique().astype(int)))
     ax.set_xlabel("rmt BPTT depth (segments the gradient crosses)")
     ax.set_ylabel(ylabel)
@@ -251,4 +306,3 @@ def printable(text: str, width: int | None = None) -> str:
     if width:
         text = "\n".join(textwrap.fill(line, width) if line else "" for line in text.split("\n"))
     return text
-

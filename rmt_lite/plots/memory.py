@@ -1,6 +1,7 @@
 """Figures of chapter 07 (memory analysis): attention maps of the read and write blocks, probes of
 the memory slots, memory norms across segments. The numbers come from
 :mod:`rmt_lite.memory_analysis`; every figure is stamped with its provenance."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -27,8 +28,9 @@ def _block_axes(ax: plt.Axes, num_mem: int, seg_len: int, labels: bool = True) -
     ax.grid(False)
 
 
-def plot_attention_maps(analysis: MemoryAnalysis, provenance: str, title: str | None = None,
-                        gamma: float = 0.5) -> plt.Figure:
+def plot_attention_maps(
+    analysis: MemoryAnalysis, provenance: str, title: str | None = None, gamma: float = 0.5
+) -> plt.Figure:
     """Mean attention (over samples and heads) of every layer (rows) in every segment (columns).
 
     Rows of a map are queries, columns keys, both ``[R ; x ; W]``; colour on a power scale
@@ -37,8 +39,9 @@ def plot_attention_maps(analysis: MemoryAnalysis, provenance: str, title: str | 
     n_layers, n_segs = att[0].shape[0], len(att)
     vmax = max(float(a.max()) for a in att)
     size = 2.5 if n_segs > 2 else 2.9
-    fig, axes = plt.subplots(n_layers, n_segs, figsize=(size * n_segs + 1.2, size * n_layers + 0.4), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        n_layers, n_segs, figsize=(size * n_segs + 1.2, size * n_layers + 0.4), squeeze=False, layout="constrained"
+    )
     norm = PowerNorm(gamma, vmin=0.0, vmax=vmax)
     for s in range(n_segs):
         for layer in range(n_layers):
@@ -53,8 +56,12 @@ def plot_attention_maps(analysis: MemoryAnalysis, provenance: str, title: str | 
                 ax.set_xlabel("key", fontsize=9)
     fig.colorbar(im, ax=axes, shrink=0.6, label=f"attention weight (power scale, gamma {gamma})")
     meta = analysis.meta
-    fig.suptitle(title or f"{meta['task']}: attention of every layer in every segment "
-                 f"(mean over {meta['n_attention']} test samples and {meta['n_heads']} heads)", fontsize=11)
+    fig.suptitle(
+        title
+        or f"{meta['task']}: attention of every layer in every segment "
+        f"(mean over {meta['n_attention']} test samples and {meta['n_heads']} heads)",
+        fontsize=11,
+    )
     return stamp(fig, provenance)
 
 
@@ -89,15 +96,28 @@ def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int]
     rmax = max(m[1].max() for m in maps)
     widths = [len(maps[0][2]), len(maps[0][3])]
     M = analysis.num_mem
-    fig, axes = plt.subplots(len(layers), 2, figsize=(10, (0.17 * M + 0.6) * len(layers) + 1.0),
-                             squeeze=False, layout="constrained", gridspec_kw=dict(width_ratios=widths))
+    fig, axes = plt.subplots(
+        len(layers),
+        2,
+        figsize=(10, (0.17 * M + 0.6) * len(layers) + 1.0),
+        squeeze=False,
+        layout="constrained",
+        gridspec_kw=dict(width_ratios=widths),
+    )
     bounds = np.cumsum(analysis.seg_lens).tolist()
     for col, (vmax, name) in enumerate(((wmax, "write"), (rmax, "read"))):
         for row, (layer, (w, r, wpos, rpos)) in enumerate(zip(layers, maps)):
             data, pos = (w, wpos) if col == 0 else (r, rpos)
             ax = axes[row, col]
-            im = ax.imshow(data, cmap=_CMAP, vmin=0, vmax=vmax, aspect="auto", interpolation="nearest",
-                           extent=(pos[0] - 0.5, pos[-1] + 0.5, M - 0.5, -0.5))
+            im = ax.imshow(
+                data,
+                cmap=_CMAP,
+                vmin=0,
+                vmax=vmax,
+                aspect="auto",
+                interpolation="nearest",
+                extent=(pos[0] - 0.5, pos[-1] + 0.5, M - 0.5, -0.5),
+            )
             for b in bounds:
                 if pos[0] < b - 0.5 < pos[-1]:
                     ax.axvline(b - 0.5, color="#1f77b4", ls="--", lw=1.4)
@@ -106,13 +126,14 @@ def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int]
             ax.tick_params(axis="x", labelsize=8)
             ax.grid(False)
             if row == 0:
-                ax.set_title("writing: write slot -> input token" if col == 0 else
-                             "reading: later token -> read slot", fontsize=10)
+                ax.set_title(
+                    "writing: write slot -> input token" if col == 0 else "reading: later token -> read slot",
+                    fontsize=10,
+                )
             if row == len(layers) - 1:
                 ax.set_xlabel("position of the token in the sample (dashed: segment boundary)", fontsize=9)
         fig.colorbar(im, ax=axes[:, col], shrink=min(0.8, 2.5 / len(layers)), aspect=20, label=f"{name} attention")
-    fig.suptitle(f"{analysis.meta['task']}: what the memory slots attend to, and who attends to them",
-                 fontsize=11)
+    fig.suptitle(f"{analysis.meta['task']}: what the memory slots attend to, and who attends to them", fontsize=11)
     return stamp(fig, provenance)
 
 
@@ -130,9 +151,14 @@ def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | N
     chance = analysis.meta["chance"]
     M = analysis.num_mem
     order = [str(s) for s in range(M)] + ["all"]
-    fig, axes = plt.subplots(2, len(states), figsize=(4.8 * len(states) + 1.6, 0.22 * (M + 1) + 0.6 + 3.4),
-                             squeeze=False, layout="constrained",
-                             gridspec_kw=dict(height_ratios=[0.22 * (M + 1) + 0.6, 2.6]))
+    fig, axes = plt.subplots(
+        2,
+        len(states),
+        figsize=(4.8 * len(states) + 1.6, 0.22 * (M + 1) + 0.6 + 3.4),
+        squeeze=False,
+        layout="constrained",
+        gridspec_kw=dict(height_ratios=[0.22 * (M + 1) + 0.6, 2.6]),
+    )
     for i, t in enumerate(states):
         g = df[(df["memory"] == t) & (df["model"] == "trained")]
         grid = g.pivot(index="slot", columns="position", values="accuracy").reindex(order)
@@ -146,8 +172,17 @@ def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | N
         ax.grid(False)
         ax2 = axes[1, i]
         lines = df[(df["memory"] == t) & (df["slot"] == "all")]
-        sns.lineplot(data=lines, x="position", y="accuracy", hue="model", style="model", markers=True,
-                     dashes=False, ax=ax2, hue_order=["trained", "untrained"])
+        sns.lineplot(
+            data=lines,
+            x="position",
+            y="accuracy",
+            hue="model",
+            style="model",
+            markers=True,
+            dashes=False,
+            ax=ax2,
+            hue_order=["trained", "untrained"],
+        )
         ax2.axhline(chance, color="0.5", ls="--", lw=1)
         ax2.text(lines["position"].max(), chance, "chance", ha="right", va="bottom", fontsize=8, color="0.4")
         ax2.set_ylim(0, 1.05)
@@ -156,8 +191,11 @@ def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | N
         ax2.legend(title=None, fontsize=8, loc="lower left")
     fig.colorbar(im, ax=axes[0, :], shrink=0.9, aspect=12, label="held-out accuracy")
     meta = analysis.meta
-    fig.suptitle(f"{meta['task']}: decoding the input symbols from the memory (linear probes; "
-                 f"{meta['n_probe_train']} training / {meta['n_probe_test']} held-out samples)", fontsize=11)
+    fig.suptitle(
+        f"{meta['task']}: decoding the input symbols from the memory (linear probes; "
+        f"{meta['n_probe_train']} training / {meta['n_probe_test']} held-out samples)",
+        fontsize=11,
+    )
     return stamp(fig, provenance)
 
 
@@ -171,30 +209,61 @@ def plot_memory_norms(analysis: MemoryAnalysis, provenance: str) -> plt.Figure:
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), layout="constrained")
     sns.lineplot(data=df, x="memory", y="norm", hue="slot", marker="o", ax=axes[0], palette="crest", legend=False)
     axes[0].set_title("L2 norm, one line per slot", fontsize=10)
-    cos = df.melt(id_vars=["memory", "slot"], value_vars=["cosine_to_other_slots", "centred_cosine"],
-                  var_name="vectors", value_name="cosine").dropna(subset=["cosine"])
-    cos["vectors"] = cos["vectors"].map({"cosine_to_other_slots": "raw vectors",
-                                         "centred_cosine": "sample-specific parts"})
-    sns.lineplot(data=cos, x="memory", y="cosine", hue="vectors", style="vectors", markers=True, dashes=False,
-                 errorbar=None, ax=axes[1], hue_order=["raw vectors", "sample-specific parts"])
+    cos = df.melt(
+        id_vars=["memory", "slot"],
+        value_vars=["cosine_to_other_slots", "centred_cosine"],
+        var_name="vectors",
+        value_name="cosine",
+    ).dropna(subset=["cosine"])
+    cos["vectors"] = cos["vectors"].map(
+        {"cosine_to_other_slots": "raw vectors", "centred_cosine": "sample-specific parts"}
+    )
+    sns.lineplot(
+        data=cos,
+        x="memory",
+        y="cosine",
+        hue="vectors",
+        style="vectors",
+        markers=True,
+        dashes=False,
+        errorbar=None,
+        ax=axes[1],
+        hue_order=["raw vectors", "sample-specific parts"],
+    )
     axes[1].set_ylim(-1.05, 1.05)
     axes[1].set_title("cosine between the slots of a sample", fontsize=10)
     axes[1].legend(title=None, fontsize=8, loc="lower right")
     data = df.dropna(subset=["relative_change"])
-    sns.lineplot(data=data, x="memory", y="relative_change", hue="slot", marker="o", ax=axes[2], palette="crest",
-                 legend=analysis.num_mem <= 12)
+    sns.lineplot(
+        data=data,
+        x="memory",
+        y="relative_change",
+        hue="slot",
+        marker="o",
+        ax=axes[2],
+        palette="crest",
+        legend=analysis.num_mem <= 12,
+    )
     axes[2].set_ylim(bottom=0)
     axes[2].set_title("change since the previous state", fontsize=10)
     if analysis.num_mem <= 12:
-        axes[2].legend(title="slot", fontsize=7, ncols=2 if analysis.num_mem > 6 else 1, loc="center left",
-                       bbox_to_anchor=(1.01, 0.5))
+        axes[2].legend(
+            title="slot",
+            fontsize=7,
+            ncols=2 if analysis.num_mem > 6 else 1,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+        )
     for ax in axes:
         ax.set_xticks(states, [f"M{t}" for t in states])
         ax.set_xlim(states[0] - 0.2, states[-1] + 0.2)
         ax.set_xlabel("memory state (Mt: after segment t-1)", fontsize=9)
         ax.set_ylabel("")
-    fig.suptitle(f"{analysis.meta['task']}: the memory slots across segments "
-                 f"(mean over {analysis.meta['n_probe_test']} test samples)", fontsize=11)
+    fig.suptitle(
+        f"{analysis.meta['task']}: the memory slots across segments "
+        f"(mean over {analysis.meta['n_probe_test']} test samples)",
+        fontsize=11,
+    )
     return stamp(fig, provenance)
 
 
@@ -206,10 +275,12 @@ def styled_table(df: pd.DataFrame, caption: str, fmt: str | dict | None = "{:.3f
         st = st.format(fmt if isinstance(fmt, dict) else {c: fmt for c in numeric}, na_rep="-")
     if hide_index:
         st = st.hide(axis="index")
-    return st.set_caption(caption).set_table_styles([
-        {"selector": "th, td", "props": [("padding", "0.15em 0.7em")]},
-        {"selector": "caption", "props": [("caption-side", "top"), ("font-size", "0.85em"), ("color", "#555")]},
-    ])
+    return st.set_caption(caption).set_table_styles(
+        [
+            {"selector": "th, td", "props": [("padding", "0.15em 0.7em")]},
+            {"selector": "caption", "props": [("caption-side", "top"), ("font-size", "0.85em"), ("color", "#555")]},
+        ]
+    )
 
 
 def block_table(analysis: MemoryAnalysis) -> pd.DataFrame:

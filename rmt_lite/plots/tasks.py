@@ -14,6 +14,7 @@ Names used throughout:
   mean, minimum and maximum over seeds of the per-token accuracy (``acc``: greedy, the paper's
   metric) and of the whole-answer exact match (``exact``), and the seeds and commits behind it.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,11 +32,34 @@ from . import stamp
 
 MODEL_ORDER = ("transformer (whole)", "transformer", "mt", "xl", "rmt", "rmt_xl")
 _PALETTE = sns.color_palette("colorblind", 10)
-MODEL_COLORS = {"transformer (whole)": _PALETTE[7], "transformer": _PALETTE[0], "mt": _PALETTE[4],
-                "xl": _PALETTE[2], "rmt": _PALETTE[3], "rmt_xl": _PALETTE[1]}
-SUMMARY_COLUMNS = ["source", "task", "label", "mem_size", "mem_sizes", "num_segments", "segment_len", "seq_len",
-                   "acc_mean", "acc_min", "acc_max", "exact_mean", "exact_min", "exact_max", "n_runs",
-                   "seeds", "commits", "wall_time_s"]
+MODEL_COLORS = {
+    "transformer (whole)": _PALETTE[7],
+    "transformer": _PALETTE[0],
+    "mt": _PALETTE[4],
+    "xl": _PALETTE[2],
+    "rmt": _PALETTE[3],
+    "rmt_xl": _PALETTE[1],
+}
+SUMMARY_COLUMNS = [
+    "source",
+    "task",
+    "label",
+    "mem_size",
+    "mem_sizes",
+    "num_segments",
+    "segment_len",
+    "seq_len",
+    "acc_mean",
+    "acc_min",
+    "acc_max",
+    "exact_mean",
+    "exact_min",
+    "exact_max",
+    "n_runs",
+    "seeds",
+    "commits",
+    "wall_time_s",
+]
 # per-token chance of a model that guesses uniformly among the answer's possible symbols
 RETRIEVAL_VALUES = 10
 
@@ -82,9 +106,9 @@ def _task_columns(experiment: str) -> list[str]:
 
 
 def _seq_len(experiment: str, row: pd.Series) -> int:
-    from ..experiments import EXPERIMENTS
-
     import data_gen
+
+    from ..experiments import EXPERIMENTS
 
     spec = EXPERIMENTS[experiment]
     params = {k: int(row[k]) for k in _task_columns(experiment) if k in row and not pd.isna(row[k])}
@@ -98,8 +122,9 @@ def format_seeds(seeds: Iterable) -> str:
     return ",".join(map(str, s))
 
 
-def summarise_records(records: pd.DataFrame, *, split: str = "test", mem_size: int | dict | None = None,
-                      source: str = "ours") -> pd.DataFrame:
+def summarise_records(
+    records: pd.DataFrame, *, split: str = "test", mem_size: int | dict | None = None, source: str = "ours"
+) -> pd.DataFrame:
     """One row per (experiment, label, mem_size, num_segments) of a :func:`rmt_lite.load_records`
     table: mean / min / max over seeds of ``<split>_acc`` and ``<split>_exact_match``, the seeds,
     the commits and the summed training time.
@@ -125,10 +150,23 @@ def summarise_records(records: pd.DataFrame, *, split: str = "test", mem_size: i
     keys = ["experiment", "label", "mem_size", "num_segments", "segment_len", "seq_len"]
     for key, g in df.groupby(keys, sort=False):
         acc, ex = g[f"{split}_acc"].astype(float), g[f"{split}_exact_match"].astype(float)
-        rows.append(dict(zip(keys, key), source=source, mem_sizes=str(int(key[2])), acc_mean=acc.mean(), acc_min=acc.min(), acc_max=acc.max(),
-                         exact_mean=ex.mean(), exact_min=ex.min(), exact_max=ex.max(), n_runs=len(g),
-                         seeds=format_seeds(g["seed"]), commits=",".join(sorted(set(g["git_sha"].astype(str)))),
-                         wall_time_s=float(g["wall_time_s"].sum())))
+        rows.append(
+            dict(
+                zip(keys, key),
+                source=source,
+                mem_sizes=str(int(key[2])),
+                acc_mean=acc.mean(),
+                acc_min=acc.min(),
+                acc_max=acc.max(),
+                exact_mean=ex.mean(),
+                exact_min=ex.min(),
+                exact_max=ex.max(),
+                n_runs=len(g),
+                seeds=format_seeds(g["seed"]),
+                commits=",".join(sorted(set(g["git_sha"].astype(str)))),
+                wall_time_s=float(g["wall_time_s"].sum()),
+            )
+        )
     out = pd.DataFrame(rows).rename(columns={"experiment": "task"})
     out["num_segments"] = out["num_segments"].astype(int)
     return _sort(out[SUMMARY_COLUMNS])
@@ -136,8 +174,12 @@ def summarise_records(records: pd.DataFrame, *, split: str = "test", mem_size: i
 
 def _sort(df: pd.DataFrame) -> pd.DataFrame:
     rank = {m: i for i, m in enumerate(MODEL_ORDER)}
-    return (df.assign(_r=df["label"].map(lambda m: rank.get(m, len(rank))))
-              .sort_values(["task", "_r", "mem_size", "num_segments"]).drop(columns="_r").reset_index(drop=True))
+    return (
+        df.assign(_r=df["label"].map(lambda m: rank.get(m, len(rank))))
+        .sort_values(["task", "_r", "mem_size", "num_segments"])
+        .drop(columns="_r")
+        .reset_index(drop=True)
+    )
 
 
 def records_provenance(records: pd.DataFrame, where: str = "results/") -> str:
@@ -148,9 +190,11 @@ def records_provenance(records: pd.DataFrame, where: str = "results/") -> str:
     profiles = ",".join(sorted(set(records["profile"].astype(str))))
     commits = sorted(set(records["git_sha"].astype(str)))
     shown = ",".join(commits[:3]) + (f" +{len(commits) - 3} more" if len(commits) > 3 else "")
-    return (f"{where}: profile={profiles}, seeds {format_seeds(records['seed'])}, "
-            f"{len(records)} run{'s' if len(records) != 1 else ''}, "
-            f"commit{'s' if len(commits) > 1 else ''} {shown}")
+    return (
+        f"{where}: profile={profiles}, seeds {format_seeds(records['seed'])}, "
+        f"{len(records)} run{'s' if len(records) != 1 else ''}, "
+        f"commit{'s' if len(commits) > 1 else ''} {shown}"
+    )
 
 
 def load_task_records(results_dir: str | Path, experiments: Sequence[str], profile: str) -> pd.DataFrame:
@@ -202,12 +246,12 @@ class Shown:
     """Which runs a chapter's figures show: the committed records when there are any, else the
     notebook's own fresh runs (see :func:`choose_records`)."""
 
-    records: pd.DataFrame        # load_records-style table
-    name: str                    # legend name of our runs: "ours (cpu)" or "this smoke run"
-    provenance: str              # the stamp line of the figures
-    status: str                  # one plain sentence for the reader
+    records: pd.DataFrame  # load_records-style table
+    name: str  # legend name of our runs: "ours (cpu)" or "this smoke run"
+    provenance: str  # the stamp line of the figures
+    status: str  # one plain sentence for the reader
     committed: bool
-    profile: str                 # the profile the records come from
+    profile: str  # the profile the records come from
 
     @property
     def title_suffix(self) -> str:
@@ -215,23 +259,40 @@ class Shown:
         return "" if self.committed else f" ({self.profile} run, not a result)"
 
 
-def choose_records(committed: pd.DataFrame, fresh: pd.DataFrame, *, committed_profile: str, profile: str,
-                   results_dir: str | Path, fresh_provenance: str) -> Shown:
+def choose_records(
+    committed: pd.DataFrame,
+    fresh: pd.DataFrame,
+    *,
+    committed_profile: str,
+    profile: str,
+    results_dir: str | Path,
+    fresh_provenance: str,
+) -> Shown:
     """The committed records (``committed``, profile ``committed_profile``, read from
     ``results_dir``) when there are any; otherwise the notebook's own ``fresh`` runs at
     ``profile``, with a status sentence that says so plainly (a smoke run says nothing about
     the paper)."""
     if len(committed):
-        return Shown(committed, f"ours ({committed_profile})", records_provenance(committed, str(results_dir)),
-                     f"The figures show the committed {committed_profile} runs: {len(committed)} "
-                     f"record{'s' if len(committed) != 1 else ''} in "
-                     f"{results_dir}, seeds {format_seeds(committed['seed'])}.", True, committed_profile)
+        return Shown(
+            committed,
+            f"ours ({committed_profile})",
+            records_provenance(committed, str(results_dir)),
+            f"The figures show the committed {committed_profile} runs: {len(committed)} "
+            f"record{'s' if len(committed) != 1 else ''} in "
+            f"{results_dir}, seeds {format_seeds(committed['seed'])}.",
+            True,
+            committed_profile,
+        )
     smoke = profile == "smoke"
-    return Shown(fresh, f"this {profile} run",
-                 fresh_provenance + (": a smoke run, says nothing about the paper" if smoke else ""),
-                 f"No committed {committed_profile} results exist yet in {results_dir}. The figures show this "
-                 f"notebook's own {profile} runs instead" + (", which say nothing about the paper." if smoke else "."),
-                 False, profile)
+    return Shown(
+        fresh,
+        f"this {profile} run",
+        fresh_provenance + (": a smoke run, says nothing about the paper" if smoke else ""),
+        f"No committed {committed_profile} results exist yet in {results_dir}. The figures show this "
+        f"notebook's own {profile} runs instead" + (", which say nothing about the paper." if smoke else "."),
+        False,
+        profile,
+    )
 
 
 def size_note(tasks: Sequence[str], profile: str) -> str:
@@ -243,10 +304,14 @@ def size_note(tasks: Sequence[str], profile: str) -> str:
     theirs = {t: int(paper_summary(t)["seq_len"].iloc[0]) for t in tasks}
     if ours == theirs:
         return f"These are the paper's sample lengths ({', '.join(f'{t} {n} tokens' for t, n in ours.items())})."
-    return ("The paper's samples are longer: " + ", ".join(f"{t} {theirs[t]} tokens" for t in tasks)
-            + f". The {profile} profile uses " + ", ".join(f"{ours[t]}" for t in tasks)
-            + " tokens so that a run fits in about ten minutes on a 2-core CPU. It keeps the paper's numbers of "
-              "segments, which are shorter instead.")
+    return (
+        "The paper's samples are longer: "
+        + ", ".join(f"{t} {theirs[t]} tokens" for t in tasks)
+        + f". The {profile} profile uses "
+        + ", ".join(f"{ours[t]}" for t in tasks)
+        + " tokens so that a run fits in about ten minutes on a 2-core CPU. It keeps the paper's numbers of "
+        "segments, which are shorter instead."
+    )
 
 
 def titles_with_lengths(ours: pd.DataFrame, paper: pd.DataFrame, tasks: Sequence[str]) -> list[str]:
@@ -259,9 +324,19 @@ def titles_with_lengths(ours: pd.DataFrame, paper: pd.DataFrame, tasks: Sequence
     return out
 
 
-def train_labels(experiment: str, labels: Sequence[str], profile: str, seed: int, *,
-                 num_segments: int | None = None, overrides: dict | None = None, out_dir: str | Path,
-                 device: str = "auto", rerun: bool = True, log=None) -> list:
+def train_labels(
+    experiment: str,
+    labels: Sequence[str],
+    profile: str,
+    seed: int,
+    *,
+    num_segments: int | None = None,
+    overrides: dict | None = None,
+    out_dir: str | Path,
+    device: str = "auto",
+    rerun: bool = True,
+    log=None,
+) -> list:
     """Train one run per book label with :func:`rmt_lite.train_experiment` and return the
     :class:`rmt_lite.RunRecord` objects. ``"transformer (whole)"`` is a ``transformer`` on one
     segment (``num_segments=1``); the others use ``num_segments`` (None: the profile's)."""
@@ -275,8 +350,20 @@ def train_labels(experiment: str, labels: Sequence[str], profile: str, seed: int
             ov["num_segments"] = 1
         elif num_segments is not None:
             ov["num_segments"] = num_segments
-        records.append(train_experiment(experiment, model, profile, seed, ov or None, out_dir=out_dir,
-                                        device=device, progress=False, rerun=rerun, log=log))
+        records.append(
+            train_experiment(
+                experiment,
+                model,
+                profile,
+                seed,
+                ov or None,
+                out_dir=out_dir,
+                device=device,
+                progress=False,
+                rerun=rerun,
+                log=log,
+            )
+        )
     return records
 
 
@@ -292,20 +379,34 @@ def runs_table(records: pd.DataFrame) -> pd.DataFrame:
     if len(records) == 0:
         return pd.DataFrame()
     df = records.assign(label=[model_label(m, n) for m, n in zip(records["model"], records["num_segments"])])
-    out = pd.DataFrame({
-        "experiment": df["experiment"], "model": df["label"], "seed": df["seed"],
-        "segments": df["num_segments"].astype(int), "seg. len": df["segment_len"],
-        "memory": np.where(df["model"] == "transformer", 0, df["mem_size"]),
-        "steps": df["steps_done"], "stop": df["stop_reason"].str.split(":").str[0],
-        "time s": df["wall_time_s"].round(0).astype(int),
-        "accuracy": df["test_acc"].round(3), "exact": df["test_exact_match"].round(3)})
+    out = pd.DataFrame(
+        {
+            "experiment": df["experiment"],
+            "model": df["label"],
+            "seed": df["seed"],
+            "segments": df["num_segments"].astype(int),
+            "seg. len": df["segment_len"],
+            "memory": np.where(df["model"] == "transformer", 0, df["mem_size"]),
+            "steps": df["steps_done"],
+            "stop": df["stop_reason"].str.split(":").str[0],
+            "time s": df["wall_time_s"].round(0).astype(int),
+            "accuracy": df["test_acc"].round(3),
+            "exact": df["test_exact_match"].round(3),
+        }
+    )
     return out.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------------
 # the paper's numbers
-def paper_summary(datasets: str | Sequence[str], *, memory: str = "segment_len", query: str | None = None,
-                  task: str | None = None, synthetic: pd.DataFrame | None = None) -> pd.DataFrame:
+def paper_summary(
+    datasets: str | Sequence[str],
+    *,
+    memory: str = "segment_len",
+    query: str | None = None,
+    task: str | None = None,
+    synthetic: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The paper's runs of ``datasets`` (the CSVs' names: ``copy``, ``reverse``, ``retrieval``,
     ``copy120``, ...) summarised like :func:`summarise_records` (``exact_*`` are NaN: the paper
     reports per-token accuracy only).
@@ -342,12 +443,28 @@ def paper_summary(datasets: str | Sequence[str], *, memory: str = "segment_len",
         d = dict(zip(keys, key))
         acc = g["accuracy"].astype(float)
         mems = sorted({int(m) for m in g["mem_size"]})
-        rows.append(dict(source="paper", task=task or d["task"], label=d["model"], mem_size=mems[-1],
-                         mem_sizes=",".join(map(str, mems)), num_segments=int(d["n_segments"]),
-                         segment_len=-(-int(d["seq_len"]) // int(d["n_segments"])),
-                         seq_len=int(d["seq_len"]), acc_mean=acc.mean(), acc_min=acc.min(), acc_max=acc.max(),
-                         exact_mean=np.nan, exact_min=np.nan, exact_max=np.nan, n_runs=len(g),
-                         seeds=format_seeds(g["seed"]), commits="paper", wall_time_s=np.nan))
+        rows.append(
+            dict(
+                source="paper",
+                task=task or d["task"],
+                label=d["model"],
+                mem_size=mems[-1],
+                mem_sizes=",".join(map(str, mems)),
+                num_segments=int(d["n_segments"]),
+                segment_len=-(-int(d["seq_len"]) // int(d["n_segments"])),
+                seq_len=int(d["seq_len"]),
+                acc_mean=acc.mean(),
+                acc_min=acc.min(),
+                acc_max=acc.max(),
+                exact_mean=np.nan,
+                exact_min=np.nan,
+                exact_max=np.nan,
+                n_runs=len(g),
+                seeds=format_seeds(g["seed"]),
+                commits="paper",
+                wall_time_s=np.nan,
+            )
+        )
     return _sort(pd.DataFrame(rows)[SUMMARY_COLUMNS])
 
 
@@ -357,9 +474,22 @@ def _errorbar(ax, x, g: pd.DataFrame, stat: str, color, *, paper: bool, label: s
     y = g[f"{stat}_mean"].to_numpy(float)
     lo = y - g[f"{stat}_min"].to_numpy(float)
     hi = g[f"{stat}_max"].to_numpy(float) - y
-    ax.errorbar(x, y, yerr=[lo, hi], color=color, ls="--" if paper else "-", lw=1.2 if paper else 1.8,
-                marker="s" if paper else "o", ms=6, mfc="white" if paper else color, mec=color,
-                capsize=3, elinewidth=1, label=label, zorder=2 if paper else 3)
+    ax.errorbar(
+        x,
+        y,
+        yerr=[lo, hi],
+        color=color,
+        ls="--" if paper else "-",
+        lw=1.2 if paper else 1.8,
+        marker="s" if paper else "o",
+        ms=6,
+        mfc="white" if paper else color,
+        mec=color,
+        capsize=3,
+        elinewidth=1,
+        label=label,
+        zorder=2 if paper else 3,
+    )
 
 
 def _top_legend(fig: plt.Figure, handles: list, title: str) -> None:
@@ -367,19 +497,35 @@ def _top_legend(fig: plt.Figure, handles: list, title: str) -> None:
     fig.tight_layout()
     top = max(ax.get_position().y1 for ax in fig.axes)
     ncol = min(len(handles), 5 if fig.get_figwidth() >= 8 else 4)
-    pad = 0.35 / fig.get_figheight()                       # 0.35 inch above the axes titles
-    leg = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top + pad), ncol=ncol,
-                     frameon=False, fontsize=9, columnspacing=1.2, handlelength=2.2)
+    pad = 0.35 / fig.get_figheight()  # 0.35 inch above the axes titles
+    leg = fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, top + pad),
+        ncol=ncol,
+        frameon=False,
+        fontsize=9,
+        columnspacing=1.2,
+        handlelength=2.2,
+    )
     if title:
         fig.canvas.draw()
         box = leg.get_window_extent().transformed(fig.transFigure.inverted())
         fig.suptitle(title, y=box.y1 + 0.08 / fig.get_figheight(), va="bottom")
 
 
-def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *, tasks: Sequence[str],
-                              titles: Sequence[str] | None = None, chance: dict[str, float] | None = None,
-                              provenance: str, title: str = "", exact: bool = True,
-                              ours_name: str = "ours") -> plt.Figure:
+def plot_accuracy_by_segments(
+    ours: pd.DataFrame,
+    paper: pd.DataFrame | None,
+    *,
+    tasks: Sequence[str],
+    titles: Sequence[str] | None = None,
+    chance: dict[str, float] | None = None,
+    provenance: str,
+    title: str = "",
+    exact: bool = True,
+    ours_name: str = "ours",
+) -> plt.Figure:
     """Per-token accuracy against the number of segments, one column per task: our runs (solid,
     filled circles; bars = min..max over seeds) beside the paper's (dashed, open squares, shifted a
     little to the right so that both stay visible), chance as a grey dotted line. With ``exact``,
@@ -390,11 +536,13 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
     """
     paper = paper if paper is not None else pd.DataFrame(columns=SUMMARY_COLUMNS)
     nrows = 2 if exact else 1
-    fig, axes = plt.subplots(nrows, len(tasks), figsize=(max(4.3 * len(tasks), 6.4), 3.0 * nrows + 0.6),
-                             squeeze=False, sharex="col")
+    fig, axes = plt.subplots(
+        nrows, len(tasks), figsize=(max(4.3 * len(tasks), 6.4), 3.0 * nrows + 0.6), squeeze=False, sharex="col"
+    )
     labels = _order(list(ours["label"]) + list(paper["label"]))
-    multi_mem = ours[ours["mem_size"] > 0].groupby(["task", "label"])["mem_size"].nunique().max() > 1 \
-        if len(ours) else False
+    multi_mem = (
+        ours[ours["mem_size"] > 0].groupby(["task", "label"])["mem_size"].nunique().max() > 1 if len(ours) else False
+    )
     for j, task in enumerate(tasks):
         o, p = ours[ours["task"] == task], paper[paper["task"] == task]
         xs = sorted(set(o["num_segments"]) | set(p["num_segments"]))
@@ -405,23 +553,37 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
                 # models side by side (dx apart) so that equal values stay visible; the paper's
                 # points right of ours
                 shift = (k - (len(labels) - 1) / 2) * 0.05 * gap
-                for src, d, is_paper in ((ours_name, o, False), ("paper", p, True)):
+                for _src, d, is_paper in ((ours_name, o, False), ("paper", p, True)):
                     if is_paper and stat == "exact":
                         continue
                     g = d[d["label"] == lab]
-                    for mem, gm in (g.groupby("mem_size") if multi_mem and not is_paper else [(None, g)]):
+                    for mem, gm in g.groupby("mem_size") if multi_mem and not is_paper else [(None, g)]:
                         gm = gm.sort_values("num_segments")
                         if len(gm) == 0:
                             continue
                         x = gm["num_segments"].to_numpy(float) + shift + (0.25 * gap if is_paper else 0.0)
                         _errorbar(ax, x, gm, stat, _color(lab), paper=is_paper, label=None)
                         if mem is not None and mem > 0:
-                            ax.annotate(f"m{mem}", (x[-1], gm[f"{stat}_mean"].iloc[-1]), fontsize=7,
-                                        color=_color(lab), xytext=(4, 0), textcoords="offset points")
+                            ax.annotate(
+                                f"m{mem}",
+                                (x[-1], gm[f"{stat}_mean"].iloc[-1]),
+                                fontsize=7,
+                                color=_color(lab),
+                                xytext=(4, 0),
+                                textcoords="offset points",
+                            )
             if chance and task in chance and stat == "acc":
                 ax.axhline(chance[task], color="0.45", ls=":", lw=1.2, zorder=1)
-                ax.annotate(f"chance {chance[task]:.2f}", (0, chance[task]), xycoords=("axes fraction", "data"),
-                            xytext=(3, -2), textcoords="offset points", fontsize=7, color="0.35", va="top")
+                ax.annotate(
+                    f"chance {chance[task]:.2f}",
+                    (0, chance[task]),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(3, -2),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color="0.35",
+                    va="top",
+                )
             ax.set_ylim(-0.03, 1.05)
             if xs:
                 ax.set_xticks(xs)
@@ -433,8 +595,15 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
             if row == 0:
                 ax.set_title(titles[j] if titles else task)
             if len(o) == 0 and (row == 0 or stat == "exact"):
-                ax.text(0.5, 0.55 if stat == "acc" else 0.5, f"no {ours_name} runs", transform=ax.transAxes,
-                        ha="center", color="0.4", fontsize=9)
+                ax.text(
+                    0.5,
+                    0.55 if stat == "acc" else 0.5,
+                    f"no {ours_name} runs",
+                    transform=ax.transAxes,
+                    ha="center",
+                    color="0.4",
+                    fontsize=9,
+                )
     handles = [Line2D([], [], color=_color(m), marker="o", lw=2, label=m) for m in labels]
     handles.append(Line2D([], [], color="0.3", marker="o", lw=1.8, label=ours_name))
     if len(paper):
@@ -444,9 +613,17 @@ def plot_accuracy_by_segments(ours: pd.DataFrame, paper: pd.DataFrame | None, *,
     return stamp(fig, provenance)
 
 
-def plot_accuracy_by_length(ours: pd.DataFrame, paper: pd.DataFrame | None, *, tasks: Sequence[str],
-                            paper_tasks: Sequence[str], titles: Sequence[str], chance: dict[str, float],
-                            provenance: str, title: str = "") -> plt.Figure:
+def plot_accuracy_by_length(
+    ours: pd.DataFrame,
+    paper: pd.DataFrame | None,
+    *,
+    tasks: Sequence[str],
+    paper_tasks: Sequence[str],
+    titles: Sequence[str],
+    chance: dict[str, float],
+    provenance: str,
+    title: str = "",
+) -> plt.Figure:
     """Longer sequences: per-token accuracy against the number of segments, ours (left column of
     each pair) and the paper's (right), one row per task; each point is annotated with the
     sample's length in tokens (the paper's samples are 5x longer than ours, so they get their own
@@ -455,21 +632,28 @@ def plot_accuracy_by_length(ours: pd.DataFrame, paper: pd.DataFrame | None, *, t
     fig, axes = plt.subplots(len(tasks), 2, figsize=(8.8, 3.0 * len(tasks) + 0.3), squeeze=False)
     labels = _order(list(ours["label"]) + list(paper["label"]))
     for i, (task, ptask) in enumerate(zip(tasks, paper_tasks)):
-        for j, (d, is_paper, name) in enumerate(((ours[ours["task"] == task], False, "ours"),
-                                                 (paper[paper["task"] == ptask], True, "paper"))):
+        for j, (d, is_paper, name) in enumerate(
+            ((ours[ours["task"] == task], False, "ours"), (paper[paper["task"] == ptask], True, "paper"))
+        ):
             ax = axes[i, j]
             xs = sorted(set(d["num_segments"]))
             gap = min(np.diff(xs)) if len(xs) > 1 else 1.0
             for k, lab in enumerate(labels):
                 g = d[d["label"] == lab]
                 shift = (k - (len(labels) - 1) / 2) * 0.05 * gap
-                for mem, gm in g.groupby("mem_size"):
+                for _mem, gm in g.groupby("mem_size"):
                     gm = gm.sort_values("num_segments")
                     x = gm["num_segments"].to_numpy(float) + shift
                     _errorbar(ax, x, gm, "acc", _color(lab), paper=is_paper, label=None)
                     for xx, yy, n in zip(x, gm["acc_mean"], gm["seq_len"]):
-                        ax.annotate(f"{int(n)}", (xx, yy), fontsize=7, color=_color(lab), xytext=(4, 3),
-                                    textcoords="offset points")
+                        ax.annotate(
+                            f"{int(n)}",
+                            (xx, yy),
+                            fontsize=7,
+                            color=_color(lab),
+                            xytext=(4, 3),
+                            textcoords="offset points",
+                        )
             c = chance.get(task if not is_paper else ptask)
             if c is not None:
                 ax.axhline(c, color="0.45", ls=":", lw=1.2, zorder=1)
@@ -484,14 +668,17 @@ def plot_accuracy_by_length(ours: pd.DataFrame, paper: pd.DataFrame | None, *, t
             if j == 0:
                 ax.set_ylabel("per-token accuracy (greedy)")
     handles = [Line2D([], [], color=_color(m), marker="o", lw=2, label=m) for m in labels]
-    handles += [Line2D([], [], color="0.45", ls=":", lw=1.2, label="chance"),
-                Line2D([], [], ls="", label="numbers: sample length in tokens")]
+    handles += [
+        Line2D([], [], color="0.45", ls=":", lw=1.2, label="chance"),
+        Line2D([], [], ls="", label="numbers: sample length in tokens"),
+    ]
     _top_legend(fig, handles, title)
     return stamp(fig, provenance)
 
 
-def plot_memory_size(ours: pd.DataFrame, *, chance: float | None, provenance: str, title: str,
-                     task: str | None = None) -> plt.Figure:
+def plot_memory_size(
+    ours: pd.DataFrame, *, chance: float | None, provenance: str, title: str, task: str | None = None
+) -> plt.Figure:
     """Per-token accuracy against the memory size (number of memory tokens; the XL cache length),
     one line per (model, sample length). Bars: min..max over seeds."""
     d = ours if task is None else ours[ours["task"] == task]
@@ -506,12 +693,26 @@ def plot_memory_size(ours: pd.DataFrame, *, chance: float | None, provenance: st
             if len(g) == 0:
                 continue
             y = g["acc_mean"].to_numpy(float)
-            ax.errorbar(g["mem_size"], y, yerr=[y - g["acc_min"], g["acc_max"] - y], color=_color(lab),
-                        marker=markers[k % len(markers)], lw=1.6, alpha=0.55 + 0.45 * (k + 1) / len(lengths),
-                        capsize=3)
+            ax.errorbar(
+                g["mem_size"],
+                y,
+                yerr=[y - g["acc_min"], g["acc_max"] - y],
+                color=_color(lab),
+                marker=markers[k % len(markers)],
+                lw=1.6,
+                alpha=0.55 + 0.45 * (k + 1) / len(lengths),
+                capsize=3,
+            )
             segs = int(g["num_segments"].iloc[0])
-            handles.append(Line2D([], [], color=_color(lab), marker=markers[k % len(markers)],
-                                  label=f"{lab}, {n} tokens ({segs} segments)"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=_color(lab),
+                    marker=markers[k % len(markers)],
+                    label=f"{lab}, {n} tokens ({segs} segments)",
+                )
+            )
     if chance is not None:
         ax.axhline(chance, color="0.45", ls=":", lw=1.2)
         handles.append(Line2D([], [], color="0.45", ls=":", label="chance"))
@@ -532,8 +733,9 @@ def plot_memory_size(ours: pd.DataFrame, *, chance: float | None, provenance: st
 
 # ------------------------------------------------------------------------------------------------
 # training curves and the curriculum
-def history_with_config(results_dir: str | Path, experiment: str, *, profile: str | None = None,
-                        records: Iterable | None = None) -> pd.DataFrame:
+def history_with_config(
+    results_dir: str | Path, experiment: str, *, profile: str | None = None, records: Iterable | None = None
+) -> pd.DataFrame:
     """:func:`rmt_lite.load_history` plus, for every row, the run's ``mem_size``, ``curriculum``
     (as text, ``"-"`` for none), task ``length`` and ``label`` (read from the records themselves).
     ``records``: :class:`rmt_lite.RunRecord` objects to use instead of reading ``results_dir``."""
@@ -545,17 +747,31 @@ def history_with_config(results_dir: str | Path, experiment: str, *, profile: st
         if r.experiment != experiment or (profile is not None and r.profile != profile):
             continue
         cfg = r.config
-        extra = dict(mem_size=cfg.get("mem_size"), curriculum=",".join(map(str, cfg.get("curriculum") or [])) or "-",
-                     length=cfg.get("task", {}).get("length"),
-                     label=model_label(r.model, (r.metrics or {}).get("segments")), git_sha=r.git_sha)
+        extra = dict(
+            mem_size=cfg.get("mem_size"),
+            curriculum=",".join(map(str, cfg.get("curriculum") or [])) or "-",
+            length=cfg.get("task", {}).get("length"),
+            label=model_label(r.model, (r.metrics or {}).get("segments")),
+            git_sha=r.git_sha,
+        )
         for h in r.history:
-            rows.append(dict(run_id=r.run_id, experiment=r.experiment, model=r.model, profile=r.profile,
-                             seed=r.seed, **extra, **h))
+            rows.append(
+                dict(
+                    run_id=r.run_id,
+                    experiment=r.experiment,
+                    model=r.model,
+                    profile=r.profile,
+                    seed=r.seed,
+                    **extra,
+                    **h,
+                )
+            )
     return pd.DataFrame(rows)
 
 
-def profile_settings(frame: pd.DataFrame, experiment: str, profile: str,
-                     keys: Sequence[str] = ("mem_size", "length")) -> pd.DataFrame:
+def profile_settings(
+    frame: pd.DataFrame, experiment: str, profile: str, keys: Sequence[str] = ("mem_size", "length")
+) -> pd.DataFrame:
     """The rows of ``frame`` (records or histories of ``experiment``) whose ``keys`` have the
     values of the ``profile`` (e.g. leave out the runs of a memory-size sweep)."""
     from ..experiments import resolve
@@ -587,8 +803,18 @@ def curriculum_table(history: pd.DataFrame, metric: str = "acc") -> pd.DataFrame
     number of segments and sample length, the steps trained in it (from the previous stage's last
     evaluation to its own last one), the number of evaluations and the last and best validation
     ``metric`` seen in it."""
-    cols = ["run_id", "model", "seed", "stage", "segments", "seq_len", "steps", "evaluations", f"last {metric}",
-            f"best {metric}"]
+    cols = [
+        "run_id",
+        "model",
+        "seed",
+        "stage",
+        "segments",
+        "seq_len",
+        "steps",
+        "evaluations",
+        f"last {metric}",
+        f"best {metric}",
+    ]
     if len(history) == 0:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -596,16 +822,32 @@ def curriculum_table(history: pd.DataFrame, metric: str = "acc") -> pd.DataFrame
         prev_end = 0
         for stage, gs in g.groupby("stage", sort=True):
             end = int(gs["step"].max())
-            rows.append(dict(run_id=run_id, model=gs["label"].iloc[0], seed=int(gs["seed"].iloc[0]), stage=int(stage),
-                             segments=int(gs["segments"].iloc[0]), seq_len=int(gs["seq_len"].iloc[0]),
-                             steps=end - prev_end, evaluations=len(gs), **{f"last {metric}": float(gs[metric].iloc[-1]),
-                                                                           f"best {metric}": float(gs[metric].max())}))
+            rows.append(
+                dict(
+                    run_id=run_id,
+                    model=gs["label"].iloc[0],
+                    seed=int(gs["seed"].iloc[0]),
+                    stage=int(stage),
+                    segments=int(gs["segments"].iloc[0]),
+                    seq_len=int(gs["seq_len"].iloc[0]),
+                    steps=end - prev_end,
+                    evaluations=len(gs),
+                    **{f"last {metric}": float(gs[metric].iloc[-1]), f"best {metric}": float(gs[metric].max())},
+                )
+            )
             prev_end = end
     return pd.DataFrame(rows)[cols]
 
 
-def plot_curriculum(history: pd.DataFrame, *, metric: str = "acc", provenance: str, title: str,
-                    chance: float | None = None, by: str = "label") -> plt.Figure:
+def plot_curriculum(
+    history: pd.DataFrame,
+    *,
+    metric: str = "acc",
+    provenance: str,
+    title: str,
+    chance: float | None = None,
+    by: str = "label",
+) -> plt.Figure:
     """Validation ``metric`` against the training step, one line per run (colour: ``by``), the
     marker telling the curriculum stage (how many segments the sample had at that evaluation);
     each stage's first evaluation is labelled with its number of segments."""
@@ -619,7 +861,7 @@ def plot_curriculum(history: pd.DataFrame, *, metric: str = "acc", provenance: s
     groups = _order(history[by]) if by == "label" else sorted(set(history[by]))
     pal = dict(zip(groups, sns.color_palette("colorblind", max(len(groups), 1)))) if by != "label" else None
     labelled = set()
-    for run_id, g in history.groupby("run_id", sort=False):
+    for _, g in history.groupby("run_id", sort=False):
         g = g.sort_values("step")
         key = g[by].iloc[0]
         color = _color(key) if by == "label" else pal[key]
@@ -632,13 +874,21 @@ def plot_curriculum(history: pd.DataFrame, *, metric: str = "acc", provenance: s
                 if st["stage"] == 0:
                     continue
                 y = float(g.loc[g["step"] == st["step"], metric].iloc[0])
-                ax.annotate(f"{int(st['segments'])} seg", (st["step"], y), xytext=(0, 8), textcoords="offset points",
-                            fontsize=7, color=color, ha="center")
+                ax.annotate(
+                    f"{int(st['segments'])} seg",
+                    (st["step"], y),
+                    xytext=(0, 8),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=color,
+                    ha="center",
+                )
     if chance is not None:
         ax.axhline(chance, color="0.45", ls=":", lw=1.2)
     handles = [Line2D([], [], color=_color(k) if by == "label" else pal[k], lw=2, label=str(k)) for k in groups]
-    handles += [Line2D([], [], color="0.3", marker=markers[n], ls="", label=f"{n} segment{'s' if n > 1 else ''}")
-                for n in segs]
+    handles += [
+        Line2D([], [], color="0.3", marker=markers[n], ls="", label=f"{n} segment{'s' if n > 1 else ''}") for n in segs
+    ]
     if chance is not None:
         handles.append(Line2D([], [], color="0.45", ls=":", label="chance"))
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
@@ -652,8 +902,9 @@ def plot_curriculum(history: pd.DataFrame, *, metric: str = "acc", provenance: s
 
 # ------------------------------------------------------------------------------------------------
 # length generalisation
-def length_generalisation(model, cfg, lengths: Sequence[int], *, n_samples: int = 200,
-                          batch_size: int = 100) -> pd.DataFrame:
+def length_generalisation(
+    model, cfg, lengths: Sequence[int], *, n_samples: int = 200, batch_size: int = 100
+) -> pd.DataFrame:
     """Evaluate a trained task model (``model, cfg = rmt_lite.load_model(run_dir)``) on samples of
     other ``lengths`` of its task, at its own segment length, so that longer samples take more
     segments. Samples come from each length's fixed test set. One row per length: length,
@@ -663,8 +914,9 @@ def length_generalisation(model, cfg, lengths: Sequence[int], *, n_samples: int 
     from ..experiments import make_task, num_segments, sample_len
 
     if cfg.kind != "task" or "length" not in cfg.task:
-        raise ValueError(f"cfg.experiment={cfg.experiment!r} is not allowed: a copy or reverse experiment "
-                         "(its task has a length)")
+        raise ValueError(
+            f"cfg.experiment={cfg.experiment!r} is not allowed: a copy or reverse experiment (its task has a length)"
+        )
     trained = sample_len(cfg)
     rows = []
     for L in lengths:
@@ -673,9 +925,17 @@ def length_generalisation(model, cfg, lengths: Sequence[int], *, n_samples: int 
         task = make_task(cfg, int(L))
         batch = task.fixed_set("test", n_samples)
         m = evaluate_task(model, batch, cfg.segment_len, batch_size=batch_size, greedy=True, amp=cfg.amp)
-        rows.append(dict(length=int(L), seq_len=int(task.seq_len), segments=num_segments(int(task.seq_len),
-                         cfg.segment_len), acc=m["acc_greedy"], acc_tf=m["acc_tf"], exact_match=m["exact_greedy"],
-                         trained=int(task.seq_len) <= trained))
+        rows.append(
+            dict(
+                length=int(L),
+                seq_len=int(task.seq_len),
+                segments=num_segments(int(task.seq_len), cfg.segment_len),
+                acc=m["acc_greedy"],
+                acc_tf=m["acc_tf"],
+                exact_match=m["exact_greedy"],
+                trained=int(task.seq_len) <= trained,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -690,9 +950,18 @@ def generalisation_lengths(cfg, factors: Sequence[float]) -> list[int]:
     return sorted({max(1, round(f * cfg.task["length"])) for f in factors})
 
 
-def generalisation_runs(results_dir: str | Path, experiment: str, models: Sequence[str], *,
-                        committed_profile: str, fresh: Iterable, profile: str, factors: Sequence[float],
-                        n_samples: int = 200, device: str = "cpu") -> pd.DataFrame:
+def generalisation_runs(
+    results_dir: str | Path,
+    experiment: str,
+    models: Sequence[str],
+    *,
+    committed_profile: str,
+    fresh: Iterable,
+    profile: str,
+    factors: Sequence[float],
+    n_samples: int = 200,
+    device: str = "cpu",
+) -> pd.DataFrame:
     """:func:`length_generalisation` of each model of ``models``: the committed
     ``committed_profile`` run when its checkpoint is still in ``results_dir``
     (:func:`find_checkpoint`), otherwise the fresh run (a :class:`rmt_lite.RunRecord` of
@@ -711,14 +980,19 @@ def generalisation_runs(results_dir: str | Path, experiment: str, models: Sequen
             want = resolve(experiment, m, profile).mem_size
             runs = [r for r in fresh if r.experiment == experiment and r.model == m and r.config["mem_size"] == want]
             if not runs:
-                raise ValueError(f"models contains {m!r}, which has neither a committed {committed_profile} checkpoint "
-                                 f"in {results_dir} nor a fresh {profile} run of {experiment}; allowed: models "
-                                 "trained in the notebook")
+                raise ValueError(
+                    f"models contains {m!r}, which has neither a committed {committed_profile} checkpoint "
+                    f"in {results_dir} nor a fresh {profile} run of {experiment}; allowed: models "
+                    "trained in the notebook"
+                )
             run_dir, source = runs[0].run_dir, f"this notebook's {profile} run"
         model, cfg = load_model(run_dir, device=device)
         df = length_generalisation(model, cfg, generalisation_lengths(cfg, factors), n_samples=n_samples)
-        rows.append(df.assign(model=m, profile=cfg.profile, seed=cfg.seed,
-                              source=f"{source} (profile={cfg.profile}, seed={cfg.seed})"))
+        rows.append(
+            df.assign(
+                model=m, profile=cfg.profile, seed=cfg.seed, source=f"{source} (profile={cfg.profile}, seed={cfg.seed})"
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -730,13 +1004,15 @@ def generalisation_sentence(gen: pd.DataFrame) -> str:
     for m, g in gen.groupby("model", sort=False):
         a = g.loc[g["segments"] == trained, "acc"]
         b = g.loc[g["segments"] == longest, "acc"]
-        parts.append(f"{m} {float(a.iloc[0]):.2f} at {trained} segments (as trained) and "
-                     f"{float(b.iloc[0]):.2f} at {longest}")
+        parts.append(
+            f"{m} {float(a.iloc[0]):.2f} at {trained} segments (as trained) and {float(b.iloc[0]):.2f} at {longest}"
+        )
     return "; ".join(parts)
 
 
-def plot_length_generalisation(df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None,
-                               hue: str | None = None) -> plt.Figure:
+def plot_length_generalisation(
+    df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None, hue: str | None = None
+) -> plt.Figure:
     """Per-token accuracy (greedy) and exact match against the number of segments of the test
     sample; the shaded area holds the lengths the model never saw in training."""
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
@@ -746,8 +1022,16 @@ def plot_length_generalisation(df: pd.DataFrame, *, provenance: str, title: str,
         color = _color(name) if name in MODEL_COLORS else sns.color_palette("colorblind")[k]
         suffix = f" ({name})" if name is not None else ""
         ax.plot(g["segments"], g["acc"], marker="o", color=color, lw=1.8, label="per-token accuracy" + suffix)
-        ax.plot(g["segments"], g["exact_match"], marker="s", mfc="white", ls="--", color=color, lw=1.2,
-                label="exact match" + suffix)
+        ax.plot(
+            g["segments"],
+            g["exact_match"],
+            marker="s",
+            mfc="white",
+            ls="--",
+            color=color,
+            lw=1.2,
+            label="exact match" + suffix,
+        )
     longest = df.loc[df["trained"], "segments"].max() if df["trained"].any() else None
     if longest is not None and not pd.isna(longest):
         ax.axvspan(longest + 0.5, df["segments"].max() + 0.5, color="0.9", zorder=0)
@@ -777,34 +1061,38 @@ def decode_example(task, tokens, targets, loss_mask, segment_len: int, predictio
     tokens, targets, loss_mask = (torch.as_tensor(t).flatten() for t in (tokens, targets, loss_mask))
     text = task.decode(tokens)
     if len(text) != len(tokens):
-        raise ValueError(f"task {task.name!r} does not decode one character per token; allowed: copy, reverse, "
-                         "retrieval with at most 26 symbols")
+        raise ValueError(
+            f"task {task.name!r} does not decode one character per token; allowed: copy, reverse, "
+            "retrieval with at most 26 symbols"
+        )
     scored = loss_mask.nonzero().flatten()
     if len(scored) == 0:
         raise ValueError("loss_mask marks no position: there is no answer to show")
-    a = int(scored[0])            # the answer's first token is predicted at position a, written at a + 1
+    a = int(scored[0])  # the answer's first token is predicted at position a, written at a + 1
     S = len(tokens)
     seg_row = "".join(str(min(i, S - 1) // segment_len % 10) for i in range(S + 1))
     pad = " " * (a + 1)
     answer = task.decode(targets[loss_mask])
-    lines = [f"segment : {seg_row}", f"prompt  : {text[:a + 1]}", f"answer  : {pad}{answer}"]
+    lines = [f"segment : {seg_row}", f"prompt  : {text[: a + 1]}", f"answer  : {pad}{answer}"]
     if prediction is not None:
         pred = torch.as_tensor(prediction).flatten()
         got, want = pred[loss_mask].tolist(), targets[loss_mask].tolist()
         marks = "".join("^" if p != t else " " for p, t in zip(got, want))
         n_ok = marks.count(" ")
-        lines += [f"model   : {pad}{task.decode(pred[loss_mask])}",
-                  f"errors  : {pad}{marks}".rstrip() if "^" in marks else f"errors  : {pad}(none)",
-                  f"          {n_ok}/{len(marks)} answer tokens right"]
+        lines += [
+            f"model   : {pad}{task.decode(pred[loss_mask])}",
+            f"errors  : {pad}{marks}".rstrip() if "^" in marks else f"errors  : {pad}(none)",
+            f"          {n_ok}/{len(marks)} answer tokens right",
+        ]
     return "\n".join(lines)
 
 
 def predict(model, batch, segment_len: int):
     """Greedy predictions of a task model on a ``TaskBatch`` (aligned with ``batch.targets``), as
     the paper's metric computes them: the model continues from its own tokens across segments."""
-    from ..evaluate import greedy_predictions
-
     import torch
+
+    from ..evaluate import greedy_predictions
 
     with torch.no_grad():
         model.eval()
@@ -819,8 +1107,9 @@ def lookup(summary: pd.DataFrame, task: str, label: str, num_segments: int, stat
     return float(g[stat].iloc[0]) if len(g) == 1 else (float(g[stat].mean()) if len(g) else math.nan)
 
 
-def compare(summary: pd.DataFrame, task: str, num_segments: int, a: str = "rmt", b: str = "xl",
-            tol: float = 0.01) -> str:
+def compare(
+    summary: pd.DataFrame, task: str, num_segments: int, a: str = "rmt", b: str = "xl", tol: float = 0.01
+) -> str:
     """A sentence comparing two models at one number of segments, worded from the numbers:
     ``a`` is *ahead* when its worst seed beats ``b``'s best by more than ``tol``, *behind* in the
     mirror case, *level* when both means are within ``tol``, and otherwise the seed ranges
@@ -879,8 +1168,10 @@ def format_sweeps(sweeps: pd.DataFrame) -> pd.DataFrame:
     if len(sweeps) == 0:
         return sweeps
     mem_cols = [c for c in sweeps.columns if c.startswith("memory ")]
-    text = [" | ".join(f"{c.split()[1]}: {v:.2f}" for c, v in r.items() if not pd.isna(v))
-            for _, r in sweeps[mem_cols].iterrows()]
+    text = [
+        " | ".join(f"{c.split()[1]}: {v:.2f}" for c, v in r.items() if not pd.isna(v))
+        for _, r in sweeps[mem_cols].iterrows()
+    ]
     return sweeps.drop(columns=mem_cols).assign(**{"memory: accuracy": text})
 
 
@@ -896,8 +1187,10 @@ def sweep_summary(sweeps: pd.DataFrame, whose: str = "the", high: float = 0.99, 
         vals = [r.dropna() for _, r in rows.iterrows()]
         grows = sum(v.iloc[-1] > v.iloc[0] + tol for v in vals)
         high_all = sum((v >= high).all() for v in vals)
-        parts.append(f"{model}: {len(vals)} setting{'s' if len(vals) > 1 else ''}, higher with the largest memory "
-                     f"than with the smallest in {grows}, at {high:.2f} or above with every memory size in {high_all}")
+        parts.append(
+            f"{model}: {len(vals)} setting{'s' if len(vals) > 1 else ''}, higher with the largest memory "
+            f"than with the smallest in {grows}, at {high:.2f} or above with every memory size in {high_all}"
+        )
     return f"In {whose} runs at several memory sizes, " + "; ".join(parts) + "."
 
 
@@ -920,9 +1213,10 @@ def gap_trend(summary: pd.DataFrame, task: str, a: str = "rmt", b: str = "xl", t
     lo, hi = gaps[0], gaps[-1]
     verb = "grows" if hi > lo + tol else "shrinks" if hi < lo - tol else "stays about the same"
 
-    def memory(n):   # a sweep may change the memory size with the segments: say which
+    def memory(n):  # a sweep may change the memory size with the segments: say which
         rows = d[d["label"].isin((a, b)) & (d["num_segments"] == n)]
         return "/".join(dict.fromkeys(rows["mem_sizes"].astype(str)))
+
     path = ", ".join(f"{g:+.2f} ({n} segments, memory {memory(n)})" for g, n in zip(gaps, both))
     return f"On {task} the gap {a} minus {b} {verb}: {path}."
 
@@ -939,13 +1233,18 @@ def findings(summary: pd.DataFrame, task: str, chance: float) -> dict[str, str]:
     else:
         d = summary[(summary["task"] == task) & (summary["label"] == "transformer") & (summary["num_segments"] > 1)]
         accs = ", ".join(f"{a:.2f} ({n} segments)" for a, n in zip(d["acc_mean"], d["num_segments"]))
-        out["transformer"] = (f"On {task} the segmented transformer is {verdict} (chance {chance:.2f}; "
-                              f"within 0.05 counts as chance): {accs}.")
+        out["transformer"] = (
+            f"On {task} the segmented transformer is {verdict} (chance {chance:.2f}; "
+            f"within 0.05 counts as chance): {accs}."
+        )
     for key, (a, b) in {"mt": ("mt", "transformer"), "rmt_xl": ("rmt", "xl")}.items():
         n = largest_common(summary, task, a, b)
         sentence = compare(summary, task, n, a, b) if n else ""
-        out[key] = f"On {task}, {sentence[0].lower()}{sentence[1:]}" if n else \
-            f"{a} and {b} were not both run on {task} with more than one segment."
+        out[key] = (
+            f"On {task}, {sentence[0].lower()}{sentence[1:]}"
+            if n
+            else f"{a} and {b} were not both run on {task} with more than one segment."
+        )
     out["trend"] = gap_trend(summary, task)
     return out
 
@@ -956,10 +1255,11 @@ def comparison_table(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     side's memory size (memory tokens or cache length; 0 for the transformer)."""
     cols = ["task", "label", "num_segments"]
     o = ours[cols + ["mem_sizes", "acc_mean", "exact_mean", "seeds"]].rename(
-        columns={"acc_mean": "acc ours", "exact_mean": "exact ours", "seeds": "seeds ours",
-                 "mem_sizes": "mem ours"})
+        columns={"acc_mean": "acc ours", "exact_mean": "exact ours", "seeds": "seeds ours", "mem_sizes": "mem ours"}
+    )
     p = paper[cols + ["mem_sizes", "acc_mean", "n_runs"]].rename(
-        columns={"acc_mean": "acc paper", "n_runs": "runs paper", "mem_sizes": "mem paper"})
+        columns={"acc_mean": "acc paper", "n_runs": "runs paper", "mem_sizes": "mem paper"}
+    )
     out = o.merge(p, on=cols, how="outer").rename(columns={"label": "model", "num_segments": "segs"})
     out["runs paper"] = out["runs paper"].astype("Int64")
     out = out.assign(model=pd.Categorical(out["model"], _order(out["model"]), ordered=True))

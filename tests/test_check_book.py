@@ -1,0 +1,62 @@
+"""make check-book: the browser check finds what a reader must not see (headless Chromium)."""
+
+import shutil
+
+import pytest
+
+from rmt_lite import book
+
+needs_browser = pytest.mark.skipif(
+    not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),
+    reason="no Chromium on this machine (.ci/run installs it)",
+)
+
+PNG = bytes.fromhex(  # a 1x1 image
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf000000030101001825dd5a0000000049454e44ae426082"
+)
+
+
+def page(body: str) -> str:
+    return f"<html><body>{body}</body></html>"
+
+
+@needs_browser
+def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
+    html, shots = tmp_path / "html", tmp_path / "shots"
+    (html / "notebooks").mkdir(parents=True)
+    (html / "fig.png").write_bytes(PNG)
+    figure = '<div class="cell_output"><img src="../fig.png"></div>'
+    (html / "index.html").write_text(page("<p>Intro</p>"))
+    (html / "notebooks" / "01_good.html").write_text(page(figure))
+    (html / "notebooks" / "02_no_figure.html").write_text(page("<p>text only</p>"))
+    (html / "notebooks" / "03_broken.html").write_text(page(figure + '<img src="missing.png">'))
+    (html / "notebooks" / "04_console.html").write_text(page(figure + "<script>console.error('boom')</script>"))
+    (html / "notebooks" / "05_params.html").write_text(page(figure + '<div class="tag_parameters">PROFILE = 1</div>'))
+    (html / "notebooks" / "06_traceback.html").write_text(
+        page(figure + "<pre>Traceback (most recent call last):</pre>")
+    )
+    (html / "notebooks" / "07_hidden.html").write_text(  # removed from view: not a problem
+        page(figure + '<div class="tag_parameters" style="display:none">PROFILE = 1</div>')
+    )
+    problems = book.check_pages(html, shots)
+    assert {p.split(":")[0] for p in problems} == {
+        f"notebooks/0{i}_{n}.html"
+        for i, n in [(2, "no_figure"), (3, "broken"), (4, "console"), (5, "params"), (6, "traceback")]
+    }, problems
+    for name, what in [
+        ("02_no_figure", "without a figure"),
+        ("03_broken", "broken image"),
+        ("04_console", "console error: boom"),
+        ("05_params", "parameters cell is visible"),
+        ("06_traceback", "traceback is visible"),
+    ]:
+        assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
+    assert sorted(p.name for p in shots.iterdir()) == sorted(
+        ["index.png"] + [f"notebooks__{p.stem}.png" for p in (html / "notebooks").glob("*.html")]
+    )
+
+
+def test_an_unbuilt_book_is_an_error(tmp_path):
+    with pytest.raises(book.BookError, match="no pages"):
+        book.check_pages(tmp_path, tmp_path / "shots")

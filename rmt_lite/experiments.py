@@ -1,4 +1,4 @@
-"""Every experiment of the book, defined once, with its three profiles (DESIGN.md section 5).
+"""Every experiment of the book, defined once, with its three profiles (design notes, book/design.md, section 5).
 
 A *profile* fixes everything a run needs: the model sizes, the task (or corpus), the segment
 length, the memory size and the training hyperparameters.
@@ -28,7 +28,7 @@ length, the memory size and the training hyperparameters.
   so earlier versions ran L=12; those records are kept as the experiments ``copy_small`` and
   ``reverse_small`` (L=12, memory 12 or 4) and no claim rests on them.
 - ``paper``: the reference hyperparameters, read off the paper's raw result CSVs
-  (``../shared/paper_results``); GPU, hours.
+  (committed under ``results/paper``); GPU, hours.
 
 The model variant (``transformer``, ``xl``, ``rmt``, ``mt``, ``rmt_xl``) is chosen per run;
 ``mem_size`` means the number of memory tokens for rmt/mt, the XL cache length for xl, and both
@@ -491,17 +491,18 @@ _register(
         source="res_square_equations.csv (tgt_len 30 = 6 segments, 30 memory tokens, 6 layers; 6 heads -> 4)",
     )
 )
-# Fig. 5 at CPU size: the segment (24 tokens) and the memory (12, half the segment as the paper's
-# 60 of 120) stay fixed while the sample grows; the queue trains L = 24, 48 and 72 symbols (copy: 72,
-# 144 and 216 tokens in 3, 6 and 9 segments; reverse: 48, 96 and 144 in 2, 4 and 6). L = 72 is the
-# longest a run trains within 30 minutes on one thread: rmt on copy L=24 in 9 segments of 8 with
-# 8 slots, batch 64, took 0.8 s a step; 9 segments of 24 with 12 slots at batch 32 cost about the
-# same, so 1800 steps take 25 minutes, and L = 96 (12 segments) would take 35.
+# Fig. 5 at CPU size: the segment and the memory (18 tokens each) stay fixed while the sample grows;
+# the queue trains L = 18, 36 and 54 symbols (copy: 54, 108 and 162 tokens in 3, 6 and 9 segments;
+# reverse: 36, 72 and 108 in 2, 4 and 6), so the memory holds up to 3 symbols a slot (the paper's
+# 60 slots held 2 to 6: copy of 120 to 360 symbols). Measured (one thread, seed 0): with segments of
+# 24 and 12 slots, rmt passed 0.99 on 2 segments (L=16) but stalled at 0.73 on 4 (L=32, 2.7 symbols
+# a slot) and fell to chance on 6, at 0.85 s a step on 9 segments; 9 segments of 18 with 18 slots
+# cost about as much, so L = 54 is the longest sample that trains within 30 minutes (1800 steps).
 _LONG_CPU = _merge(
     _SEGMENT_CURRICULUM,
     dict(
-        segment_len=24,
-        mem_size=12,
+        segment_len=18,
+        mem_size=18,
         steps=1800,
         eval_interval=100,
         curriculum_mode="length",
@@ -514,7 +515,7 @@ _register(
     _task_experiment(
         "copy_long",
         "long copy, the sample grows at a fixed segment length (paper Fig. 5a: L=120-360, "
-        "8 symbols, segments of 120; cpu: L=24-72, segments of 24)",
+        "8 symbols, segments of 120; cpu: L=18-54, segments of 18)",
         "acc",
         smoke=dict(
             task=dict(length=12, num_symbols=8),
@@ -524,7 +525,7 @@ _register(
             curriculum_mode="length",
             curriculum_threshold=0.0,
         ),
-        cpu=_merge(_LONG_CPU, dict(task=dict(length=48, num_symbols=8), curriculum=(1, 2, 4, 6))),
+        cpu=_merge(_LONG_CPU, dict(task=dict(length=36, num_symbols=8), curriculum=(1, 2, 4, 6))),
         paper=_merge(
             _PAPER_SHORT,
             dict(
@@ -547,7 +548,7 @@ _register(
     _task_experiment(
         "reverse_long",
         "long reverse, the sample grows at a fixed segment length (paper Fig. 5b: L=120, "
-        "8 symbols, 2-6 segments; cpu: L=24-72, segments of 24)",
+        "8 symbols, 2-6 segments; cpu: L=18-54, segments of 18)",
         "acc",
         smoke=dict(
             task=dict(length=8, num_symbols=8),
@@ -557,7 +558,7 @@ _register(
             curriculum_mode="length",
             curriculum_threshold=0.0,
         ),
-        cpu=_merge(_LONG_CPU, dict(task=dict(length=48, num_symbols=8), curriculum=(1, 2, 4))),
+        cpu=_merge(_LONG_CPU, dict(task=dict(length=36, num_symbols=8), curriculum=(1, 2, 4))),
         paper=_merge(
             _PAPER_SHORT,
             dict(

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 SEEDS = (0, 1, 2)
-LONG_LENGTHS = (24, 48, 72)  # copy_long / reverse_long: symbols per sample, segments of 24 (Fig. 5)
+LONG_LENGTHS = (18, 36, 54)  # copy_long / reverse_long: symbols per sample, segments of 18 (Fig. 5)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def queue() -> list[Run]:
     ]
     longer += _sweep("retrieval_long", ("xl", "rmt"), (2, 3), seeds=SEEDS)
     runs += sorted(longer, key=lambda r: r.seed)
-    runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (24, 48) for m in (2, 4, 8)]
+    runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (18, 36) for m in (3, 6, 9)]
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
     runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
     runs += _sweep("retrieval", ("xl", "rmt"), (2,), seeds=SEEDS[1:])

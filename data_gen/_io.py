@@ -1,4 +1,4 @@
-"""Careful file handling shared by the corpus and classification loaders (DESIGN.md section 7):
+"""Careful file handling shared by the corpus and classification loaders (design notes, book/design.md, section 6):
 files from users are untrusted, so XML is parsed without a DTD (no external entities, no entity
 expansion), archives are size-checked before anything is unpacked into memory, and every failure
 names the path, what was expected and how to obtain the data.

@@ -1,4 +1,4 @@
-"""The benchmark suite of ``make bench`` (issue 7): ``python -m rmt_lite.bench``.
+"""The benchmark suite of ``make bench`` : ``python -m rmt_lite.bench``.
 
 Five measurements, each written to ``results/bench/<part>.csv``, and ``summary.json`` with the
 provenance (machine, torch version, threads, git commit, date) and the targets:
@@ -57,7 +57,7 @@ from .utils import git_sha
 
 REPO = Path(__file__).resolve().parent.parent
 
-# the paper's copy configuration (section 4.1; issue 7)
+# the paper's copy configuration (section 4.1)
 COPY = dict(vocab_size=12, d_model=128, n_layers=4, n_heads=4, d_ff=256)
 COPY_MEM, SEG_LEN, N_SEG, BATCH = 8, 24, 3, 32
 

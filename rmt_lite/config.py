@@ -1,4 +1,4 @@
-"""One frozen, validated configuration for every model variant (DESIGN.md section 3)."""
+"""One frozen, validated configuration for every model variant (design notes, book/design.md, section 1)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _allowed(name: str, value, allowed: str) -> ValueError:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes and memory options of one model (paper section 3; DESIGN.md section 3).
+    """Sizes and memory options of one model (paper section 3; design notes section 1).
 
     Attributes:
         variant: how context crosses a segment boundary, one of ``VARIANTS``.

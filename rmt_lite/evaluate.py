@@ -1,4 +1,4 @@
-"""The paper's metrics (DESIGN.md section 4).
+"""The paper's metrics (design notes, book/design.md, section 4).
 
 - algorithmic tasks: per-token accuracy over the scored positions, teacher-forced and greedy
   (greedy = the model's own tokens are fed back, across segment boundaries, as the paper reports

@@ -63,7 +63,7 @@ def attention_mask(
 ) -> Tensor:
     """Boolean mask, True = blocked, rows ``[R ; x ; W]`` and columns ``[cache ; R ; x ; W]``.
 
-    This is the table of DESIGN.md section 3.1 (the reference code's mask). ``write_mem=False``
+    This is the table of the design notes (book/design.md), section 2 (the reference code's mask). ``write_mem=False``
     drops the write block (``mt``, encoder, no memory); ``causal=False`` is the encoder.
     """
     return _blocked_cpu(num_mem, seg_len, cache_len, write_mem, read_mem_from_cache, causal).clone()
@@ -200,7 +200,7 @@ def _check_tokens(tokens: Tensor, vocab_size: int) -> None:
 
 
 class MemoryTransformer(nn.Module):
-    """Every variant of DESIGN.md section 3 on one backbone; call it one segment at a time."""
+    """Every variant of the design notes (book/design.md), section 1, on one backbone; call it one segment at a time."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()

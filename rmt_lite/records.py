@@ -1,4 +1,4 @@
-"""Run records: one JSON file per run and one aggregate CSV per experiment (DESIGN.md section 5).
+"""Run records: one JSON file per run and one aggregate CSV per experiment (design notes, book/design.md, section 5).
 
 Layout under a results folder::
 

@@ -1,5 +1,5 @@
 """Running a model over segments: exact-length splits, BPTT (full, truncated, checkpointed),
-streaming and greedy generation across segment boundaries (paper section 3, DESIGN.md 3.1)."""
+streaming and greedy generation across segment boundaries (paper section 3; design notes, book/design.md, section 2)."""
 
 from __future__ import annotations
 

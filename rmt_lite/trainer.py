@@ -1,4 +1,4 @@
-"""One trainer for both recurrence regimes of the paper (section 3; DESIGN.md section 3.1).
+"""One trainer for both recurrence regimes of the paper (section 3; design notes, book/design.md, section 2).
 
 - per-sample recurrence (algorithmic tasks, classification): memory is re-initialised for every
   sample; the loss of the scored positions back-propagates through all segments (full BPTT) or

@@ -1,4 +1,4 @@
-"""The attention mask is the table of DESIGN.md section 3.1 (1 = blocked)."""
+"""The attention mask is the table of the design notes (book/design.md), section 2 (1 = blocked)."""
 
 import torch
 

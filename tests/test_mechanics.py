@@ -1,4 +1,5 @@
-"""The memory mechanics of DESIGN.md section 3.2, each property a test, for every variant it concerns."""
+"""The memory mechanics of the design notes (book/design.md), section 3: each property a test, for every
+variant it concerns."""
 
 import math
 

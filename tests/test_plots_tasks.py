@@ -143,7 +143,7 @@ def test_runs_table_has_one_row_per_run():
 def test_paper_summary_gives_the_headline_copy_numbers_from_the_csvs():
     p = tp.paper_summary("copy")
     assert tp.lookup(p, "copy", "rmt", 9) == pytest.approx(1.0)
-    assert tp.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)  # DESIGN.md section 8
+    assert tp.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)  # the paper: xl 0.28 in 9 segments
     assert tp.lookup(p, "copy", "xl", 6) == pytest.approx(0.97, abs=0.01)
     assert tp.lookup(p, "copy", "transformer (whole)", 1) == pytest.approx(1.0)
     mem = p[p.label != "transformer"].set_index(["label", "num_segments"])
@@ -511,3 +511,23 @@ def test_training_curves_draw_one_line_per_model_or_per_seed():
     assert len(lines(per_seed)) == 6
     assert "guess" in [t.get_text() for t in per_seed.axes[0].texts]
     plt.close("all")
+
+
+def test_every_text_of_a_figure_renders_at_nine_points_or_more_in_the_book():
+    import matplotlib.pyplot as plt
+
+    from rmt_lite import plots
+
+    plots.set_style()
+    for width in (5.0, 8.5, 12.0):  # narrower than the column, and two that are shown scaled down
+        fig, ax = plt.subplots(figsize=(width, 3))
+        ax.plot([0, 1], [0, 1], label="a curve")
+        ax.legend(fontsize=6)
+        ax.text(0.5, 0.5, "a note", fontsize=5)
+        plots.stamp(fig, "profile cpu, seed 0, commit abc " * 8 + "\npaper: its CSVs")
+        scale = min(1.0, plots.COLUMN_PX / (fig.dpi * width))  # how much the page shrinks the image
+        sizes = [t.get_fontsize() * fig.dpi / 96 * scale for t in fig.findobj(plt.Text) if t.get_text()]
+        assert min(sizes) >= plots.MIN_PT - 1e-9, (width, min(sizes))
+        provenance = fig.texts[-1].get_text()
+        assert "\npaper: its CSVs" in provenance and provenance.count("\n") >= 2  # wrapped, own lines kept
+        plt.close(fig)

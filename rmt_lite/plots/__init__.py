@@ -5,7 +5,10 @@ Shared helpers live here; each chapter family has its own submodule (``plots.tas
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -22,10 +25,35 @@ def set_style() -> None:
     plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.titleweight": "bold"})
 
 
-def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
-    """Write where the figure comes from under it."""
-    fig.text(0.99, -0.01, provenance, ha="right", va="top", fontsize=8, color="0.35")
+# The book's text column is about 690 px wide (sphinx-book-theme at a 1280 px window): a wider
+# figure is shown scaled down, and its text with it.
+COLUMN_PX = 690
+MIN_PT = 9  # smallest text a reader should meet, as rendered
+
+
+def min_font_pt(fig: plt.Figure) -> float:
+    """The font size (pt) that renders at ``MIN_PT`` when ``fig`` is shown in the book's column."""
+    dpi, width = fig.dpi, fig.get_size_inches()[0]
+    return MIN_PT * 96 / min(dpi, COLUMN_PX / width)
+
+
+def readable(fig: plt.Figure) -> plt.Figure:
+    """Raise every text of ``fig`` (labels, ticks, legends, notes) to at least ``min_font_pt``."""
+    smallest = min_font_pt(fig)
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_text() and text.get_fontsize() < smallest:
+            text.set_fontsize(smallest)
     return fig
+
+
+def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
+    """Write where the figure comes from under it (wrapped to the figure's width), then make every
+    text of the figure readable at the book's page width."""
+    size = min_font_pt(fig)
+    chars = max(40, int(fig.get_size_inches()[0] * 72 / (0.55 * size)))
+    lines = "\n".join(textwrap.fill(line, chars) for line in provenance.split("\n"))
+    fig.text(0.99, -0.01, lines, ha="right", va="top", fontsize=size, color="0.35")
+    return readable(fig)
 
 
 def mask_blocks(cfg: ModelConfig, seg_len: int, cache_len: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:

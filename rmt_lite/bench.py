@@ -49,7 +49,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from .config import ModelConfig
+from .config import REGISTRY, ModelConfig
 from .model import MemoryTransformer
 from .peer import load_peer, peer_settings
 from .runner import run_segments
@@ -64,9 +64,9 @@ COPY_MEM, SEG_LEN, N_SEG, BATCH = 8, 24, 3, 32
 
 def copy_config(variant: str, **overrides) -> ModelConfig:
     kw = dict(COPY, variant=variant)
-    if variant in ("rmt", "mt", "rmt_xl"):
+    if REGISTRY[variant].memory:
         kw["num_mem_tokens"] = COPY_MEM
-    if variant in ("xl", "rmt_xl"):
+    if REGISTRY[variant].cache:
         kw["mem_len"] = SEG_LEN
     kw.update(overrides)
     return ModelConfig(**kw)

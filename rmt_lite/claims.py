@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import paper
+from .config import display_name
 
 MIN_SEEDS = 3
 CHANCE_MARGIN = 0.05  # "at chance" = within 5 points of 1/num_symbols
@@ -409,12 +410,7 @@ def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Ver
 
 
 def _quadratic_names(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(
-        name=[
-            ("transformer (whole)" if m == "transformer" and n == 1 else m)
-            for m, n in zip(df["model"], df["num_segments"])
-        ]
-    )
+    return df.assign(name=[display_name(m, n) for m, n in zip(df["model"], df["num_segments"])])
 
 
 def quadratic(records: pd.DataFrame) -> Verdict:

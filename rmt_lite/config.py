@@ -4,13 +4,37 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-VARIANTS = ("transformer", "xl", "rmt", "mt", "rmt_xl")
+
+@dataclass(frozen=True)
+class Variant:
+    """What a variant has: memory tokens, an XL cache, and whether its memory is written at the
+    end of a segment (``[M ; x ; M]``) rather than only read at the start (``[M ; x]``)."""
+
+    memory: bool
+    cache: bool
+    writes: bool
+
+
+# The one registry of the variants: everything that asks "does this model have memory / a cache"
+# asks it (the design notes, book/design.md, section 1, describe each).
+REGISTRY = {
+    "transformer": Variant(memory=False, cache=False, writes=False),
+    "xl": Variant(memory=False, cache=True, writes=False),
+    "rmt": Variant(memory=True, cache=False, writes=True),
+    "mt": Variant(memory=True, cache=False, writes=False),
+    "rmt_xl": Variant(memory=True, cache=True, writes=True),
+}
+VARIANTS = tuple(REGISTRY)
+MEMORY_VARIANTS = tuple(v for v, has in REGISTRY.items() if has.memory)
+CACHE_VARIANTS = tuple(v for v, has in REGISTRY.items() if has.cache)
 MEM_INITS = ("distinct", "shared")
 
-# Which variants carry memory tokens / an XL cache, and whether memory is written at the end.
-HAS_MEMORY = {"transformer": False, "xl": False, "rmt": True, "mt": True, "rmt_xl": True}
-HAS_CACHE = {"transformer": False, "xl": True, "rmt": False, "mt": False, "rmt_xl": True}
-WRITES_AT_END = {"transformer": False, "xl": False, "rmt": True, "mt": False, "rmt_xl": True}
+
+def display_name(model: str, num_segments: int | float | None) -> str:
+    """The book's name of a run: a ``transformer`` that reads the whole sample in one segment is
+    ``transformer (whole)`` (the full-attention upper bound), as in the paper's tables."""
+    whole = model == "transformer" and num_segments is not None and num_segments == num_segments  # not NaN
+    return "transformer (whole)" if whole and int(num_segments) == 1 else model
 
 
 def _allowed(name: str, value, allowed: str) -> ValueError:
@@ -80,7 +104,7 @@ class ModelConfig:
         if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 < std < float("inf"):
             raise _allowed("mem_init_std", self.mem_init_std, "a finite number > 0")
         v = self.variant
-        if not HAS_MEMORY[v] and self.num_mem_tokens:
+        if not REGISTRY[v].memory and self.num_mem_tokens:
             raise _allowed(
                 "num_mem_tokens",
                 self.num_mem_tokens,
@@ -88,9 +112,9 @@ class ModelConfig:
             )
         if v in ("mt", "rmt_xl") and self.num_mem_tokens == 0:
             raise _allowed("num_mem_tokens", 0, f"an integer >= 1 for variant={v!r}")
-        if not HAS_CACHE[v] and self.mem_len:
+        if not REGISTRY[v].cache and self.mem_len:
             raise _allowed("mem_len", self.mem_len, f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
-        if HAS_CACHE[v] and self.mem_len == 0:
+        if REGISTRY[v].cache and self.mem_len == 0:
             raise _allowed("mem_len", 0, f"an integer >= 1 for variant={v!r}")
         if self.mem_pos_gap and (self.has_cache or not self.has_memory):
             raise _allowed(
@@ -109,16 +133,16 @@ class ModelConfig:
 
     @property
     def has_memory(self) -> bool:
-        return HAS_MEMORY[self.variant] and self.num_mem_tokens > 0
+        return REGISTRY[self.variant].memory and self.num_mem_tokens > 0
 
     @property
     def has_cache(self) -> bool:
-        return HAS_CACHE[self.variant]
+        return REGISTRY[self.variant].cache
 
     @property
     def writes_at_end(self) -> bool:
         """Whether the input is [M ; x ; M] (rmt, rmt_xl decoders) rather than [M ; x]."""
-        return self.has_memory and WRITES_AT_END[self.variant] and not self.encoder
+        return self.has_memory and REGISTRY[self.variant].writes and not self.encoder
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -56,7 +56,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .config import VARIANTS, ModelConfig
+from .config import REGISTRY, VARIANTS, ModelConfig
 
 PROFILES = ("smoke", "cpu", "paper")
 MODELS = VARIANTS
@@ -145,8 +145,8 @@ class RunConfig:
             n_heads=self.n_heads,
             d_ff=self.d_ff,
             dropout=self.dropout,
-            num_mem_tokens=self.mem_size if v in ("rmt", "mt", "rmt_xl") else 0,
-            mem_len=self.mem_size if v in ("xl", "rmt_xl") else 0,
+            num_mem_tokens=self.mem_size if REGISTRY[v].memory else 0,
+            mem_len=self.mem_size if REGISTRY[v].cache else 0,
             read_mem_from_cache=self.read_mem_from_cache if v == "rmt_xl" else False,
             mem_init=self.mem_init,
             mem_init_std=self.mem_init_std,
@@ -888,7 +888,7 @@ def _check(cfg: RunConfig) -> None:
         raise _err("mem_init", cfg.mem_init, "distinct or shared")
     if not 0 < cfg.mem_init_std < math.inf:
         raise _err("mem_init_std", cfg.mem_init_std, "a finite number > 0")
-    if cfg.mem_pos_gap and cfg.model not in ("rmt", "mt"):
+    if cfg.mem_pos_gap and (REGISTRY[cfg.model].cache or not REGISTRY[cfg.model].memory):
         raise _err(
             "mem_pos_gap",
             cfg.mem_pos_gap,

@@ -63,8 +63,9 @@ def attention_mask(
 ) -> Tensor:
     """Boolean mask, True = blocked, rows ``[R ; x ; W]`` and columns ``[cache ; R ; x ; W]``.
 
-    This is the table of the design notes (book/design.md), section 2 (the reference code's mask). ``write_mem=False``
-    drops the write block (``mt``, encoder, no memory); ``causal=False`` is the encoder.
+    This is the table of the design notes (book/design.md), section 2, the reference code's mask.
+    ``write_mem=False`` drops the write block (``mt``, encoder, no memory); ``causal=False`` is the
+    encoder.
     """
     return _blocked_cpu(num_mem, seg_len, cache_len, write_mem, read_mem_from_cache, causal).clone()
 
@@ -200,7 +201,8 @@ def _check_tokens(tokens: Tensor, vocab_size: int) -> None:
 
 
 class MemoryTransformer(nn.Module):
-    """Every variant of the design notes (book/design.md), section 1, on one backbone; call it one segment at a time."""
+    """Every variant of the design notes (book/design.md), section 1, on one backbone; call it one
+    segment at a time."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -300,6 +302,7 @@ class MemoryTransformer(nn.Module):
         state = state if state is not None else self.init_state(B)
         M = cfg.num_mem_tokens if cfg.has_memory else 0
         x = self.embed(tokens) * math.sqrt(cfg.d_model)
+        # [memory-in] the segment becomes [M ; x ; M]: read block, tokens, write block
         if M:
             memory = state.memory
             if memory is None or memory.shape != (B, M, cfg.d_model):
@@ -311,6 +314,7 @@ class MemoryTransformer(nn.Module):
             h = torch.cat(blocks, dim=1).to(x.dtype)
         else:
             h = x
+        # [/memory-in]
         cache, cache_mask = self._checked_cache(state, B)
         C = 0 if cache is None else cache[0].shape[1]
 
@@ -341,12 +345,14 @@ class MemoryTransformer(nn.Module):
                 attentions.append(weights)
         out = self.ln_f(h)
 
+        # [memory-out] the next memory: the last layer's outputs at the write block
         next_memory = None
         if M:
             next_memory = out[:, -M:] if cfg.writes_at_end else out[:, :M]
             if token_mask is not None:  # an all-padding segment leaves memory as it was
                 empty = ~token_mask.any(dim=1)
                 next_memory = torch.where(empty[:, None, None], state.memory, next_memory)
+        # [/memory-out]
         hidden = out[:, M : M + T]
         logits = None if cfg.encoder else hidden @ self.embed.weight.t()
         next_mask = None

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import display_name
+
 PAPER_DIR = Path(__file__).resolve().parent.parent / "results" / "paper"
 SOURCE = "Bulatov et al. 2022, raw result CSVs (results/paper/)"
 # The paper's Hyperpartisan accuracy (%), not in its raw CSVs: Bulatov, Kuratov, Burtsev,
@@ -34,7 +36,7 @@ def model_name(mem_len: int, num_mem_tokens: int, mem_at_end: bool, n_segments: 
         return "rmt_xl" if mem_len > 0 else "rmt"
     if mem_len > 0:
         return "xl"
-    return "transformer (whole)" if n_segments == 1 else "transformer"
+    return display_name("transformer", n_segments)
 
 
 def chunked_segments(seq_len: int, segment_len: int) -> int:

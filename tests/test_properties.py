@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rmt_lite import VARIANTS, MemoryTransformer, ModelConfig, generate, run_segments
-from rmt_lite.config import HAS_CACHE, HAS_MEMORY
+from rmt_lite.config import REGISTRY
 
 VOCAB = 9
 EXAMPLES = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -15,7 +15,7 @@ EXAMPLES = settings(max_examples=40, deadline=None, derandomize=True, suppress_h
 @st.composite
 def setups(draw):
     variant = draw(st.sampled_from(VARIANTS))
-    memory = draw(st.integers(1, 3)) if HAS_MEMORY[variant] else 0
+    memory = draw(st.integers(1, 3)) if REGISTRY[variant].memory else 0
     if variant == "rmt" and draw(st.booleans()):
         memory = 0  # rmt without memory: the segmented transformer
     cfg = ModelConfig(
@@ -26,7 +26,7 @@ def setups(draw):
         n_layers=draw(st.integers(1, 2)),
         d_ff=24,
         num_mem_tokens=memory,
-        mem_len=draw(st.integers(1, 5)) if HAS_CACHE[variant] else 0,
+        mem_len=draw(st.integers(1, 5)) if REGISTRY[variant].cache else 0,
         read_mem_from_cache=variant == "rmt_xl" and draw(st.booleans()),
     )
     torch.manual_seed(draw(st.integers(0, 2**16)))

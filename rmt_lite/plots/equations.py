@@ -22,6 +22,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from torch import Tensor
 
+from ..config import display_name
 from . import stamp
 
 CHUNK_NAMES = ("problem", "canonical form", "discriminant", "root 1", "root 2", "answer")
@@ -245,13 +246,11 @@ def plot_chunk_accuracy(df: pd.DataFrame, provenance: str, title: str = "", floo
 # records beside the paper
 def setting_of(model: str, num_segments: Any) -> str:
     """The chapter's name of a run: the transformer is split into whole-sample and segmented."""
-    if model == "transformer":
-        try:
-            whole = int(num_segments) == 1
-        except (TypeError, ValueError):
-            whole = False
-        return "transformer (whole)" if whole else "transformer (segmented)"
-    return model
+    try:
+        name = display_name(model, num_segments)
+    except (TypeError, ValueError):
+        name = model
+    return "transformer (segmented)" if name == "transformer" else name
 
 
 def source_order(sources) -> list[str]:

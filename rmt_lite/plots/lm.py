@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..config import MEMORY_VARIANTS
 from . import stamp
 
 #: experiment -> (record column of the test metric, short name, axis label, the paper's data set)
@@ -80,7 +81,7 @@ def ours_table(records: pd.DataFrame, experiment: str) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = records[records["experiment"] == experiment] if "experiment" in records else records
     df = df.dropna(subset=[column])
-    has_mem = df["model"].isin(["rmt", "mt", "rmt_xl"])
+    has_mem = df["model"].isin(MEMORY_VARIANTS)
     out = pd.DataFrame(
         {
             "model": df["model"].to_numpy(),

@@ -28,6 +28,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
+from ..config import display_name
 from . import stamp
 
 MODEL_ORDER = ("transformer (whole)", "transformer", "mt", "xl", "rmt", "rmt_xl")
@@ -66,11 +67,7 @@ RETRIEVAL_VALUES = 10
 
 # ------------------------------------------------------------------------------------------------
 # naming
-def model_label(model: str, num_segments: int | float | None) -> str:
-    """The book's name of a run: ``transformer`` on one segment is ``transformer (whole)``."""
-    if model == "transformer" and num_segments is not None and not pd.isna(num_segments) and int(num_segments) == 1:
-        return "transformer (whole)"
-    return model
+model_label = display_name  # the book's name of a run (rmt_lite.config.display_name)
 
 
 def _order(labels: Iterable[str]) -> list[str]:

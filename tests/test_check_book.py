@@ -27,7 +27,8 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
     (html / "notebooks").mkdir(parents=True)
     (html / "fig.png").write_bytes(PNG)
     figure = '<div class="cell_output"><img src="../fig.png"></div>'
-    (html / "index.html").write_text(page("<p>Intro</p>"))
+    # outside the book (a CDN): not fetched offline, and not a defect of the book
+    (html / "index.html").write_text(page('<p>Intro</p><script src="https://cdn.example.org/mathjax.js"></script>'))
     (html / "notebooks" / "01_good.html").write_text(page(figure))
     (html / "notebooks" / "02_no_figure.html").write_text(page("<p>text only</p>"))
     (html / "notebooks" / "03_broken.html").write_text(page(figure + '<img src="missing.png">'))

@@ -256,6 +256,9 @@ def browser() -> str:
     raise BookError("no Chromium found: install the Debian package `chromium` (.ci/run does when it is missing)")
 
 
+REDIRECT = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"', re.IGNORECASE)
+
+
 def _own_error(message) -> bool:
     """A console error of the page itself, not a blocked request for something outside the book."""
     url = (message.location or {}).get("url", "")
@@ -283,6 +286,11 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
         chromium = pw.chromium.launch(executable_path=browser(), args=["--no-sandbox"])
         for path in pages:
             name = str(path.relative_to(html))
+            redirect = REDIRECT.search(path.read_text(errors="replace"))
+            if redirect:  # the book's index.html only forwards to the first page: check where to
+                if not (path.parent / redirect.group(1)).exists():
+                    problems.append(f"{name}: redirects to a missing page {redirect.group(1)}")
+                continue
             page = chromium.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
             # The check runs offline: what lives outside the book (MathJax's CDN) is not fetched,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib.layout_engine
 import matplotlib.pyplot as plt
 import matplotlib.text
 import numpy as np
@@ -43,6 +44,10 @@ def readable(fig: plt.Figure) -> plt.Figure:
     for text in fig.findobj(matplotlib.text.Text):
         if text.get_text() and text.get_fontsize() < smallest:
             text.set_fontsize(smallest)
+    # larger text needs room: lay the figure out again (tight_layout() left a placeholder engine)
+    engine = fig.get_layout_engine()
+    if engine is None or isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):
+        fig.set_layout_engine("constrained")
     return fig
 
 

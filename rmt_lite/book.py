@@ -161,6 +161,33 @@ def hide_parameters(notebook: Path) -> None:
     nbformat.write(nb, notebook)
 
 
+def caption_images_only(notebook: Path) -> None:
+    """MyST-NB wraps every display output of a cell with figure metadata (``mystnb.figure``) in a
+    figure with that caption, the glue records and tables too. Move the images of such a cell into
+    a cell of their own, right after it and shown without code, which alone keeps the caption."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure")
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if cell.cell_type != "code" or not figure or len(images) == len(cell.outputs):
+            cells.append(cell)
+            continue
+        cell.outputs = [o for o in cell.outputs if o not in images]
+        del cell.metadata["mystnb"]["figure"]
+        shown = nbformat.v4.new_code_cell(
+            "# the figure of the cell above (its code is there)",
+            id=f"{cell.get('id', 'cell')}-fig"[:64],
+            metadata={"tags": ["remove-input"], "mystnb": {"figure": figure}},
+        )
+        shown.outputs = images
+        cells += [cell, shown]
+    nb.cells = cells
+    nbformat.write(nb, notebook)
+
+
 def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
     import papermill
 
@@ -194,6 +221,7 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
         if problems:
             raise BookError(f"{nb.relative_to(ROOT)} ran but its outputs hold: " + "; ".join(problems))
         hide_parameters(partial)
+        caption_images_only(partial)
         partial.replace(target)
         print(f"  done in {time.perf_counter() - start:.0f} s -> {target.relative_to(ROOT)}", flush=True)
 

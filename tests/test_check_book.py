@@ -61,3 +61,24 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
 def test_an_unbuilt_book_is_an_error(tmp_path):
     with pytest.raises(book.BookError, match="no pages"):
         book.check_pages(tmp_path, tmp_path / "shots")
+
+
+def test_a_caption_goes_to_the_images_of_a_cell_only(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    image = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    status = nbformat.v4.new_output("display_data", data={"text/markdown": "**committed runs**"})
+    cell = nbformat.v4.new_code_cell("fig = plot()", metadata={"mystnb": {"figure": {"caption": "A curve."}}})
+    cell.outputs = [status, image]
+    plain = nbformat.v4.new_code_cell("fig = other()", metadata={"mystnb": {"figure": {"caption": "Only a figure."}}})
+    plain.outputs = [image]
+    nb.cells = [cell, plain]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    book.caption_images_only(path)
+    code, figure, alone = nbformat.read(path, as_version=4).cells
+    assert code.outputs == [status] and "figure" not in code.metadata.get("mystnb", {})
+    assert figure.outputs == [image] and figure.metadata["mystnb"]["figure"]["caption"] == "A curve."
+    assert "remove-input" in figure.metadata["tags"]
+    assert alone.outputs == [image] and alone.metadata["mystnb"]["figure"]["caption"] == "Only a figure."

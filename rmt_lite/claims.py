@@ -258,6 +258,64 @@ def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
     return Verdict(paper_text, ours_text, _runs(ours), _decide(parts, _min_seeds(ours, [*keys, "model"])))
 
 
+def longer_samples(records: pd.DataFrame) -> Verdict:
+    """Fig. 5a: per seed, at a fixed segment length and equal memory size, rmt >= xl -
+    ``MATCH_MARGIN`` at every sample length, and rmt above xl at the longest."""
+    from .experiments import resolve
+
+    ref = paper.synthetic()
+    ref = ref[ref["task"].isin(["copy120", "copy240", "copy360"]) & (ref["segment_len"] == 120)]
+    paper_text = "copy, segments of 120, memory 60: " + "; ".join(
+        f"{n} seg: " + ", ".join(f"{m} {_paper_spread(g.loc[g['model'] == m, 'accuracy'])}" for m in ("xl", "rmt"))
+        for n, g in ref[ref["model"].isin(["xl", "rmt"])].groupby("n_segments")
+    )
+    ours = _task_runs(records, ("copy_long", "reverse_long"))
+    if len(ours):
+        size = {e: resolve(e, "rmt", "cpu").mem_size for e in ("copy_long", "reverse_long")}
+        ours = ours[ours["model"].isin(["xl", "rmt"]) & (ours["mem_size"] == ours["experiment"].map(size))]
+    if ours.empty or ours["model"].nunique() < 2:
+        return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
+    keys = ["experiment", "num_segments"]
+    pairs = _paired(ours, keys)
+    if pairs.empty or not {"xl", "rmt"} <= set(pairs.columns):
+        return Verdict(paper_text, "-", _runs(ours), NOT_RUN)
+    parts, texts = [], []
+    for exp, by_task in pairs.groupby(level="experiment"):
+        longest = by_task.index.get_level_values("num_segments").max()
+        for n, p in by_task.groupby(level="num_segments"):
+            parts.append(every(p["rmt"] >= p["xl"] - MATCH_MARGIN))
+            texts.append(f"{exp} {int(n)} seg: xl {_spread(p['xl'])}, rmt {_spread(p['rmt'])}")
+        last = by_task.xs(longest, level="num_segments")
+        parts.append(every(last["rmt"] > last["xl"]))
+    seeds = _min_seeds(ours, [*keys, "model"])
+    return Verdict(paper_text, "; ".join(texts), _runs(ours), _decide(parts, seeds))
+
+
+def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
+    """Per run (``rmt_lite.generalisation.load``): rmt's accuracy on samples up to twice as long
+    as those it was trained on at most ``CLOSE`` below its accuracy at the trained length."""
+    paper_text = "no number in the paper's raw CSVs"
+    gen = generalisation if generalisation is not None else pd.DataFrame()
+    if gen.empty or "rmt" not in set(gen["model"]):
+        return Verdict(paper_text, "-", "-", NOT_RUN)
+    texts, oks = [], []
+    for (exp, model, _run), g in gen.sort_values("factor").groupby(["experiment", "model", "run_id"], sort=False):
+        at = dict(zip(g["factor"], g["acc"]))
+        texts.append(
+            f"{exp} {model} (seed {g['seed'].iloc[0]}): "
+            + ", ".join(f"x{f:g} {a:.2f} ({int(s)} seg)" for f, a, s in zip(g["factor"], g["acc"], g["segments"]))
+        )
+        if model == "rmt" and 1 in at:
+            oks.append(all(a >= at[1] - CLOSE for f, a in at.items() if 1 < f <= 2))
+    runs = gen.drop_duplicates("run_id")
+    return Verdict(
+        paper_text,
+        "; ".join(texts),
+        f"{len(runs)} trained runs evaluated, seeds " + ",".join(str(s) for s in sorted(runs["seed"].unique())),
+        _decide([every(pd.Series(oks))], int(gen[gen["model"] == "rmt"]["seed"].nunique())),
+    )
+
+
 def _how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run of ``runs`` with a training curve: ``learned_at``, the first evaluation
     at which validation accuracy passed ``LEARNED`` (NaN: never) and ``learned_on``, the number of
@@ -609,15 +667,31 @@ CLAIMS: list[tuple[str, str, Callable[[pd.DataFrame], Verdict]]] = [
     ),
     ("BPTT depth 1 or more beats depth 0.", RMT, bptt_depth_matters),
     ("Long-document classification: memory beats truncation.", RMT, classification),
+    (
+        "Longer samples at a fixed segment length (Fig. 5): RMT stays level with or ahead of "
+        "Transformer-XL with the same memory size as the sample grows, and ahead at the longest.",
+        RMT,
+        longer_samples,
+    ),
+    (
+        "Trained on n segments, RMT keeps its accuracy on samples up to twice as long (more segments at "
+        "the same segment length).",
+        RMT,
+        beyond_trained,
+    ),
 ]
 
 
-def claims_table(records: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+def claims_table(
+    records: pd.DataFrame, history: pd.DataFrame | None = None, generalisation: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per claim: claim, about (RMT or the baselines), paper, ours, runs, verdict and why
-    (``records`` from ``load_records``; ``history`` from ``load_history``, for how training ended)."""
+    (``records`` from ``load_records``; ``history`` from ``load_history``, for how training ended;
+    ``generalisation`` from ``rmt_lite.generalisation.load``)."""
+    extra = {retrieval: history, beyond_trained: generalisation}
     rows = []
     for number, (text, about, check) in enumerate(CLAIMS, start=1):
-        v = check(records, history) if check is retrieval else check(records)
+        v = check(records, extra[check]) if check in extra else check(records)
         rows.append(
             {
                 "#": number,

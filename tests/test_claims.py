@@ -68,7 +68,7 @@ def test_the_headline_counts_rmt_claims_apart_from_the_baseline_checks():
         holds=2, **{"does not hold": 0}, partly=0, inconclusive=0, **{"not run yet": 0}, tentative=0, total=2
     )
     rmt = claims.verdict_counts(result)
-    assert rmt["does not hold"] == 1 and rmt["tentative"] == 1 and rmt["not run yet"] == 5 and rmt["total"] == 6
+    assert rmt["does not hold"] == 1 and rmt["tentative"] == 1 and rmt["not run yet"] == 7 and rmt["total"] == 8
 
 
 def test_nothing_recorded_means_not_run_yet():
@@ -372,3 +372,60 @@ def test_language_modelling_counts_the_seeds_where_xl_is_ahead():
     v = claims.language_modelling(pd.DataFrame(rows))
     assert v.verdict == "does not hold"
     assert "below the transformer in 3 of 3 seeds and below xl in 0 of 3" in v.why and "times as many" in v.why
+
+
+def test_longer_samples_compare_xl_and_rmt_at_the_profile_memory_size_length_by_length():
+    def rows(model, n, accs, mem=18):
+        return [
+            dict(
+                experiment="copy_long",
+                model=model,
+                num_segments=n,
+                seed=s,
+                profile="cpu",
+                test_acc=a,
+                num_symbols=8,
+                mem_size=mem,
+                wall_time_s=60.0,
+            )
+            for s, a in enumerate(accs)
+        ]
+
+    ahead = table(
+        rows("xl", 3, [1.0] * 3),
+        rows("rmt", 3, [1.0] * 3),
+        rows("xl", 9, [0.2, 0.3, 0.2]),
+        rows("rmt", 9, [1.0, 0.9, 0.95]),
+        rows("rmt", 9, [0.1] * 3, mem=3),
+    )  # the sweep is not compared
+    v = claims.longer_samples(ahead)
+    assert v.verdict == "holds" and "copy_long 9 seg: xl 0.23" in v.ours and "paper" not in v.ours
+    assert "3 seg: xl 0.78 (4 runs" in v.paper
+    level = table(rows("xl", 3, [1.0] * 3), rows("rmt", 3, [1.0] * 3))  # level everywhere: not ahead at the longest
+    assert claims.longer_samples(level).verdict == "partly"
+    assert claims.longer_samples(table(rows("rmt", 3, [1.0]))).verdict == claims.NOT_RUN
+
+
+def test_beyond_trained_reads_the_generalisation_records_of_rmt():
+    def gen(accs):
+        return pd.DataFrame(
+            [
+                dict(
+                    experiment="copy_long",
+                    model="rmt",
+                    seed=0,
+                    profile="cpu",
+                    run_id="rmt-cpu-s0",
+                    factor=f,
+                    acc=a,
+                    segments=int(6 * f),
+                )
+                for f, a in zip((1, 1.5, 2, 4), accs)
+            ]
+        )
+
+    kept = claims.beyond_trained(pd.DataFrame(), gen([1.0, 0.99, 0.97, 0.4]))
+    assert kept.verdict == "holds (tentative: 1 seed)"  # 4x is shown, not judged
+    assert "x1.5 0.99 (9 seg)" in kept.ours and "x4 0.40 (24 seg)" in kept.ours
+    assert claims.beyond_trained(pd.DataFrame(), gen([1.0, 0.6, 0.3, 0.1])).verdict.startswith("does not hold")
+    assert claims.beyond_trained(pd.DataFrame()).verdict == claims.NOT_RUN

@@ -29,6 +29,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 
 from ..config import display_name
+from ..generalisation import generalisation_lengths, length_generalisation  # noqa: F401 (chapter 4)
 from . import stamp
 
 MODEL_ORDER = ("transformer (whole)", "transformer", "mt", "xl", "rmt", "rmt_xl")
@@ -899,54 +900,6 @@ def plot_curriculum(
 
 # ------------------------------------------------------------------------------------------------
 # length generalisation
-def length_generalisation(
-    model, cfg, lengths: Sequence[int], *, n_samples: int = 200, batch_size: int = 100
-) -> pd.DataFrame:
-    """Evaluate a trained task model (``model, cfg = rmt_lite.load_model(run_dir)``) on samples of
-    other ``lengths`` of its task, at its own segment length, so that longer samples take more
-    segments. Samples come from each length's fixed test set. One row per length: length,
-    seq_len, segments, acc (greedy), acc_tf, exact_match, and ``trained`` (the sample is no
-    longer than the ones the model was trained on)."""
-    from ..evaluate import evaluate_task
-    from ..experiments import make_task, num_segments, sample_len
-
-    if cfg.kind != "task" or "length" not in cfg.task:
-        raise ValueError(
-            f"cfg.experiment={cfg.experiment!r} is not allowed: a copy or reverse experiment (its task has a length)"
-        )
-    trained = sample_len(cfg)
-    rows = []
-    for L in lengths:
-        if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 1:
-            raise ValueError(f"lengths contains {L!r}; allowed: positive integers")
-        task = make_task(cfg, int(L))
-        batch = task.fixed_set("test", n_samples)
-        m = evaluate_task(model, batch, cfg.segment_len, batch_size=batch_size, greedy=True, amp=cfg.amp)
-        rows.append(
-            dict(
-                length=int(L),
-                seq_len=int(task.seq_len),
-                segments=num_segments(int(task.seq_len), cfg.segment_len),
-                acc=m["acc_greedy"],
-                acc_tf=m["acc_tf"],
-                exact_match=m["exact_greedy"],
-                trained=int(task.seq_len) <= trained,
-            )
-        )
-    return pd.DataFrame(rows)
-
-
-def generalisation_lengths(cfg, factors: Sequence[float]) -> list[int]:
-    """Task lengths ``round(f * length)`` of a copy/reverse run configuration, for each factor
-    ``f`` (distinct, sorted; at least 1)."""
-    if "length" not in cfg.task:
-        raise ValueError(f"cfg.experiment={cfg.experiment!r} is not allowed: a copy or reverse experiment")
-    bad = [f for f in factors if not isinstance(f, (int, float)) or isinstance(f, bool) or f <= 0]
-    if bad:
-        raise ValueError(f"factors contains {bad}; allowed: positive numbers")
-    return sorted({max(1, round(f * cfg.task["length"])) for f in factors})
-
-
 def generalisation_runs(
     results_dir: str | Path,
     experiment: str,

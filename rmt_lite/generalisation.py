@@ -1,0 +1,140 @@
+"""Trained on n segments, tested on more (chapter 4, the claims' "longer than trained" row).
+
+A copy or reverse model is evaluated, at its own segment length, on samples of its task that are
+``FACTORS`` times as long, so that a longer sample takes more segments than training ever showed.
+``python -m rmt_lite.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
+``copy_long`` and ``reverse_long`` whose weights are committed, and writes one JSON file per run
+under ``results/generalisation/<experiment>/<run_id>.json`` (read by :func:`load`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .evaluate import evaluate_task
+from .experiments import make_task, num_segments, resolve, sample_len
+from .records import atomic_write_json, read_records
+from .utils import git_sha
+
+FACTORS = (1, 1.5, 2, 4, 8)
+FOLDER = "generalisation"
+
+
+def length_generalisation(
+    model, cfg, lengths: Sequence[int], *, n_samples: int = 200, batch_size: int = 100
+) -> pd.DataFrame:
+    """Evaluate a trained task model (``model, cfg = rmt_lite.load_model(run_dir)``) on samples of
+    other ``lengths`` of its task, at its own segment length, so that longer samples take more
+    segments. Samples come from each length's fixed test set. One row per length: length,
+    seq_len, segments, acc (greedy), acc_tf, exact_match, and ``trained`` (the sample is no
+    longer than the ones the model was trained on)."""
+
+    if cfg.kind != "task" or "length" not in cfg.task:
+        raise ValueError(
+            f"cfg.experiment={cfg.experiment!r} is not allowed: a copy or reverse experiment (its task has a length)"
+        )
+    trained = sample_len(cfg)
+    rows = []
+    for L in lengths:
+        if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 1:
+            raise ValueError(f"lengths contains {L!r}; allowed: positive integers")
+        task = make_task(cfg, int(L))
+        batch = task.fixed_set("test", n_samples)
+        m = evaluate_task(model, batch, cfg.segment_len, batch_size=batch_size, greedy=True, amp=cfg.amp)
+        rows.append(
+            dict(
+                length=int(L),
+                seq_len=int(task.seq_len),
+                segments=num_segments(int(task.seq_len), cfg.segment_len),
+                acc=m["acc_greedy"],
+                acc_tf=m["acc_tf"],
+                exact_match=m["exact_greedy"],
+                trained=int(task.seq_len) <= trained,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def generalisation_lengths(cfg, factors: Sequence[float]) -> list[int]:
+    """Task lengths ``round(f * length)`` of a copy/reverse run configuration, for each factor
+    ``f`` (distinct, sorted; at least 1)."""
+    if "length" not in cfg.task:
+        raise ValueError(f"cfg.experiment={cfg.experiment!r} is not allowed: a copy or reverse experiment")
+    bad = [f for f in factors if not isinstance(f, (int, float)) or isinstance(f, bool) or f <= 0]
+    if bad:
+        raise ValueError(f"factors contains {bad}; allowed: positive numbers")
+    return sorted({max(1, round(f * cfg.task["length"])) for f in factors})
+
+
+def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: int = 200) -> dict:
+    """The generalisation record of one finished run: where it came from and one row per length."""
+    from .trainer import load_model
+
+    model, cfg = load_model(run_dir, device="cpu")
+    rows = length_generalisation(model, cfg, generalisation_lengths(cfg, factors), n_samples=n_samples)
+    record = next(
+        r for r in read_records(Path(run_dir).parent.parent, cfg.experiment) if r.run_id == Path(run_dir).name
+    )
+    return dict(
+        experiment=cfg.experiment,
+        model=cfg.model,
+        seed=cfg.seed,
+        profile=cfg.profile,
+        run_id=record.run_id,
+        git_sha=record.git_sha,
+        analysis_git_sha=git_sha(),
+        trained_length=cfg.task["length"],
+        segment_len=cfg.segment_len,
+        mem_size=cfg.mem_size,
+        n_samples=n_samples,
+        rows=rows.to_dict("records"),
+    )
+
+
+def load(results_dir: str | Path) -> pd.DataFrame:
+    """Every committed generalisation record as one row per run and length (columns of
+    :func:`length_generalisation` plus experiment, model, seed, profile, run_id, factor)."""
+    import json
+
+    frames = []
+    for path in sorted((Path(results_dir) / FOLDER).glob("*/*.json")):
+        r = json.loads(path.read_text())
+        df = pd.DataFrame(r["rows"]).assign(**{k: r[k] for k in ("experiment", "model", "seed", "profile", "run_id")})
+        frames.append(df.assign(factor=df["length"] / r["trained_length"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rmt_lite.generalisation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args(argv)
+    from .trainer import default_run_id
+
+    for experiment in ("copy_long", "reverse_long"):
+        for model in ("xl", "rmt"):
+            cfg = resolve(experiment, model, "cpu", args.seed)
+            run_dir = Path(args.results) / experiment / default_run_id(cfg)
+            if not any((run_dir / f).exists() for f in ("checkpoint.pt", "weights.pt")):
+                print(f"skipped {run_dir}: no weights")
+                continue
+            record = measure(run_dir, n_samples=args.samples)
+            out = Path(args.results) / FOLDER / experiment / f"{record['run_id']}.json"
+            atomic_write_json(out, record)
+            print(f"{out}: " + ", ".join(f"{r['segments']} seg {r['acc']:.3f}" for r in record["rows"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -704,6 +704,8 @@ _HYPERPARTISAN = dict(
     min_count=2,
     max_vocab=None,
 )
+# the task keys of each data set: an override of ``dataset`` switches to that data set's keys
+CLASSIFICATION_TASKS = {"sotu": _SOTU, "hyperpartisan": _HYPERPARTISAN}
 _register(
     Experiment(
         "classification",
@@ -921,6 +923,17 @@ def _check(cfg: RunConfig) -> None:
             )
 
 
+def _dataset_task(task: dict, dataset: Any) -> dict:
+    """The profile's task switched to ``dataset``: that data set's keys, with the profile's values
+    of the keys both share (``min_count``, ``max_vocab``)."""
+    if dataset not in CLASSIFICATION_TASKS:
+        raise _err("dataset", dataset, f"one of {', '.join(CLASSIFICATION_TASKS)}")
+    if dataset == task.get("dataset"):
+        return task
+    default = CLASSIFICATION_TASKS[dataset]
+    return {**default, **{k: v for k, v in task.items() if k in default and k != "dataset"}}
+
+
 def resolve(
     experiment: str, model: str = "rmt", profile: str = "cpu", seed: int = 0, overrides: dict[str, Any] | None = None
 ) -> RunConfig:
@@ -949,6 +962,8 @@ def resolve(
     spec = EXPERIMENTS[experiment]
     base = dict(spec.profiles[profile])
     task = dict(base.pop("task", {}))
+    if spec.kind == "classification" and "dataset" in (overrides or {}):
+        task = _dataset_task(task, (overrides or {})["dataset"])
     values: dict[str, Any] = {}
     num_segments = None
     for key, raw in (overrides or {}).items():

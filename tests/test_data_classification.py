@@ -204,3 +204,50 @@ def test_tokenize():
         "freedom",
         ".",
     ]
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_hyperpartisan_files_are_accepted_at_every_profile(tmp_path, profile):
+    from rmt_lite.experiments import resolve
+
+    pa, pg = write_hyperpartisan_like(tmp_path)
+    cfg = resolve(
+        "classification",
+        "rmt",
+        profile,
+        0,
+        {"dataset": "hyperpartisan", "articles_xml": str(pa), "ground_truth_xml": str(pg)},
+    )
+    assert cfg.task["dataset"] == "hyperpartisan" and cfg.task["articles_xml"] == str(pa)
+    assert "label" not in cfg.task  # the State of the Union keys are gone
+    with pytest.raises(ValueError, match=r"dataset='imdb' is not allowed: one of sotu, hyperpartisan"):
+        resolve("classification", "rmt", profile, 0, {"dataset": "imdb"})
+
+
+def test_the_command_line_trains_on_hyperpartisan_files_at_the_smoke_profile(tmp_path):
+    import json
+
+    from rmt_lite import train
+
+    pa, pg = write_hyperpartisan_like(tmp_path / "data")
+    args = [
+        "--experiment",
+        "classification",
+        "--model",
+        "rmt",
+        "--profile",
+        "smoke",
+        "--out",
+        str(tmp_path / "out"),
+        "--set",
+        "dataset=hyperpartisan",
+        "--set",
+        f"articles_xml={pa}",
+        "--set",
+        f"ground_truth_xml={pg}",
+        "--no-progress",
+    ]
+    assert train.main(args) == 0
+    (record,) = (tmp_path / "out" / "classification").glob("*/record.json")
+    r = json.loads(record.read_text())
+    assert r["config"]["task"]["dataset"] == "hyperpartisan" and 0.0 <= r["metrics"]["test"]["acc"] <= 1.0

@@ -581,6 +581,12 @@ def probe_sentence(analysis: MemoryAnalysis, memory: int = 1) -> str:
         tail = ": the memory holds the input, far beyond what random features of an untrained network give."
     elif a >= u + 0.05:
         tail = ": more than random features give, but not the whole input."
+    elif tr["best_single_slot"] >= un["best_single_slot"] + 0.1:
+        tail = (
+            ": no more than random features of an untrained network give on all slots together, yet the best "
+            f"single slot per position decodes {tr['best_single_slot']:.2f} against {un['best_single_slot']:.2f} "
+            "untrained, so single slots do hold learned content."
+        )
     else:
         tail = ": no more than random features of an untrained network give, so the probe finds no learned content."
     best = tr["best_single_slot"]

@@ -174,6 +174,17 @@ def test_sentences_follow_the_numbers(analysis):
         meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
     )
     assert "no more than random features" in ma.probe_sentence(weak, 1)
+    assert "single slots do hold learned content" not in ma.probe_sentence(weak, 1)
+    # all slots together no better than untrained, but the best single slot far better: say so
+    untrained = (probes["model"] == "untrained") & (probes["memory"] == 1)
+    probes.loc[untrained & (probes["slot"] == "all"), "accuracy"] = 1.0
+    probes.loc[untrained & (probes["slot"] != "all"), "accuracy"] = 0.7
+    probes.loc[sel, "accuracy"] = 1.0
+    mixed = ma.MemoryAnalysis(
+        meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
+    )
+    text = ma.probe_sentence(mixed, 1)
+    assert "single slots do hold learned content" in text and "1.00 against 0.70" in text
     assert "tokens of segment 0 put" in ma.attention_sentence(analysis)
     assert "slot norms stay between" in ma.norm_sentence(analysis)
 

@@ -531,3 +531,11 @@ def test_every_text_of_a_figure_renders_at_nine_points_or_more_in_the_book():
         provenance = fig.texts[-1].get_text()
         assert "\npaper: its CSVs" in provenance and provenance.count("\n") >= 2  # wrapped, own lines kept
         plt.close(fig)
+
+
+def test_the_segmented_transformer_sentence_says_where_it_is_above_chance_and_where_not():
+    s = pd.DataFrame(
+        [dict(task="retrieval", label="transformer", num_segments=n, acc_mean=a) for n, a in ((2, 0.51), (3, 0.11))]
+    )
+    text = tp.findings(s, "retrieval", 0.1)["transformer"]
+    assert "partly above chance" in text and "above it (0.51 with 2 segments) and at it (0.11 with 3 segments)" in text

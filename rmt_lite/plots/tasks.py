@@ -1182,10 +1182,15 @@ def findings(summary: pd.DataFrame, task: str, chance: float) -> dict[str, str]:
         out["transformer"] = f"The segmented transformer was not run on {task}."
     else:
         d = summary[(summary["task"] == task) & (summary["label"] == "transformer") & (summary["num_segments"] > 1)]
-        accs = ", ".join(f"{a:.2f} ({n} segments)" for a, n in zip(d["acc_mean"], d["num_segments"]))
+        where = {"at": [], "above": []}
+        for a, n in zip(d["acc_mean"], d["num_segments"]):
+            where["at" if a <= chance + 0.05 else "above"].append(f"{a:.2f} with {n} segments")
+        where = {kind: ", ".join(items) for kind, items in where.items()}
+        both = where["at"] and where["above"]
+        detail = f"above it ({where['above']}) and at it ({where['at']})" if both else where["at"] or where["above"]
         out["transformer"] = (
-            f"On {task} the segmented transformer is {verdict} (chance {chance:.2f}; "
-            f"within 0.05 counts as chance): {accs}."
+            f"On {task} the segmented transformer is {'partly above chance' if both else verdict} "
+            f"(chance {chance:.2f}; within 0.05 counts as chance): {detail}."
         )
     for key, (a, b) in {"mt": ("mt", "transformer"), "rmt_xl": ("rmt", "xl")}.items():
         n = largest_common(summary, task, a, b)

@@ -1,8 +1,10 @@
 """Running a model over segments: exact-length splits, BPTT (full, truncated, checkpointed),
-streaming and greedy generation across segment boundaries (paper section 3; design notes, book/design.md, section 2)."""
+streaming and greedy generation across segment boundaries (paper section 3; design notes, book/design.md,
+section 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +32,22 @@ class RunOutput:
     segment_losses: list[Tensor]  # per segment: summed loss of its scored positions (detached)
     state: SegmentState  # state after the last segment
     outputs: list[SegmentOutput]  # per segment (attentions, hidden states)
+
+
+def replay_memory(
+    segments: Sequence[Callable[[SegmentState], SegmentOutput]],
+    start: SegmentState,
+    stored: Sequence[SegmentState],
+) -> SegmentState:
+    """Truncated BPTT's replay, for both regimes (samples here, streams in the trainer): the state
+    entering the next segment, rebuilt with a graph through the memory written by the last k
+    ``segments`` (each runs one segment on a state), from the detached ``start`` stored k
+    boundaries back. ``stored[i]`` is the detached state after segment i: its cache is kept (a
+    cache carries no gradient), only its memory is replaced by the recomputed one."""
+    st = start
+    for run_segment, after in zip(segments, stored, strict=True):
+        st = after.with_memory(run_segment(st).state.memory)
+    return st
 
 
 def _check_bptt(bptt_depth: int | None) -> None:
@@ -84,9 +102,8 @@ def run_segments(
     for seg in range(len(bounds)):
         if truncated:
             first = max(0, seg - bptt_depth)
-            st = start_state if first == 0 else stored[first]
-            for replay in range(first, seg):  # recompute the last k memories with a graph
-                st = stored[replay + 1].with_memory(step(replay, st).state.memory)
+            replays = [lambda st, r=r: step(r, st) for r in range(first, seg)]
+            st = replay_memory(replays, start_state if first == 0 else stored[first], stored[first + 1 : seg + 1])
             out = step(seg, st)
             stored.append(out.state.detach())
         else:

@@ -55,7 +55,7 @@ from .records import (
     default_results_dir,
     write_summary,
 )
-from .runner import run_segments
+from .runner import replay_memory, run_segments
 from .utils import get_device, git_sha, versions
 
 CHECKPOINT_FORMAT = 1
@@ -269,9 +269,9 @@ class StreamRegime(_Regime):
             if not model.cfg.has_memory:  # no memory, no gradient across segments: no replay
                 st = hist_states[-1] if hist_states[-1] is not None else model.init_state(inputs.shape[0])
             else:
-                st = hist_states[0] if hist_states[0] is not None else model.init_state(inputs.shape[0])
-                for i, x in enumerate(hist):  # replay: rebuild the memory with a graph, k writes deep
-                    st = hist_states[i + 1].with_memory(model(x, st).state.memory)
+                start = hist_states[0] if hist_states[0] is not None else model.init_state(inputs.shape[0])
+                replays = [lambda s, x=x: model(x, s) for x in hist]  # rebuild the memory, k writes deep
+                st = replay_memory(replays, start, hist_states[1:])
             out = model(inputs, st)
             self._new_state = out.state.detach()
             return F.cross_entropy(out.logits.flatten(0, 1).float(), targets.flatten())

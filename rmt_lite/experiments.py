@@ -872,8 +872,6 @@ def _check(cfg: RunConfig) -> None:
         raise _err("clip", cfg.clip, "a number >= 0 (0 = no clipping)")
     if not 0 < cfg.decay_rate < 1:
         raise _err("decay_rate", cfg.decay_rate, "a number in (0, 1)")
-    if not 0 <= cfg.dropout < 1:
-        raise _err("dropout", cfg.dropout, "a number in [0, 1)")
     if cfg.schedule not in SCHEDULES:
         raise _err("schedule", cfg.schedule, f"one of {', '.join(SCHEDULES)}")
     if cfg.warmup_steps >= cfg.steps:
@@ -886,18 +884,12 @@ def _check(cfg: RunConfig) -> None:
         raise _err("curriculum_threshold", cfg.curriculum_threshold, "a number in [0, 1]")
     if cfg.target is not None and cfg.spec.maximize and not 0 <= cfg.target <= 1:
         raise _err("target", cfg.target, f"none or a number in [0, 1] (the valid {cfg.spec.metric})")
-    if cfg.mem_init not in ("distinct", "shared"):
-        raise _err("mem_init", cfg.mem_init, "distinct or shared")
-    if not 0 < cfg.mem_init_std < math.inf:
-        raise _err("mem_init_std", cfg.mem_init_std, "a finite number > 0")
-    if cfg.mem_pos_gap and (REGISTRY[cfg.model].cache or not REGISTRY[cfg.model].memory):
-        raise _err(
-            "mem_pos_gap",
-            cfg.mem_pos_gap,
-            f"0 for model={cfg.model!r} (a gap needs memory tokens and no XL cache: rmt or mt)",
-        )
     if cfg.model in ("mt", "rmt_xl", "xl") and cfg.mem_size < 1:
         raise _err("mem_size", cfg.mem_size, f"an integer >= 1 for model={cfg.model!r}")
+    # the model's own fields (dropout, mem_init, mem_init_std, mem_pos_gap, ...) are checked where
+    # they are defined, by ModelConfig, with a stand-in vocabulary (the real one comes with the data)
+    if not (cfg.kind == "classification" and cfg.model not in ("transformer", "rmt")):
+        cfg.model_config(vocab_size=16, num_classes=2)
     if cfg.kind == "lm":
         if cfg.bptt_depth is None:
             raise _err(

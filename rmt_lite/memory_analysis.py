@@ -432,16 +432,6 @@ def probe_summary(analysis: MemoryAnalysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def slot_specialisation(analysis: MemoryAnalysis, memory: int) -> float:
-    """How position-specific the single slots of ``M_memory`` (trained model) are: the mean over
-    input positions of (best slot accuracy - median slot accuracy). 0 = every slot decodes every
-    position equally well (or badly)."""
-    df = analysis.probes
-    g = df[(df["model"] == "trained") & (df["memory"] == memory) & (df["slot"] != "all")]
-    per_pos = g.groupby("position")["accuracy"]
-    return float((per_pos.max() - per_pos.median()).mean())
-
-
 def attention_share(analysis: MemoryAnalysis, query: str, key: str, segments: list[int] | None = None) -> float:
     """Mean (over layers and the given segments) share of the ``query`` block's attention that
     goes to the ``key`` block."""

@@ -166,23 +166,28 @@ def test_classification_never_pools_data_sets():
     assert v.verdict == "partly (tentative: 1 seed)"  # hyperpartisan has one seed
 
 
+def quadratic_rows(answers, **extra):
+    """One run each of the whole-sample transformer, xl and rmt with these answer accuracies."""
+    return pd.DataFrame(
+        [
+            dict(
+                experiment="quadratic",
+                model=m,
+                num_segments=n,
+                seed=0,
+                profile="cpu",
+                test_answer_acc=a,
+                test_acc_tf=0.9,
+                **extra,
+            )
+            for (m, n), a in zip([("transformer", 1), ("xl", 6), ("rmt", 6)], answers)
+        ]
+    )
+
+
 def test_quadratic_needs_rmt_above_xl_and_close_to_the_whole_sample_transformer():
     def rows(answers):
-        return pd.DataFrame(
-            [
-                dict(
-                    experiment="quadratic",
-                    model=m,
-                    num_segments=n,
-                    seed=0,
-                    profile="cpu",
-                    test_answer_acc=a,
-                    test_acc_tf=0.9,
-                    wall_time_s=600.0,
-                )
-                for (m, n), a in zip([("transformer", 1), ("xl", 6), ("rmt", 6)], answers)
-            ]
-        )
+        return quadratic_rows(answers, wall_time_s=600.0)
 
     v = claims.quadratic(rows([0.95, 0.80, 0.93]))
     assert v.verdict == "holds (tentative: 1 seed)"
@@ -327,24 +332,7 @@ def test_retrieval_reason_cites_the_one_segment_study_when_it_is_committed():
 
 def test_quadratic_below_the_empty_answer_floor_says_the_models_learned_only_the_layout():
     def rows(answers):
-        return pd.DataFrame(
-            [
-                dict(
-                    experiment="quadratic",
-                    model=m,
-                    num_segments=n,
-                    seed=0,
-                    profile="cpu",
-                    test_answer_acc=a,
-                    test_acc_tf=0.9,
-                    no_root_fraction=0.2,
-                    steps=800,
-                    batch_size=32,
-                    segment_len=30,
-                )
-                for (m, n), a in zip([("transformer", 1), ("xl", 6), ("rmt", 6)], answers)
-            ]
-        )
+        return quadratic_rows(answers, no_root_fraction=0.2, steps=800, batch_size=32, segment_len=30)
 
     why = claims.quadratic(rows([0.10, 0.07, 0.04])).why
     assert "fewer equations than the 0.20" in why and "layout of a solution" in why

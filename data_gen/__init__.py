@@ -13,6 +13,7 @@ from .corpora import (  # noqa: F401
     load_corpus,
     stream_batches,
 )
+from .needle import NeedleTask  # noqa: F401
 from .tasks import (  # noqa: F401
     TASKS,
     CopyTask,
@@ -29,8 +30,12 @@ from .tasks import (  # noqa: F401
     render_quadratic,
 )
 
+# the needle task lives in its own module (it reads a corpus); make_task knows it by name
+TASKS[NeedleTask.name] = NeedleTask
+
 __all__ = [
     "TaskBatch",
+    "NeedleTask",
     "Task",
     "CopyTask",
     "ReverseTask",

@@ -1,0 +1,201 @@
+"""A needle in a haystack, in the spirit of BABILong's first task (bAbI qa1).
+
+Facts such as ``mary went kitchen`` are hidden at random positions in a stretch of real text (the
+word-level Wikipedia excerpt that ships with the package), and the sample ends with the question
+``where mary ?`` and its answer, one token: the place of the **last** fact about the person asked
+for. Distractor facts move other people. Samples of the training batches take their text from the
+corpus's training articles; the fixed validation and test sets take theirs from its validation
+and test articles, so no haystack of a test sample was ever seen in training.
+
+Token ids: 0 padding, 1 start, 2 unknown word, 3 ``?``, 4 ``where``, 5 ``went``, then the names,
+the places, and the ``text_vocab`` most frequent words of the text (rarer words become unknown).
+The scored position is the last one (the answer); chance is ``1 / num_places``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from .tasks import _BLOCK, SPLIT_BUCKET, START, Task, TaskBatch, _as_list, _check_int
+
+UNK, QMARK, WHERE, WENT = 2, 3, 4, 5
+FIRST_NAME = 6
+NAMES = ("mary", "john", "sandra", "daniel", "anna", "peter", "lucy", "omar", "yuki", "ivan", "nina", "paul")
+PLACES = ("kitchen", "garden", "office", "hallway", "bathroom", "bedroom", "cellar", "attic", "garage", "park")
+FACT_LEN, QUESTION_LEN = 3, 4  # "name went place" / "where name ? place"
+REGION = {"train": "train", "valid": "valid", "test": "test"}
+
+
+@lru_cache(maxsize=2)
+def _text(text_vocab: int) -> dict[str, np.ndarray]:
+    """The haystack text of each region as corpus ids, words past ``text_vocab`` (and the corpus's
+    own unknown and end-of-line markers) as -1."""
+    from .corpora import load_corpus
+
+    corpus = load_corpus("wiki_words")
+    out = {}
+    for region in REGION.values():
+        ids = getattr(corpus, region).numpy().astype(np.int64)
+        out[region] = np.where((ids >= 2) & (ids < text_vocab + 2), ids - 2, -1)
+    out["words"] = np.array(corpus.itos[2 : text_vocab + 2])
+    return out
+
+
+@dataclass(frozen=True)
+class NeedleTask(Task):
+    """``length`` input tokens: text with ``num_facts`` facts about one person and
+    ``num_distractors`` about others, then the question; the answer is where that person went last."""
+
+    name: ClassVar[str] = "needle"
+    length: int = 64
+    num_facts: int = 1
+    num_distractors: int = 0
+    num_names: int = 4
+    num_places: int = 4
+    text_vocab: int = 1000
+
+    answer_len: ClassVar[int] = 1
+
+    def __post_init__(self):
+        _check_int(self.name, "num_facts", self.num_facts, 1, 16)
+        _check_int(self.name, "num_distractors", self.num_distractors, 0, 64)
+        _check_int(self.name, "num_names", self.num_names, 1 if not self.num_distractors else 2, len(NAMES))
+        _check_int(self.name, "num_places", self.num_places, 2, len(PLACES))
+        _check_int(self.name, "text_vocab", self.text_vocab, 1, 10_000)
+        _check_int(self.name, "length", self.length, self.haystack_min + self.facts_len + QUESTION_LEN, 1_000_000)
+
+    haystack_min: ClassVar[int] = 1
+
+    @property
+    def facts_len(self) -> int:
+        return FACT_LEN * (self.num_facts + self.num_distractors)
+
+    @property
+    def haystack_len(self) -> int:
+        # the full sequence is START + haystack with facts + question with answer: length + 1 tokens
+        return self.length + 1 - 1 - self.facts_len - QUESTION_LEN
+
+    @property
+    def seq_len(self) -> int:
+        return self.length
+
+    @property
+    def num_symbols(self) -> int:
+        return self.num_places
+
+    @property
+    def vocab_size(self) -> int:
+        return FIRST_NAME + self.num_names + self.num_places + self.text_vocab
+
+    @property
+    def space_size(self) -> int:
+        return 10**30  # text offsets times names, places and positions: never held out by hashing
+
+    def _first_place(self) -> int:
+        return FIRST_NAME + self.num_names
+
+    def _first_word(self) -> int:
+        return FIRST_NAME + self.num_names + self.num_places
+
+    # -- sampling ---------------------------------------------------------------------------------
+    def _sample_params(self, n: int, generator: torch.Generator, region: str = "train") -> torch.Tensor:
+        """Rows ``[offset, name, places (F), other names (D), their places (D), positions (F+D),
+        order (F+D)]``: where the text starts, who is asked for, the facts, the sorted insertion points
+        in the haystack, and which of them hold the F facts about the person asked for."""
+        text = _text(self.text_vocab)[region]
+        if len(text) < self.haystack_len:
+            raise ValueError(
+                f"{self.name}: length={self.length} needs {self.haystack_len} words of text; the {region} "
+                f"articles have {len(text)}"
+            )
+        F, D = self.num_facts, self.num_distractors
+        g = generator
+        offset = torch.randint(0, len(text) - self.haystack_len + 1, (n, 1), generator=g)
+        name = torch.randint(0, self.num_names, (n, 1), generator=g)
+        places = torch.randint(0, self.num_places, (n, F), generator=g)
+        others = (name + torch.randint(1, max(self.num_names, 2), (n, D), generator=g)) % self.num_names
+        other_places = torch.randint(0, self.num_places, (n, D), generator=g)
+        points = torch.randint(0, self.haystack_len + 1, (n, F + D), generator=g).sort(dim=1).values
+        order = torch.rand(n, F + D, generator=g).argsort(dim=1)
+        return torch.cat([offset, name, places, others, other_places, points, order], dim=1)
+
+    def _render(self, params: torch.Tensor, region: str = "train") -> torch.Tensor:
+        text = _text(self.text_vocab)[region]
+        F, D, H = self.num_facts, self.num_distractors, self.haystack_len
+        rows = []
+        for row in params.numpy():
+            offset, name = int(row[0]), int(row[1])
+            places, others = row[2 : 2 + F], row[2 + F : 2 + F + D]
+            other_places = row[2 + F + D : 2 + F + 2 * D]
+            points, order = row[2 + F + 2 * D : 2 + 2 * F + 3 * D], row[2 + 2 * F + 3 * D :]
+            words = text[offset : offset + H]
+            hay = np.where(words >= 0, words + self._first_word(), UNK)
+            # the facts in text order: slot i holds fact order[i]; facts < F are the asked-for person's
+            who = np.concatenate([np.full(F, name), others])
+            where = np.concatenate([places, other_places])
+            out, last, answer = [START], 0, None
+            for point, fact in zip(points, order):
+                out.extend(hay[last:point].tolist())
+                out.extend([FIRST_NAME + int(who[fact]), WENT, self._first_place() + int(where[fact])])
+                if fact < F:
+                    answer = self._first_place() + int(where[fact])
+                last = point
+            out.extend(hay[last:].tolist())
+            out.extend([WHERE, FIRST_NAME + name, QMARK, answer])
+            rows.append(out)
+        return torch.tensor(rows, dtype=torch.long)
+
+    def _batch_from(self, params: torch.Tensor, region: str) -> TaskBatch:
+        full = self._render(params, region)
+        assert full.shape == (params.shape[0], self.seq_len + 1), full.shape
+        mask = self.loss_mask_row().expand(params.shape[0], -1).clone()
+        return TaskBatch(full[:, :-1].contiguous(), full[:, 1:].contiguous(), mask)
+
+    def batch(self, batch_size: int, generator: torch.Generator) -> TaskBatch:
+        """A training batch: its text comes from the training articles."""
+        _check_int(self.name, "batch_size", batch_size, 1)
+        if not isinstance(generator, torch.Generator):
+            raise ValueError(f"{self.name}: generator must be a torch.Generator, got {type(generator).__name__}")
+        return self._batch_from(self._sample_params(batch_size, generator), "train")
+
+    def fixed_set(self, split: str, size: int) -> TaskBatch:
+        """The first ``size`` samples of the fixed ``split``, with text from that split's articles;
+        drawn in blocks, so that a smaller set is a prefix of a larger one."""
+        if split not in SPLIT_BUCKET:
+            raise ValueError(
+                f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
+            )
+        _check_int(self.name, "size", size, 1)
+        g = torch.Generator().manual_seed(self.split_seed(split))
+        blocks = [self._sample_params(_BLOCK, g, REGION[split]) for _ in range(-(-size // _BLOCK))]
+        return self._batch_from(torch.cat(blocks)[:size], REGION[split])
+
+    # -- reading a sample -------------------------------------------------------------------------
+    def answer_of(self, tokens) -> int:
+        """The answer a reader finds from the facts of a sample (its input tokens): the place of
+        the last ``went`` fact about the person of the question."""
+        ids = _as_list(tokens)
+        asked = ids[-2]  # the input ends with "where <name> ?"
+        facts = [ids[i + 1] for i in range(1, len(ids) - 1) if ids[i] == WENT and ids[i - 1] == asked]
+        return facts[-1]
+
+    def decode(self, tokens) -> str:
+        words = _text(self.text_vocab)["words"]
+        out = []
+        for t in _as_list(tokens):
+            if t == START:
+                continue
+            if FIRST_NAME <= t < self._first_place():
+                out.append(NAMES[t - FIRST_NAME].upper())
+            elif self._first_place() <= t < self._first_word():
+                out.append(PLACES[t - self._first_place()].upper())
+            elif t >= self._first_word():
+                out.append(str(words[t - self._first_word()]))
+            else:
+                out.append({0: "<pad>", UNK: "<unk>", QMARK: "?", WHERE: "WHERE", WENT: "WENT"}[t])
+        return " ".join(out)

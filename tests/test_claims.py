@@ -417,3 +417,29 @@ def test_beyond_trained_reads_the_generalisation_records_of_rmt():
     assert "x1.5 0.99 (9 seg)" in kept.ours and "x4 0.40 (24 seg)" in kept.ours
     assert claims.beyond_trained(pd.DataFrame(), gen([1.0, 0.6, 0.3, 0.1])).verdict.startswith("does not hold")
     assert claims.beyond_trained(pd.DataFrame()).verdict == claims.NOT_RUN
+
+
+def test_retrieval_rests_on_the_longer_runs_once_both_models_have_both_segment_counts():
+    def runs(experiment, acc, models=("xl", "rmt")):
+        return [
+            dict(
+                experiment=experiment,
+                run_id=f"{experiment}-{m}-{n}-{s}",
+                model=m,
+                num_segments=n,
+                seed=s,
+                profile="cpu",
+                test_acc=acc[m],
+            )
+            for m in models
+            for n in (2, 3)
+            for s in range(3)
+        ]
+
+    short = runs("retrieval", {"xl": 1.0, "rmt": 0.4})
+    assert "rmt 0.40" in claims.retrieval(pd.DataFrame(short)).ours
+    partial = runs("retrieval_long", {"rmt": 0.99}, models=("rmt",))  # xl not there yet
+    assert "rmt 0.40" in claims.retrieval(pd.DataFrame(short + partial)).ours
+    longer = runs("retrieval_long", {"xl": 0.98, "rmt": 0.99})
+    v = claims.retrieval(pd.DataFrame(short + longer))
+    assert "rmt 0.99" in v.ours and v.verdict == "holds"

@@ -1057,36 +1057,6 @@ def lookup(summary: pd.DataFrame, task: str, label: str, num_segments: int, stat
     return float(g[stat].iloc[0]) if len(g) == 1 else (float(g[stat].mean()) if len(g) else math.nan)
 
 
-def compare(
-    summary: pd.DataFrame, task: str, num_segments: int, a: str = "rmt", b: str = "xl", tol: float = 0.01
-) -> str:
-    """A sentence comparing two models at one number of segments, worded from the numbers:
-    ``a`` is *ahead* when its worst seed beats ``b``'s best by more than ``tol``, *behind* in the
-    mirror case, *level* when both means are within ``tol``, and otherwise the seed ranges
-    *overlap* (no verdict)."""
-    rows = {}
-    for m in (a, b):
-        g = summary[(summary["task"] == task) & (summary["label"] == m) & (summary["num_segments"] == num_segments)]
-        if len(g) == 0:
-            return f"{a} and {b} were not both run on {task} with {num_segments} segments."
-        rows[m] = g.iloc[0]
-    ra, rb = rows[a], rows[b]
-
-    def show(m, r):
-        runs = int(r["n_runs"])
-        spread = f", {r['acc_min']:.2f}-{r['acc_max']:.2f}" if runs > 1 else ""
-        return f"{m} {r['acc_mean']:.2f} ({runs} run{'s' if runs > 1 else ''}{spread})"
-
-    head = f"With {num_segments} segments, {show(a, ra)} against {show(b, rb)}"
-    if ra["acc_min"] > rb["acc_max"] + tol:
-        return f"{head}: {a} is ahead by {ra['acc_mean'] - rb['acc_mean']:.2f}."
-    if rb["acc_min"] > ra["acc_max"] + tol:
-        return f"{head}: {a} is behind by {rb['acc_mean'] - ra['acc_mean']:.2f}."
-    if abs(ra["acc_mean"] - rb["acc_mean"]) <= tol:
-        return f"{head}: the two are level."
-    return f"{head}: the seeds' ranges overlap, so these runs do not separate the two."
-
-
 def at_chance(summary: pd.DataFrame, task: str, label: str, chance: float, margin: float = 0.05) -> str:
     """``"at chance"`` / ``"above chance"`` / ``"not run"``: every setting of ``label`` on ``task``
     with more than one segment, the mean accuracy compared with ``chance + margin``."""
@@ -1142,66 +1112,6 @@ def sweep_summary(sweeps: pd.DataFrame, whose: str = "the", high: float = 0.99, 
             f"than with the smallest in {grows}, at {high:.2f} or above with every memory size in {high_all}"
         )
     return f"In {whose} runs at several memory sizes, " + "; ".join(parts) + "."
-
-
-def largest_common(summary: pd.DataFrame, task: str, a: str, b: str) -> int | None:
-    """The largest number of segments at which both ``a`` and ``b`` were run on ``task``."""
-    d = summary[summary["task"] == task]
-    both = set(d.loc[d["label"] == a, "num_segments"]) & set(d.loc[d["label"] == b, "num_segments"])
-    both = {n for n in both if n > 1}
-    return max(both) if both else None
-
-
-def gap_trend(summary: pd.DataFrame, task: str, a: str = "rmt", b: str = "xl", tol: float = 0.02) -> str:
-    """How the accuracy gap ``a - b`` changes from the fewest to the most segments at which both
-    were run: a sentence with the numbers (``grows``, ``shrinks`` or ``stays`` within ``tol``)."""
-    d = summary[summary["task"] == task]
-    both = sorted((set(d.loc[d["label"] == a, "num_segments"]) & set(d.loc[d["label"] == b, "num_segments"])) - {1})
-    if len(both) < 2:
-        return f"{a} and {b} were not both run at two or more numbers of segments on {task}."
-    gaps = [lookup(d, task, a, n) - lookup(d, task, b, n) for n in both]
-    lo, hi = gaps[0], gaps[-1]
-    verb = "grows" if hi > lo + tol else "shrinks" if hi < lo - tol else "stays about the same"
-
-    def memory(n):  # a sweep may change the memory size with the segments: say which
-        rows = d[d["label"].isin((a, b)) & (d["num_segments"] == n)]
-        return "/".join(dict.fromkeys(rows["mem_sizes"].astype(str)))
-
-    path = ", ".join(f"{g:+.2f} ({n} segments, memory {memory(n)})" for g, n in zip(gaps, both))
-    return f"On {task} the gap {a} minus {b} {verb}: {path}."
-
-
-def findings(summary: pd.DataFrame, task: str, chance: float) -> dict[str, str]:
-    """Sentences for the prose, each worded from the numbers of ``summary`` on ``task``:
-    ``transformer`` (is the segmented transformer at chance?), ``mt`` (mt against the segmented
-    transformer), ``rmt_xl`` (rmt against xl at the most segments both were run with) and
-    ``trend`` (:func:`gap_trend`)."""
-    out = {}
-    verdict = at_chance(summary, task, "transformer", chance)
-    if verdict == "not run":
-        out["transformer"] = f"The segmented transformer was not run on {task}."
-    else:
-        d = summary[(summary["task"] == task) & (summary["label"] == "transformer") & (summary["num_segments"] > 1)]
-        where = {"at": [], "above": []}
-        for a, n in zip(d["acc_mean"], d["num_segments"]):
-            where["at" if a <= chance + 0.05 else "above"].append(f"{a:.2f} with {n} segments")
-        where = {kind: ", ".join(items) for kind, items in where.items()}
-        both = where["at"] and where["above"]
-        detail = f"above it ({where['above']}) and at it ({where['at']})" if both else where["at"] or where["above"]
-        out["transformer"] = (
-            f"On {task} the segmented transformer is {'partly above chance' if both else verdict} "
-            f"(chance {chance:.2f}; within 0.05 counts as chance): {detail}."
-        )
-    for key, (a, b) in {"mt": ("mt", "transformer"), "rmt_xl": ("rmt", "xl")}.items():
-        n = largest_common(summary, task, a, b)
-        sentence = compare(summary, task, n, a, b) if n else ""
-        out[key] = (
-            f"On {task}, {sentence[0].lower()}{sentence[1:]}"
-            if n
-            else f"{a} and {b} were not both run on {task} with more than one segment."
-        )
-    out["trend"] = gap_trend(summary, task)
-    return out
 
 
 def comparison_table(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:

@@ -126,7 +126,7 @@ def _runs(df: pd.DataFrame) -> str:
     return text
 
 
-def _budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> str:
+def budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> str:
     """Our training budget beside the ``paper`` profile's: steps x samples (x segment length in
     ``tokens``), and how many times as much the paper's allows."""
     from .experiments import resolve
@@ -413,7 +413,7 @@ def _retrieval_why(
         median = {m: g["learned_at"].fillna(float("inf")).median() for m, g in by.items()}
         late, rising = late or median["rmt"] > median["xl"], rising or bool(improving.any())
         on_one = {m: on_one[m] + one[m] for m in on_one}
-    text.append(_budget(ours, "retrieval"))
+    text.append(budget(ours, "retrieval"))
     study = _study_why(records, history) if records is not None else ""
     if late and on_one["rmt"] < on_one["xl"] and study:
         text.append(study)
@@ -517,17 +517,17 @@ def quadratic(records: pd.DataFrame) -> Verdict:
 
 
 def _quadratic_why(ours: pd.DataFrame, answers: pd.Series) -> str:
-    budget = _budget(ours, "quadratic")
+    spent = budget(ours, "quadratic")
     floor = ours["no_root_fraction"].max() if "no_root_fraction" in ours else float("nan")
     if not answers.max() < floor or "test_acc_tf" not in ours:
-        return budget
+        return spent
     tf = ours.groupby("name")["test_acc_tf"].mean()
     return (
         f"Every model answers fewer equations than the {floor:.2f} a model scores by writing nothing "
         f"(the share of equations without real roots), yet gets {tf.min():.2f}-{tf.max():.2f} of the "
         "solution's tokens right when fed the true prefix: the models have learned the layout of a "
         "solution, not its arithmetic, so the comparison between them is one of noise. "
-        f"{budget} Likely reason: far too little training."
+        f"{spent} Likely reason: far too little training."
     )
 
 
@@ -597,7 +597,7 @@ def _lm_why(g: pd.DataFrame, experiment: str, size: int) -> str:
         f"{experiment} at size {size}: rmt is below the transformer in "
         f"{int((by_seed['rmt'] < by_seed['transformer']).sum())} of {len(by_seed)} seeds and below xl in "
         f"{int((by_seed['rmt'] < by_seed['xl']).sum())} of {len(by_seed)}, where lower {unit} is better. "
-        + _budget(g, experiment, "tokens")
+        + budget(g, experiment, "tokens")
     )
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SEEDS = (0, 1, 2)
 LONG_LENGTHS = (18, 36, 54)  # copy_long / reverse_long: symbols per sample, segments of 18 (Fig. 5)
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", action="append", type=int, metavar="SEED", help="keep only runs of these seeds")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at a time (default 1)")
     parser.add_argument("--list", action="store_true", help="print the queue and exit")
+    parser.add_argument(
+        "--costs", action="store_true", help="per experiment: runs queued, finished and their training time; exit"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="results folder (default: results/, smoke: runs/smoke/)")
     args = parser.parse_args(argv)
@@ -149,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in runs:
             print(r.name)
         return 0
+    if args.costs:
+        print(costs(runs, args.profile, args.out))
+        return 0
     start = time.perf_counter()
     jobs = [(run, args.profile, args.out, args.device) for run in runs]
     if args.jobs == 1:
@@ -161,6 +168,27 @@ def main(argv: list[str] | None = None) -> int:
             _report(pool.map(_train_one, jobs), len(runs))
     print(f"queue done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return 0
+
+
+def costs(runs: list[Run], profile: str, out: str | None = None) -> str:
+    """A table of the queue: per experiment, runs queued, runs with a finished record and the
+    training time those records measured (one thread per run)."""
+    from .experiments import resolve
+    from .records import read_records
+    from .trainer import default_out_dir, default_run_id
+
+    root = default_out_dir(profile) if out is None else Path(out)
+    lines = [f"{'experiment':16} {'queued':>6} {'done':>5} {'minutes':>8}"]
+    total = 0.0
+    for experiment in dict.fromkeys(r.experiment for r in runs):
+        queued = [r for r in runs if r.experiment == experiment]
+        ids = {default_run_id(resolve(r.experiment, r.model, profile, r.seed, r.overrides)) for r in queued}
+        done = [rec for rec in read_records(root, experiment) if rec.run_id in ids]
+        minutes = sum(rec.wall_time_s or 0 for rec in done) / 60
+        total += minutes
+        lines.append(f"{experiment:16} {len(queued):6d} {len(done):5d} {minutes:8.0f}")
+    lines.append(f"{'total':16} {len(runs):6d} {'':5} {total:8.0f}  ({total / 60:.1f} CPU-hours measured)")
+    return "\n".join(lines)
 
 
 def _report(lines, total: int) -> None:

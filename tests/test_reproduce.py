@@ -77,3 +77,12 @@ def test_two_jobs_train_the_same_runs_as_one(tmp_path):
 
     one = tests("one")
     assert len(one) == 6 and tests("two") == one  # bit-identical on the CPU, one thread per run
+
+
+def test_costs_count_the_finished_runs_of_the_queue_and_their_time(tmp_path, capsys):
+    assert reproduce.main(["--costs", "--only", "quadratic", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["quadratic", "9", "0", "0"]  # nothing trained in an empty folder
+    assert reproduce.main(["--costs", "--only", "quadratic"]) == 0  # the committed records
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[:3] == ["quadratic", "9", "9"] and int(row[3]) > 0

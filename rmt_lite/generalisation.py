@@ -99,13 +99,15 @@ def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: 
 
 def load(results_dir: str | Path) -> pd.DataFrame:
     """Every committed generalisation record as one row per run and length (columns of
-    :func:`length_generalisation` plus experiment, model, seed, profile, run_id, factor)."""
+    :func:`length_generalisation` plus experiment, model, seed, profile, run_id, the commit that
+    evaluated it and factor)."""
     import json
 
     frames = []
     for path in sorted((Path(results_dir) / FOLDER).glob("*/*.json")):
         r = json.loads(path.read_text())
-        df = pd.DataFrame(r["rows"]).assign(**{k: r[k] for k in ("experiment", "model", "seed", "profile", "run_id")})
+        keys = ("experiment", "model", "seed", "profile", "run_id", "analysis_git_sha")
+        df = pd.DataFrame(r["rows"]).assign(**{k: r[k] for k in keys})
         frames.append(df.assign(factor=df["length"] / r["trained_length"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

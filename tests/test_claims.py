@@ -1,6 +1,7 @@
 """The claim checks of chapter 9 on hand-made record tables."""
 
 import pandas as pd
+import pytest
 
 from rmt_lite import claims
 
@@ -443,3 +444,17 @@ def test_retrieval_rests_on_the_longer_runs_once_both_models_have_both_segment_c
     longer = runs("retrieval_long", {"xl": 0.98, "rmt": 0.99})
     v = claims.retrieval(pd.DataFrame(short + longer))
     assert "rmt 0.99" in v.ours and v.verdict == "holds"
+
+
+def test_the_committed_generalisation_records_load_with_their_factors():
+    from rmt_lite import generalisation
+    from rmt_lite.records import default_results_dir
+
+    gen = generalisation.load(default_results_dir())
+    if gen.empty:
+        pytest.skip("no committed generalisation records")
+    for _, g in gen.groupby("run_id"):
+        assert sorted(g["factor"]) == sorted(generalisation.FACTORS)
+        assert g.loc[g["factor"] == 1, "trained"].all() and not g.loc[g["factor"] > 1, "trained"].any()
+    v = claims.beyond_trained(pd.DataFrame(), gen)
+    assert v.verdict != claims.NOT_RUN and "x1.5" in v.ours

@@ -946,20 +946,6 @@ def generalisation_runs(
     return pd.concat(rows, ignore_index=True)
 
 
-def generalisation_sentence(gen: pd.DataFrame) -> str:
-    """Per model: the accuracy at the longest trained sample and at the longest tested one."""
-    trained = int(gen.loc[gen["trained"], "segments"].max())
-    longest = int(gen["segments"].max())
-    parts = []
-    for m, g in gen.groupby("model", sort=False):
-        a = g.loc[g["segments"] == trained, "acc"]
-        b = g.loc[g["segments"] == longest, "acc"]
-        parts.append(
-            f"{m} {float(a.iloc[0]):.2f} at {trained} segments (as trained) and {float(b.iloc[0]):.2f} at {longest}"
-        )
-    return "; ".join(parts)
-
-
 def plot_length_generalisation(
     df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None, hue: str | None = None
 ) -> plt.Figure:

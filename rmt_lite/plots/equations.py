@@ -23,7 +23,7 @@ from matplotlib.colors import ListedColormap
 from torch import Tensor
 
 from ..config import display_name
-from . import stamp
+from . import readable, stamp
 
 CHUNK_NAMES = ("problem", "canonical form", "discriminant", "root 1", "root 2", "answer")
 #: display order and names of the settings compared in the chapter
@@ -413,8 +413,7 @@ def plot_answer_curves(
         ax.axhline(floor, color="0.4", ls=":", lw=1)
         ax.text(ax.get_xlim()[0], floor, " writes nothing", ha="left", va="bottom", fontsize=8, color="0.3")
     ax.legend(title=None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    return fig
+    return readable(fig)  # the figure was laid out and stamped already: raise the new text too
 
 
 def records_provenance(records: pd.DataFrame, source: str = "committed results") -> str:

@@ -307,23 +307,22 @@ def _register(e: Experiment) -> None:
 _COPY_PAPER = _merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24))
 _COPY_SMOKE = dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2)
 _SEGMENT_CURRICULUM = dict(curriculum_threshold=0.9, min_lr=1e-4, target=0.999)
+
+
+def _short_cpu(length: int, **run) -> dict:
+    """A cpu profile of copy or reverse: ``length`` symbols out of 10, the segment and the memory
+    as long as the sample's symbols (the paper's rows), a curriculum over segments."""
+    task = dict(length=length, num_symbols=10)
+    return _merge(_SEGMENT_CURRICULUM, dict(task=task, segment_len=length, mem_size=length, **run))
+
+
 _register(
     _task_experiment(
         "copy",
         "copy: read L symbols, write them twice (paper Fig. 4: L=24, 72 tokens)",
         "acc",
         smoke=_COPY_SMOKE,
-        cpu=_merge(
-            _SEGMENT_CURRICULUM,
-            dict(
-                task=dict(length=24, num_symbols=10),
-                segment_len=24,
-                mem_size=24,
-                steps=1800,
-                eval_interval=100,
-                curriculum=(1, 2, 3),
-            ),
-        ),
+        cpu=_short_cpu(24, steps=1800, eval_interval=100, curriculum=(1, 2, 3)),
         paper=_COPY_PAPER,
         source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)",
         length_factor=3,
@@ -335,17 +334,7 @@ _register(
         "reverse: read L symbols, write them backwards (paper Fig. 4: L=24, 48 tokens)",
         "acc",
         smoke=_COPY_SMOKE,
-        cpu=_merge(
-            _SEGMENT_CURRICULUM,
-            dict(
-                task=dict(length=24, num_symbols=10),
-                segment_len=24,
-                mem_size=24,
-                steps=1800,
-                eval_interval=100,
-                curriculum=(1, 2),
-            ),
-        ),
+        cpu=_short_cpu(24, steps=1800, eval_interval=100, curriculum=(1, 2)),
         paper=_merge(_COPY_PAPER, dict(patience=10)),
         source="short_synthetic+MT.csv (reverse, tgt_len 24: 2 segments; patience 8-10)",
         length_factor=2,
@@ -358,17 +347,7 @@ _register(
         "copy at half the paper's length (L=12, 36 tokens): the earlier cpu profile",
         "acc",
         smoke=_COPY_SMOKE,
-        cpu=_merge(
-            _SEGMENT_CURRICULUM,
-            dict(
-                task=dict(length=12, num_symbols=10),
-                segment_len=12,
-                mem_size=12,
-                steps=1200,
-                eval_interval=50,
-                curriculum=(1, 2, 3),
-            ),
-        ),
+        cpu=_short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2, 3)),
         paper=_COPY_PAPER,
         source="as copy, at L=12",
         length_factor=3,
@@ -381,17 +360,7 @@ _register(
         "reverse at half the paper's length (L=12, 24 tokens): the earlier cpu profile",
         "acc",
         smoke=_COPY_SMOKE,
-        cpu=_merge(
-            _SEGMENT_CURRICULUM,
-            dict(
-                task=dict(length=12, num_symbols=10),
-                segment_len=12,
-                mem_size=12,
-                steps=1200,
-                eval_interval=50,
-                curriculum=(1, 2),
-            ),
-        ),
+        cpu=_short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2)),
         paper=_merge(_COPY_PAPER, dict(patience=10)),
         source="as reverse, at L=12",
         length_factor=2,

@@ -19,6 +19,29 @@ from ..config import ModelConfig
 from ..model import attention_mask
 
 VARIANT_ORDER = ["transformer", "xl", "rmt", "mt", "rmt_xl"]
+#: the book's names of the models (rmt_lite.config.display_name), in the order figures list them
+MODEL_ORDER = ("transformer (whole)", "transformer", "mt", "xl", "rmt", "rmt_xl")
+_PALETTE = sns.color_palette("colorblind", 10)
+#: one colour per model in every figure of the book
+MODEL_COLORS = {
+    "transformer (whole)": _PALETTE[7],
+    "transformer": _PALETTE[0],
+    "mt": _PALETTE[4],
+    "xl": _PALETTE[2],
+    "rmt": _PALETTE[3],
+    "rmt_xl": _PALETTE[1],
+}
+
+
+def model_color(label: str):
+    """The colour of a model in every figure (grey for a name outside :data:`MODEL_COLORS`)."""
+    return MODEL_COLORS.get(label, "0.3")
+
+
+def model_order(labels) -> list[str]:
+    """``labels`` without repeats, the book's models first in :data:`MODEL_ORDER`, then the rest sorted."""
+    labels = list(dict.fromkeys(labels))
+    return [m for m in MODEL_ORDER if m in labels] + sorted(m for m in labels if m not in MODEL_ORDER)
 
 
 def set_style() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..config import MEMORY_VARIANTS
-from . import stamp
+from . import MODEL_COLORS, stamp
 
 #: experiment -> (record column of the test metric, short name, axis label, the paper's data set)
 METRICS = {
@@ -25,11 +25,6 @@ METRICS = {
 }
 #: corpus used when a path is given
 REAL_CORPUS = {"lm_bytes": "enwik8", "lm_words": "wt103"}
-MODEL_COLORS = {
-    "transformer": "0.35",
-    "xl": sns.color_palette("colorblind")[1],
-    "rmt": sns.color_palette("colorblind")[2],
-}
 
 
 # ------------------------------------------------------------------------------------------------

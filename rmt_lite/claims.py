@@ -16,8 +16,8 @@ and a verdict by one stated rule, the **seed rule**:
 - ``not run yet``: the records it needs are missing.
 
 Claims 1 and 3 check the baselines (that models without a way across segments fail); the others
-are claims about RMT (``Verdict.about``). Where a claim does not fully hold at our scale, ``why``
-gives the likely reason with the numbers behind it.
+are claims about RMT (``Verdict.about``). Why a claim does not hold at our scale is written in
+the chapters, next to the evidence; :func:`budget` gives the numbers of our training budget.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ CHANCE_MARGIN = 0.05  # "at chance" = within 5 points of 1/num_symbols
 MATCH_MARGIN = 0.01  # "matches" = at most 1 point below
 NEAR_ONE = 0.95  # retrieval "near 1.0"
 CLOSE = 0.05  # quadratic "close to the whole-sample transformer" = at most 5 points below
-LEARNED = 0.5  # retrieval "learned": guessing among the four stored values scores 0.25
 
 HOLDS, FAILS, INCONCLUSIVE, PARTLY = "holds", "does not hold", "inconclusive", "partly"
 NOT_RUN = "not run yet"
@@ -48,7 +47,6 @@ class Verdict:
     ours: str
     runs: str
     verdict: str
-    why: str = ""  # where the claim does not fully hold: the likely reason, with its numbers
 
 
 # -- the seed rule --------------------------------------------------------------------------------
@@ -126,21 +124,27 @@ def _runs(df: pd.DataFrame) -> str:
     return text
 
 
-def budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> str:
-    """Our training budget beside the ``paper`` profile's: steps x samples (x segment length in
-    ``tokens``), and how many times as much the paper's allows."""
+def budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> dict[str, float]:
+    """Our training budget beside the ``paper`` profile's, as numbers: ``steps`` and ``per_step``
+    (samples, or tokens with ``unit="tokens"``: samples x segment length) of the longest of our
+    runs in ``ours``, the paper profile's ``paper_steps`` and ``paper_per_step``, and ``times``,
+    how many times as much the paper's budget holds. Empty when ``ours`` lacks the columns."""
     from .experiments import resolve
 
-    if not {"steps", "batch_size", "segment_len"} <= set(ours):
-        return ""
+    if unit not in ("samples", "tokens"):
+        raise ValueError(f"unit={unit!r} is not allowed: 'samples' or 'tokens'")
+    if not len(ours) or not {"steps", "batch_size", "segment_len"} <= set(ours):
+        return {}
     ref = resolve(experiment, "rmt", "paper")
     steps, per_step, ref_per_step = int(ours["steps"].max()), int(ours["batch_size"].max()), ref.batch_size
     if unit == "tokens":
         per_step, ref_per_step = per_step * int(ours["segment_len"].max()), ref_per_step * ref.segment_len
-    times = ref.steps * ref_per_step / (steps * per_step)
-    return (
-        f"Our runs trained {steps:,} steps of {per_step:,} {unit}; the `paper` profile allows "
-        f"{ref.steps:,} steps of {ref_per_step:,}, {times:,.0f} times as many."
+    return dict(
+        steps=steps,
+        per_step=per_step,
+        paper_steps=ref.steps,
+        paper_per_step=ref_per_step,
+        times=ref.steps * ref_per_step / (steps * per_step),
     )
 
 
@@ -316,133 +320,6 @@ def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = 
     )
 
 
-def _how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run of ``runs`` with a training curve: ``learned_at``, the first evaluation
-    at which validation accuracy passed ``LEARNED`` (NaN: never) and ``learned_on``, the number of
-    segments the run was training on then; ``gain``, validation accuracy's change over the
-    last three evaluations (``span`` steps); ``at_layout``, the steps trained on the final number
-    of segments (a curriculum spends the others on fewer); ``at_target``, stopped early because
-    it reached its target accuracy."""
-    rows = []
-    for run in runs.itertuples():
-        h = history[(history["experiment"] == run.experiment) & (history["run_id"] == run.run_id)].sort_values("step")
-        if len(h) < 4:
-            continue
-        earlier, passed = h.loc[h["segments"] < run.num_segments, "step"], h.loc[h["acc"] > LEARNED, "step"]
-        first = h.loc[passed.index[0]] if len(passed) else None
-        rows.append(
-            dict(
-                model=run.model,
-                seed=run.seed,
-                learned_at=float("nan") if first is None else first["step"],
-                learned_on=float("nan") if first is None else first["segments"],
-                gain=h["acc"].iloc[-1] - h["acc"].iloc[-4],
-                span=h["step"].iloc[-1] - h["step"].iloc[-4],
-                at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0),
-                at_target=str(getattr(run, "stop_reason", "")).startswith("target"),
-            )
-        )
-    return pd.DataFrame(
-        rows, columns=["model", "seed", "learned_at", "learned_on", "gain", "span", "at_layout", "at_target"]
-    )
-
-
-def _study_why(records: pd.DataFrame, history: pd.DataFrame | None) -> str:
-    """What chapter 3's one-segment study found, in numbers ("" without its records)."""
-    from .retrieval_study import finding
-
-    found = finding(records, history) if history is not None else None
-    if found is None:
-        return ""
-    tried = ", ".join(f"`{name}`" for name in found["settings"])
-    if not found["settings"]:
-        fix = ""
-    elif found["matches"]:
-        fix = (
-            f"Of the settings tried ({tried}), {' and '.join(f'`{m}`' for m in found['matches'])} learned in as "
-            "many seeds as the transformer and in none later than it."
-        )
-    else:
-        fix = f"None of the settings tried ({tried}) learned in as many seeds as the transformer and in none later."
-    return (
-        f"Tested on one segment (chapter 3's study), where rmt differs from a transformer only by its read "
-        f"memory slots and each seed gives both the same starting weights and batches: the transformer "
-        f"passed {LEARNED} within the budget in {found['baseline']} seeds, rmt in {found['rmt']}, and rmt "
-        f"passed it later than the transformer of the same seed in {found['rmt_later']}. {fix}"
-    ).strip()
-
-
-def _retrieval_why(
-    ours: pd.DataFrame, history: pd.DataFrame | None, failing: list[int], records: pd.DataFrame | None = None
-) -> str:
-    text, late, rising, on_one = [], False, False, {"xl": 0, "rmt": 0}
-    for n in failing:
-        runs = _how_runs_learned(history, ours[ours["num_segments"] == n]) if history is not None else pd.DataFrame()
-        if runs.empty or not {"xl", "rmt"} <= set(runs["model"]):
-            continue
-        by = {m: runs[runs["model"] == m].sort_values("seed") for m in ("xl", "rmt")}
-        when = {m: ", ".join("never" if pd.isna(s) else f"{s:.0f}" for s in g["learned_at"]) for m, g in by.items()}
-        # still improving at the end: among the runs that had learned and were not stopped at their target
-        judged = runs["learned_at"].notna() & ~runs["at_target"]
-        improving = judged & runs["gain"].gt(0.02)
-
-        def still(m, judged=judged, improving=improving, runs=runs):
-            n_judged = int(judged[runs["model"] == m].sum())
-            return f"{int(improving[runs['model'] == m].sum())} of {n_judged}" if n_judged else "none to judge"
-
-        one = {m: int((g["learned_on"] == 1).sum()) for m, g in by.items()}
-        lo, hi = runs["at_layout"].min(), runs["at_layout"].max()
-        explain = not text  # the first segment count says what the numbers mean
-        text.append(
-            f"At {n} segments validation accuracy first passed {LEARNED}"
-            + (" (guessing among the four stored values scores 0.25)" if explain else "")
-            + f" at step {when['xl']} for xl and {when['rmt']} for rmt (seed by seed); while still on "
-            "one segment"
-            + (
-                " (the curriculum's first stage, where the whole sample fits and no memory is needed)"
-                if explain
-                else ""
-            )
-            + f": xl {one['xl']} of {len(by['xl'])}, rmt {one['rmt']} of {len(by['rmt'])}. "
-            f"Of the runs past it that did not stop early at their target accuracy, "
-            f"still improving when training stopped (more than +0.02 over the last "
-            f"{runs['span'].max():.0f} steps): xl {still('xl')}, rmt {still('rmt')}. Each run spent "
-            f"{lo:.0f}{'' if lo == hi else f'-{hi:.0f}'} steps on the {n}-segment layout; the "
-            "curriculum moves on after a fixed share of the steps, learned or not."
-        )
-        median = {m: g["learned_at"].fillna(float("inf")).median() for m, g in by.items()}
-        late, rising = late or median["rmt"] > median["xl"], rising or bool(improving.any())
-        on_one = {m: on_one[m] + one[m] for m in on_one}
-    text.append(budget(ours, "retrieval"))
-    study = _study_why(records, history) if records is not None else ""
-    if late and on_one["rmt"] < on_one["xl"] and study:
-        text.append(study)
-        text.append(
-            "Likely reason: too little training for how slowly rmt learns this task here. It is learned "
-            "in a jump after a plateau at the four-value guess, and the memory slots beside the text "
-            "delay that jump even where no memory is needed (tested in chapter 3). Whether a longer budget "
-            "brings rmt to the paper's accuracy at 2 and 3 segments is not tested here."
-        )
-    elif late and on_one["rmt"] < on_one["xl"]:
-        text.append(
-            "Likely reason: too little training for how slowly rmt learns this task here. It is learned "
-            "in a jump after a plateau at the four-value guess; rmt's runs reached the jump later than "
-            "xl's or not within the budget, already on one segment, where rmt is a transformer with "
-            "memory tokens beside the text. Why the memory tokens slow it there is not tested here."
-        )
-    elif late:
-        text.append(
-            "Likely reason: too little training. The task is learned in a jump after a plateau at the "
-            "four-value guess, and rmt, which must learn to write all four pairs into its memory "
-            "before the query arrives, reached the jump later than xl, or not within the budget."
-        )
-    else:
-        text.append(
-            "Likely reason: too little training on the final layout." if rising else "We have no tested explanation."
-        )
-    return " ".join(t for t in text if t)
-
-
 def _retrieval_runs(records: pd.DataFrame) -> pd.DataFrame:
     """The xl and rmt runs claim 4 rests on: those trained with three times the budget
     (``retrieval_long``) once both models have 2 and 3 segments there, else the ``retrieval`` runs."""
@@ -458,7 +335,7 @@ def _retrieval_runs(records: pd.DataFrame) -> pd.DataFrame:
     return runs("retrieval")
 
 
-def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Verdict:
+def retrieval(records: pd.DataFrame) -> Verdict:
     """Per seed: at 2 segments xl and rmt both at least ``NEAR_ONE``; at 3 segments rmt above xl."""
     ref = paper.synthetic()
     ref = ref[(ref["task"] == "retrieval") & ref["model"].isin(["xl", "rmt"])]
@@ -476,9 +353,7 @@ def retrieval(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Ver
     parts = {2: every((two["xl"] >= NEAR_ONE) & (two["rmt"] >= NEAR_ONE)), 3: every(three["rmt"] > three["xl"])}
     ours_text = "; ".join(f"{n} seg: xl {_spread(p['xl'])}, rmt {_spread(p['rmt'])}" for n, p in ((2, two), (3, three)))
     verdict = _decide(list(parts.values()), _min_seeds(ours, ["num_segments", "model"]))
-    failing = [n for n, part in parts.items() if part != HOLDS]
-    why = _retrieval_why(ours, history, failing, records) if failing else ""
-    return Verdict(paper_text, ours_text, _runs(ours), verdict, why)
+    return Verdict(paper_text, ours_text, _runs(ours), verdict)
 
 
 def _quadratic_names(df: pd.DataFrame) -> pd.DataFrame:
@@ -506,29 +381,7 @@ def quadratic(records: pd.DataFrame) -> Verdict:
         tf = ours.groupby("name")["test_acc_tf"].mean()
         ours_text += " (per-token teacher-forced accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in tf.items()) + ")"
     verdict = _decide([beats, close], _min_seeds(ours, ["name"]))
-    answers = ours.groupby("name")["test_answer_acc"].mean()
-    return Verdict(
-        paper_text,
-        ours_text,
-        _runs(ours),
-        verdict,
-        "" if combine([beats, close]) == HOLDS else _quadratic_why(ours, answers),
-    )
-
-
-def _quadratic_why(ours: pd.DataFrame, answers: pd.Series) -> str:
-    spent = budget(ours, "quadratic")
-    floor = ours["no_root_fraction"].max() if "no_root_fraction" in ours else float("nan")
-    if not answers.max() < floor or "test_acc_tf" not in ours:
-        return spent
-    tf = ours.groupby("name")["test_acc_tf"].mean()
-    return (
-        f"Every model answers fewer equations than the {floor:.2f} a model scores by writing nothing "
-        f"(the share of equations without real roots), yet gets {tf.min():.2f}-{tf.max():.2f} of the "
-        "solution's tokens right when fed the true prefix: the models have learned the layout of a "
-        "solution, not its arithmetic, so the comparison between them is one of noise. "
-        f"{spent} Likely reason: far too little training."
-    )
+    return Verdict(paper_text, ours_text, _runs(ours), verdict)
 
 
 def _lm(records: pd.DataFrame) -> pd.DataFrame:
@@ -565,7 +418,7 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
         lm = lm[~((lm["model"] == "rmt") & (lm["bptt_depth"] == 0))]
     if lm.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    texts, parts, seeds, why = [], [], [], []
+    texts, parts, seeds = [], [], []
     for exp, g in lm.groupby("experiment"):
         for size in sorted(g.loc[g.model == "rmt", "mem_size"].unique()):
             p = _lm_pairs(g, size)
@@ -576,29 +429,9 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
                 f"{exp} size {size}: " + ", ".join(f"{m} {_spread(p[m], 3)}" for m in ("transformer", "xl", "rmt"))
             )
             seeds.append(len(p))
-            if parts[-1] != HOLDS:
-                why.append(_lm_why(g, exp, size))
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
-    if why:
-        why.append(
-            "Likely reason: the models are far from converged, and early in training a cache of "
-            "the previous segment's hidden states is useful at once, while memory tokens must first "
-            "learn what to write. Whether rmt catches up with longer training is not tested here."
-        )
-    return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, min(seeds)), " ".join(why))
-
-
-def _lm_why(g: pd.DataFrame, experiment: str, size: int) -> str:
-    """Seed by seed, which of rmt, xl and the transformer is ahead at memory ``size``."""
-    by_seed = _lm_pairs(g, size)
-    unit = "bpc" if experiment == "lm_bytes" else "ppl"
-    return (
-        f"{experiment} at size {size}: rmt is below the transformer in "
-        f"{int((by_seed['rmt'] < by_seed['transformer']).sum())} of {len(by_seed)} seeds and below xl in "
-        f"{int((by_seed['rmt'] < by_seed['xl']).sum())} of {len(by_seed)}, where lower {unit} is better. "
-        + budget(g, experiment, "tokens")
-    )
+    return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, min(seeds)))
 
 
 def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
@@ -696,16 +529,12 @@ CLAIMS: list[tuple[str, str, Callable[[pd.DataFrame], Verdict]]] = [
 ]
 
 
-def claims_table(
-    records: pd.DataFrame, history: pd.DataFrame | None = None, generalisation: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """One row per claim: claim, about (RMT or the baselines), paper, ours, runs, verdict and why
-    (``records`` from ``load_records``; ``history`` from ``load_history``, for how training ended;
-    ``generalisation`` from ``rmt_lite.generalisation.load``)."""
-    extra = {retrieval: history, beyond_trained: generalisation}
+def claims_table(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim: claim, about (RMT or the baselines), paper, ours, runs and verdict
+    (``records`` from ``load_records``; ``generalisation`` from ``rmt_lite.generalisation.load``)."""
     rows = []
     for number, (text, about, check) in enumerate(CLAIMS, start=1):
-        v = check(records, extra[check]) if check in extra else check(records)
+        v = check(records, generalisation) if check is beyond_trained else check(records)
         rows.append(
             {
                 "#": number,
@@ -715,7 +544,6 @@ def claims_table(
                 "ours": v.ours,
                 "runs": v.runs,
                 "verdict": v.verdict,
-                "why": v.why,
             }
         )
     return pd.DataFrame(rows).set_index("#")

@@ -4,7 +4,8 @@ Every run there reads the 10-token retrieval sample in ONE segment, where no mem
 the transformer is the baseline and each rmt run changes one memory setting of the profile
 (5 memory tokens, distinct N(0, 1) slots, read block just before the text). The task is learned
 in a jump after a plateau at 0.25 (one of the four stored values), so a run is summarised by the
-step at which its validation accuracy first passed ``LEARNED`` (the same threshold as claim 4).
+step at which its validation accuracy first passed ``LEARNED`` (chapter 3 reads its retrieval runs
+by the same threshold).
 """
 
 from __future__ import annotations

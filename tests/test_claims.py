@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+import rmt_lite
 from rmt_lite import claims
 
 
@@ -199,146 +200,41 @@ def test_quadratic_needs_rmt_above_xl_and_close_to_the_whole_sample_transformer(
     )  # above xl, far from whole
 
 
-def test_retrieval_says_why_from_how_training_went():
-    budget = dict(steps=3000, batch_size=256, segment_len=5, profile="cpu", experiment="retrieval")
+def test_retrieval_is_partly_true_when_rmt_trails_xl_at_three_segments():
     final = {("xl", 3): [0.8, 1.0, 1.0], ("rmt", 3): [0.7, 0.25, 0.25]}
     records = pd.DataFrame(
         [
             dict(
                 run_id=f"{m}-{n}-s{s}",
+                experiment="retrieval",
+                profile="cpu",
                 model=m,
                 num_segments=n,
                 seed=s,
                 test_acc=final.get((m, n), [1.0] * 3)[s],
-                **budget,
             )
             for m in ("xl", "rmt")
             for n in (2, 3)
             for s in range(3)
         ]
     )
-
-    def history(learned_at):  # evaluations every 250 steps, the last 1500 on the final layout
-        return pd.DataFrame(
-            [
-                dict(
-                    experiment="retrieval",
-                    run_id=r.run_id,
-                    step=step,
-                    segments=r.num_segments if step > 1500 else 1,
-                    acc=r.test_acc if step >= learned_at(r) else 0.25,
-                )
-                for r in records.itertuples()
-                for step in range(250, 3001, 250)
-            ]
-        )
-
-    v = claims.retrieval(records, history(lambda r: {"xl": 750, "rmt": 2750}[r.model] if r.test_acc > 0.5 else 9999))
-    assert v.verdict == "partly"  # 2 segments near 1.0, but rmt behind at 3
-    assert (
-        "passed 0.5 (guessing among the four stored values scores 0.25) at step 750, 750, 750 for xl "
-        "and 2750, never, never for rmt" in v.why
-    )
-    assert (
-        "still improving when training stopped (more than +0.02 over the last 750 steps): xl 0 of 3, "
-        "rmt 1 of 1" in v.why
-    )
-    assert "spent 1500 steps on the 3-segment layout" in v.why and "17 times as many" in v.why
-    assert (
-        "while still on one segment (the curriculum's first stage, where the whole sample fits and no "
-        "memory is needed): xl 3 of 3, rmt 0 of 3" in v.why
-    )
-    assert "reached the jump later than xl's or not within the budget, already on one segment" in v.why
-    # rmt learned as early as xl but ended lower: no explanation offered
-    records.loc[(records["model"] == "rmt") & (records["num_segments"] == 3), "test_acc"] = 0.7
-    same_time = claims.retrieval(records, history(lambda r: 750))
-    assert "and 750, 750, 750 for rmt" in same_time.why and "no tested explanation" in same_time.why
-    records["stop_reason"] = ["target: valid acc 1.0000 reached" if a == 1.0 else "steps" for a in records["test_acc"]]
-    late = claims.retrieval(records, history(lambda r: 750 if r.test_acc > 0.9 else 2750)).why
-    assert "xl 1 of 1, rmt 3 of 3" in late  # xl's two runs that stopped at their target are not judged
+    assert claims.retrieval(records).verdict == "partly"  # 2 segments near 1.0, but rmt behind at 3
     records.loc[records["model"] == "rmt", "test_acc"] = 1.0
     records.loc[(records["model"] == "xl") & (records["num_segments"] == 3), "test_acc"] = 0.9
-    assert claims.retrieval(records, history(lambda r: 750)).why == ""  # it holds: nothing to explain
+    assert claims.retrieval(records).verdict == "holds"
 
 
-def test_retrieval_reason_cites_the_one_segment_study_when_it_is_committed():
-    budget = dict(steps=3000, batch_size=256, segment_len=5, profile="cpu", experiment="retrieval")
-    records = pd.DataFrame(
-        [
-            dict(
-                run_id=f"{m}-{n}-s{s}",
-                model=m,
-                num_segments=n,
-                seed=s,
-                steps_done=3000,
-                test_acc=0.3 if (m, n) == ("rmt", 3) else 1.0,
-                **budget,
-            )
-            for m in ("xl", "rmt")
-            for n in (2, 3)
-            for s in range(3)
-        ]
-    )
-    study = pd.DataFrame(
-        [
-            dict(
-                run_id=f"study-{m}-s{s}",
-                model=m,
-                seed=s,
-                experiment="retrieval_study",
-                profile="cpu",
-                steps_done=1500,
-                test_acc=0.3,
-                implementation="rmt_lite",
-                mem_size=5,
-                mem_init="distinct",
-                mem_init_std=1.0,
-                mem_pos_gap=0,
-                num_segments=1,
-            )
-            for m in ("transformer", "rmt")
-            for s in range(3)
-        ]
-    )
-    curves = [
-        dict(
-            experiment="retrieval",
-            run_id=r.run_id,
-            step=step,
-            segments=r.num_segments if step > 1500 else 1,
-            acc=0.9 if r.model == "xl" or step > 2500 else 0.25,
-        )
-        for r in records.itertuples()
-        for step in range(250, 3001, 250)
-    ]
-    curves += [
-        dict(
-            experiment="retrieval_study",
-            run_id=r.run_id,
-            step=step,
-            segments=1,
-            acc=0.9 if r.model == "transformer" and step >= 500 else 0.25,
-        )
-        for r in study.itertuples()
-        for step in range(100, 1501, 100)
-    ]
-    why = claims.retrieval(pd.concat([records, study], ignore_index=True), pd.DataFrame(curves)).why
-    assert (
-        "the transformer passed 0.5 within the budget in 3 of 3 seeds, rmt in 0 of 3, and rmt passed it later "
-        "than the transformer of the same seed in 3 of 3" in why
-    )
-    assert "delay that jump even where no memory is needed (tested in chapter 3)" in why
-    assert "not tested here" in why and "Why the memory tokens slow it there" not in why
-
-
-def test_quadratic_below_the_empty_answer_floor_says_the_models_learned_only_the_layout():
-    def rows(answers):
-        return quadratic_rows(answers, no_root_fraction=0.2, steps=800, batch_size=32, segment_len=30)
-
-    why = claims.quadratic(rows([0.10, 0.07, 0.04])).why
-    assert "fewer equations than the 0.20" in why and "layout of a solution" in why
-    assert "800 steps of 32 samples" in why and "750 times as many" in why
-    assert claims.quadratic(rows([0.95, 0.80, 0.93])).why == ""
+def test_budget_sets_our_steps_beside_the_paper_profile():
+    ours = pd.DataFrame([dict(steps=800, batch_size=32, segment_len=30)])
+    b = claims.budget(ours, "quadratic")
+    paper = rmt_lite.resolve("quadratic", "rmt", "paper")
+    assert (b["steps"], b["per_step"]) == (800, 32) and b["paper_steps"] == paper.steps
+    assert b["times"] == pytest.approx(paper.steps * paper.batch_size / (800 * 32))
+    tokens = claims.budget(ours, "quadratic", "tokens")
+    assert tokens["per_step"] == 32 * 30 and tokens["times"] == pytest.approx(b["times"] * paper.segment_len / 30)
+    assert claims.budget(pd.DataFrame(), "quadratic") == {}
+    with pytest.raises(ValueError, match="unit='bytes' is not allowed"):
+        claims.budget(ours, "quadratic", "bytes")
 
 
 def test_language_modelling_counts_the_seeds_where_xl_is_ahead():
@@ -359,8 +255,7 @@ def test_language_modelling_counts_the_seeds_where_xl_is_ahead():
         for m, v in [("transformer", 2.0), ("xl", 1.8), ("rmt", 1.9)]
     ]
     v = claims.language_modelling(pd.DataFrame(rows))
-    assert v.verdict == "does not hold"
-    assert "below the transformer in 3 of 3 seeds and below xl in 0 of 3" in v.why and "times as many" in v.why
+    assert v.verdict == "does not hold"  # rmt below the transformer but above xl in every seed
 
 
 def test_longer_samples_compare_xl_and_rmt_at_the_profile_memory_size_length_by_length():

@@ -1,5 +1,5 @@
-"""rmt_lite.plots.tasks: the tables, numbers and sentences of chapters 02-04 (copy and reverse,
-associative retrieval, longer sequences)."""
+"""rmt_lite.chapters.synthetic and rmt_lite.plots.tasks: the tables, numbers and figures of chapters
+02-04 (copy and reverse, associative retrieval, longer sequences)."""
 
 import json
 import math
@@ -14,6 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import data_gen  # noqa: E402
 from rmt_lite import MemoryTransformer, RunRecord, resolve  # noqa: E402
+from rmt_lite.chapters import runs  # noqa: E402
+from rmt_lite.chapters import synthetic as cs  # noqa: E402
+from rmt_lite.config import display_name  # noqa: E402
 from rmt_lite.plots import tasks as tp  # noqa: E402
 
 
@@ -68,33 +71,33 @@ def record(
 
 
 def frame(*records):
-    return tp.records_frame(records)
+    return runs.records_frame(records)
 
 
 # ------------------------------------------------------------------------------------------------
 def test_model_label_names_the_one_segment_transformer_whole():
-    assert tp.model_label("transformer", 1) == "transformer (whole)"
-    assert tp.model_label("transformer", 3) == "transformer"
-    assert tp.model_label("rmt", 1) == "rmt"
-    assert tp.model_label("transformer", None) == "transformer"
+    assert display_name("transformer", 1) == "transformer (whole)"
+    assert display_name("transformer", 3) == "transformer"
+    assert display_name("rmt", 1) == "rmt"
+    assert display_name("transformer", None) == "transformer"
 
 
 def test_chance_level_of_each_task():
-    assert tp.chance_level("copy", 10) == pytest.approx(0.1)
-    assert tp.chance_level("reverse_long", 8) == pytest.approx(0.125)
-    assert tp.chance_level("copy120", 4) == pytest.approx(0.25)
-    assert tp.chance_level("retrieval") == pytest.approx(0.1)
+    assert cs.chance_level("copy", 10) == pytest.approx(0.1)
+    assert cs.chance_level("reverse_long", 8) == pytest.approx(0.125)
+    assert cs.chance_level("copy120", 4) == pytest.approx(0.25)
+    assert cs.chance_level("retrieval") == pytest.approx(0.1)
     with pytest.raises(ValueError, match="num_symbols"):
-        tp.chance_level("copy")
+        cs.chance_level("copy")
     with pytest.raises(ValueError, match="task="):
-        tp.chance_level("quadratic", 10)
+        cs.chance_level("quadratic", 10)
 
 
 def test_chance_levels_reads_the_records_or_the_profile():
     recs = frame(record(task={"length": 6, "num_symbols": 4}))
-    assert tp.chance_levels(["copy"], recs) == {"copy": pytest.approx(0.25)}
+    assert cs.chance_levels(["copy"], recs) == {"copy": pytest.approx(0.25)}
     cpu = resolve("reverse", "rmt", "cpu").task["num_symbols"]
-    assert tp.chance_levels(["reverse"], recs, "cpu")["reverse"] == pytest.approx(1 / cpu)
+    assert cs.chance_levels(["reverse"], recs, "cpu")["reverse"] == pytest.approx(1 / cpu)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -106,7 +109,7 @@ def test_summarise_records_aggregates_seeds_and_names_the_whole_transformer():
         record(model="transformer", segments=1, segment_len=36, mem_size=8, acc=1.0, exact=1.0),
         record(model="xl", mem_size=4, acc=0.2),
     )
-    s = tp.summarise_records(recs)
+    s = cs.summarise_records(recs)
     rmt = s[s.label == "rmt"].iloc[0]
     assert (rmt.acc_mean, rmt.acc_min, rmt.acc_max) == pytest.approx((0.7, 0.5, 0.9))
     assert rmt.n_runs == 3 and rmt.seeds == "0-2" and rmt.commits == "abc1234,def5678"
@@ -114,38 +117,38 @@ def test_summarise_records_aggregates_seeds_and_names_the_whole_transformer():
     whole = s[s.label == "transformer (whole)"].iloc[0]
     assert whole.mem_size == 0 and whole.num_segments == 1  # a transformer has no memory
     # equal memory: only memory models of that size; the transformer stays
-    kept = tp.summarise_records(recs, mem_size=8)
+    kept = cs.summarise_records(recs, mem_size=8)
     assert set(kept.label) == {"rmt", "transformer (whole)"}
-    kept = tp.summarise_records(recs, mem_size={"copy": 4})
+    kept = cs.summarise_records(recs, mem_size={"copy": 4})
     assert set(kept.label) == {"xl", "transformer (whole)"}
 
 
 def test_summarise_records_of_nothing_is_an_empty_table_with_the_columns():
-    s = tp.summarise_records(pd.DataFrame())
-    assert len(s) == 0 and list(s.columns) == tp.SUMMARY_COLUMNS
+    s = cs.summarise_records(pd.DataFrame())
+    assert len(s) == 0 and list(s.columns) == cs.SUMMARY_COLUMNS
     with pytest.raises(ValueError, match="split='train'"):
-        tp.summarise_records(frame(record()), split="train")
+        cs.summarise_records(frame(record()), split="train")
 
 
 def test_records_provenance_names_profile_seeds_runs_and_commits():
-    line = tp.records_provenance(frame(record(seed=0), record(seed=2, sha="x9")), "results/")
+    line = runs.records_provenance(frame(record(seed=0), record(seed=2, sha="x9")), "results/")
     assert "profile=cpu" in line and "seeds 0,2" in line and "2 runs" in line and "abc1234" in line and "x9" in line
-    assert "no records" in tp.records_provenance(pd.DataFrame())
+    assert "no runs" in runs.records_provenance(pd.DataFrame(), "results/")
 
 
 def test_runs_table_has_one_row_per_run():
-    t = tp.runs_table(frame(record(), record(model="transformer", segments=1, segment_len=36)))
+    t = cs.runs_table(frame(record(), record(model="transformer", segments=1, segment_len=36)))
     assert list(t["model"]) == ["rmt", "transformer (whole)"]
     assert list(t["memory"]) == [8, 0]
 
 
 # ------------------------------------------------------------------------------------------------
 def test_paper_summary_gives_the_headline_copy_numbers_from_the_csvs():
-    p = tp.paper_summary("copy")
-    assert tp.lookup(p, "copy", "rmt", 9) == pytest.approx(1.0)
-    assert tp.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)  # the paper: xl 0.28 in 9 segments
-    assert tp.lookup(p, "copy", "xl", 6) == pytest.approx(0.97, abs=0.01)
-    assert tp.lookup(p, "copy", "transformer (whole)", 1) == pytest.approx(1.0)
+    p = cs.paper_summary("copy")
+    assert cs.lookup(p, "copy", "rmt", 9) == pytest.approx(1.0)
+    assert cs.lookup(p, "copy", "xl", 9) == pytest.approx(0.28, abs=0.01)  # the paper: xl 0.28 in 9 segments
+    assert cs.lookup(p, "copy", "xl", 6) == pytest.approx(0.97, abs=0.01)
+    assert cs.lookup(p, "copy", "transformer (whole)", 1) == pytest.approx(1.0)
     mem = p[p.label != "transformer"].set_index(["label", "num_segments"])
     # memory = segment length: 24, 12 and 8 memory slots for 3, 6 and 9 segments of 72 tokens
     assert mem.loc[("rmt", 9), "mem_size"] == 8 and mem.loc[("xl", 3), "mem_size"] == 24
@@ -153,7 +156,7 @@ def test_paper_summary_gives_the_headline_copy_numbers_from_the_csvs():
 
 
 def test_paper_summary_pools_retrieval_runs_by_the_segments_the_reference_really_made():
-    p = tp.paper_summary("retrieval")
+    p = cs.paper_summary("retrieval")
     assert not p.duplicated(["label", "num_segments"]).any()
     assert 4 not in set(p.num_segments)  # torch.chunk never made 4 segments of 10 tokens
     rmt2 = p[(p.label == "rmt") & (p.num_segments == 2)].iloc[0]
@@ -161,13 +164,13 @@ def test_paper_summary_pools_retrieval_runs_by_the_segments_the_reference_really
 
 
 def test_paper_summary_filters_and_renames():
-    p = tp.paper_summary(["copy120", "copy240", "copy360"], memory="all", query="segment_len == 120", task="copy_long")
+    p = cs.paper_summary(["copy120", "copy240", "copy360"], memory="all", query="segment_len == 120", task="copy_long")
     assert set(p.task) == {"copy_long"} and set(p.segment_len) == {120}
     assert sorted(p[p.label == "rmt"].seq_len) == [360, 720, 1080]
     with pytest.raises(ValueError, match="datasets="):
-        tp.paper_summary("copy999")
+        cs.paper_summary("copy999")
     with pytest.raises(ValueError, match="memory="):
-        tp.paper_summary("copy", memory="some")
+        cs.paper_summary("copy", memory="some")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -178,41 +181,24 @@ def summary_of(rows):
         for lab, n, accs in rows
         for i, a in enumerate(accs)
     ]
-    return tp.summarise_records(frame(*recs))
-
-
-def test_at_chance():
-    s = summary_of(
-        [
-            ("transformer", 3, [0.11]),
-            ("transformer", 6, [0.12]),
-            ("rmt", 3, [1.0]),
-            ("xl", 3, [0.95]),
-            ("rmt", 6, [1.0]),
-            ("xl", 6, [0.5]),
-        ]
-    )
-    assert tp.at_chance(s, "copy", "transformer", 0.1) == "at chance"
-    assert tp.at_chance(s, "copy", "rmt", 0.1) == "above chance"
-    assert tp.at_chance(s, "copy", "mt", 0.1) == "not run"
+    return cs.summarise_records(frame(*recs))
 
 
 def test_comparison_table_puts_ours_beside_the_paper():
     ours = summary_of([("rmt", 9, [1.0]), ("rmt", 4, [0.5])])
-    t = tp.comparison_table(ours, tp.paper_summary("copy"))
+    t = cs.comparison_table(ours, cs.paper_summary("copy"))
     row = t[(t.model == "rmt") & (t.segs == 9)].iloc[0]
     assert row["acc ours"] == 1.0 and row["acc paper"] == pytest.approx(1.0) and row["mem paper"] == "8"
     only_ours = t[(t.model == "rmt") & (t.segs == 4)].iloc[0]
     assert pd.isna(only_ours["acc paper"])
 
 
-def test_memory_sweeps_and_their_summary():
+def test_memory_sweeps_tabulate_the_settings_run_at_several_memory_sizes():
     recs = frame(record(mem_size=2, acc=0.2), record(mem_size=8, acc=0.9), record(model="xl", mem_size=8, acc=0.3))
-    sw = tp.memory_sweeps(tp.summarise_records(recs))
+    sw = cs.memory_sweeps(cs.summarise_records(recs))
     assert list(sw.columns) == ["task", "model", "tokens", "segments", "memory 2", "memory 8"]
     assert len(sw) == 1 and sw.iloc[0]["memory 8"] == pytest.approx(0.9)
-    assert "higher with the largest memory than with the smallest in 1" in tp.sweep_summary(sw, "our")
-    assert "None of" in tp.sweep_summary(pd.DataFrame(), "our")
+    assert len(cs.memory_sweeps(cs.summarise_records(frame(record(mem_size=8))))) == 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -220,14 +206,12 @@ def hist(step, stage, segments, acc):
     return dict(step=step, stage=stage, segments=segments, segment_len=12, seq_len=12 * segments, acc=acc)
 
 
-def test_history_with_config_curriculum_table_and_stage_starts(tmp_path):
+def test_history_with_config_and_curriculum_table(tmp_path):
     h = [hist(50, 0, 1, 0.5), hist(100, 0, 1, 0.95), hist(150, 1, 2, 0.4), hist(200, 1, 2, 0.7), hist(250, 2, 3, 0.6)]
     r = record(experiment="copy_long", history=h, curriculum=(1, 2, 3), task={"length": 12, "num_symbols": 8})
-    df = tp.history_with_config(None, "copy_long", records=[r, record(experiment="copy")])
+    df = cs.history_with_config(None, "copy_long", records=[r, record(experiment="copy")])
     assert len(df) == 5 and set(df["curriculum"]) == {"1,2,3"} and set(df["label"]) == {"rmt"}
-    starts = tp.stage_starts(df)
-    assert list(starts["step"]) == [50, 150, 250] and list(starts["segments"]) == [1, 2, 3]
-    table = tp.curriculum_table(df)
+    table = cs.curriculum_table(df)
     assert list(table["steps"]) == [100, 100, 50]
     assert (
         list(table["model"]) == ["rmt"] * 3
@@ -238,8 +222,8 @@ def test_history_with_config_curriculum_table_and_stage_starts(tmp_path):
     folder = tmp_path / "copy_long" / r.run_id
     folder.mkdir(parents=True)
     r.save(folder / "record.json")
-    assert len(tp.history_with_config(tmp_path, "copy_long", profile="cpu")) == 5
-    assert len(tp.history_with_config(tmp_path, "copy_long", profile="smoke")) == 0
+    assert len(cs.history_with_config(tmp_path, "copy_long", profile="cpu")) == 5
+    assert len(cs.history_with_config(tmp_path, "copy_long", profile="smoke")) == 0
 
 
 def test_profile_settings_leaves_out_the_sweeps():
@@ -250,7 +234,7 @@ def test_profile_settings_leaves_out_the_sweeps():
         record(experiment="copy_long", model="transformer", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
         record(experiment="copy_long", mem_size=cfg.mem_size, task={**cfg.task, "length": 3}),
     )
-    kept = tp.profile_settings(recs, "copy_long", "cpu")
+    kept = cs.profile_settings(recs, "copy_long", "cpu")
     assert len(kept) == 2 and set(kept["model"]) == {"rmt", "transformer"}
 
 
@@ -262,9 +246,9 @@ def test_find_checkpoint_only_where_the_run_left_one(tmp_path):
         r.save(folder / "record.json")
         if with_ck:
             (folder / "checkpoint.pt").write_bytes(b"x")
-    found = tp.find_checkpoint(tmp_path, "copy_long", "rmt", "cpu")
+    found = cs.find_checkpoint(tmp_path, "copy_long", "rmt", "cpu")
     assert found is not None and found.name.startswith("rmt-cpu-s1")
-    assert tp.find_checkpoint(tmp_path, "copy_long", "xl", "cpu") is None
+    assert cs.find_checkpoint(tmp_path, "copy_long", "xl", "cpu") is None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -273,18 +257,18 @@ def test_length_generalisation_tests_longer_samples_in_more_segments():
     task = data_gen.make_task("copy", **cfg.task)
     torch.manual_seed(0)
     model = MemoryTransformer(cfg.model_config(task.vocab_size)).eval()
-    lengths = tp.generalisation_lengths(cfg, [1, 1.5, 2])
+    lengths = cs.generalisation_lengths(cfg, [1, 1.5, 2])
     L = cfg.task["length"]
     assert lengths == [L, round(1.5 * L), 2 * L]
-    df = tp.length_generalisation(model, cfg, lengths, n_samples=4)
+    df = cs.length_generalisation(model, cfg, lengths, n_samples=4)
     assert list(df["seq_len"]) == [3 * n for n in lengths]
     assert list(df["segments"]) == [math.ceil(3 * n / cfg.segment_len) for n in lengths]
     assert list(df["trained"]) == [True, False, False]
     assert df[["acc", "acc_tf", "exact_match"]].apply(lambda c: c.between(0, 1).all()).all()
     with pytest.raises(ValueError, match="lengths"):
-        tp.length_generalisation(model, cfg, [0])
+        cs.length_generalisation(model, cfg, [0])
     with pytest.raises(ValueError, match="factors"):
-        tp.generalisation_lengths(cfg, [-1])
+        cs.generalisation_lengths(cfg, [-1])
 
 
 def test_decode_example_aligns_answer_prediction_and_errors():
@@ -293,7 +277,7 @@ def test_decode_example_aligns_answer_prediction_and_errors():
     pred = b.targets[0].clone()
     scored = b.loss_mask[0].nonzero().flatten()
     pred[scored[1]] = 1 if int(pred[scored[1]]) != 1 else 2  # one wrong token
-    text = tp.decode_example(task, b.tokens[0], b.targets[0], b.loss_mask[0], 6, pred)
+    text = cs.decode_example(task, b.tokens[0], b.targets[0], b.loss_mask[0], 6, pred)
     lines = {ln[:8].strip(): ln[10:] for ln in text.splitlines() if ":" in ln[:9]}
     assert lines["segment"] == "0" * 6 + "1" * 7
     assert lines["prompt"] == task.decode(b.tokens[0])[:7]  # 6 symbols and the start token
@@ -303,7 +287,7 @@ def test_decode_example_aligns_answer_prediction_and_errors():
     assert "5/6 answer tokens right" in text
     r = data_gen.make_task("retrieval")
     rb = r.fixed_set("test", 1)
-    last = tp.decode_example(r, rb.tokens[0], rb.targets[0], rb.loss_mask[0], 5).splitlines()[-1]
+    last = cs.decode_example(r, rb.tokens[0], rb.targets[0], rb.loss_mask[0], 5).splitlines()[-1]
     assert last == "answer  : " + " " * 10 + r.decode(rb.targets[0][-1:])  # after the 10 input tokens
 
 
@@ -312,7 +296,7 @@ def test_figures_draw_ours_paper_and_empty_panels():
     ours = summary_of([("rmt", 3, [1.0, 0.9]), ("xl", 3, [0.5])])
     fig = tp.plot_accuracy_by_segments(
         ours,
-        tp.paper_summary(["copy", "reverse"]),
+        cs.paper_summary(["copy", "reverse"]),
         tasks=["copy", "reverse"],
         chance={"copy": 0.1, "reverse": 0.1},
         provenance="test",
@@ -332,7 +316,7 @@ def test_figures_draw_ours_paper_and_empty_panels():
         )
     )
     fig = tp.plot_curriculum(
-        tp.history_with_config(
+        cs.history_with_config(
             None,
             "copy_long",
             records=[record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)])],
@@ -343,10 +327,10 @@ def test_figures_draw_ours_paper_and_empty_panels():
     )
     assert any("2 seg" in t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
-    fig = tp.plot_memory_size(tp.summarise_records(recs), chance=0.125, provenance="t", title="m")
+    fig = tp.plot_memory_size(cs.summarise_records(recs), chance=0.125, provenance="t", title="m")
     plt.close(fig)
     fig = tp.plot_accuracy_by_length(
-        tp.summarise_records(recs),
+        cs.summarise_records(recs),
         None,
         tasks=["copy_long"],
         paper_tasks=["copy_long"],
@@ -369,14 +353,14 @@ def test_records_frame_matches_load_records(tmp_path):
     folder.mkdir(parents=True)
     r.save(folder / "record.json")
     loaded = load_records(tmp_path, "copy")
-    assert json.loads(loaded.to_json()) == json.loads(tp.records_frame([r]).to_json())
-    assert len(tp.load_task_records(tmp_path, ["copy", "reverse"], "cpu")) == 1
-    assert len(tp.load_task_records(tmp_path, ["reverse"], "cpu")) == 0
+    assert json.loads(loaded.to_json()) == json.loads(runs.records_frame([r]).to_json())
+    assert len(cs.load_task_records(tmp_path, ["copy", "reverse"], "cpu")) == 1
+    assert len(cs.load_task_records(tmp_path, ["reverse"], "cpu")) == 0
 
 
-def test_choose_records_prefers_committed_and_says_what_it_shows():
+def test_choose_records_prefers_committed_and_marks_a_smoke_run():
     fresh = frame(record(profile="smoke"))
-    shown = tp.choose_records(
+    shown = cs.choose_records(
         pd.DataFrame(),
         fresh,
         committed_profile="cpu",
@@ -385,21 +369,17 @@ def test_choose_records_prefers_committed_and_says_what_it_shows():
         fresh_provenance="this run: profile=smoke",
     )
     assert not shown.committed and shown.records is fresh and "says nothing about the paper" in shown.provenance
-    assert shown.status.startswith("No committed cpu results") and shown.title_suffix == " (smoke run, not a result)"
+    assert shown.title_suffix == " (smoke run, not a result)"
     committed = frame(record(seed=0), record(seed=1))
-    shown = tp.choose_records(
+    shown = cs.choose_records(
         committed, fresh, committed_profile="cpu", profile="smoke", results_dir="r", fresh_provenance="x"
     )
     assert shown.committed and shown.records is committed and shown.title_suffix == ""
-    assert "2 records" in shown.status and "seeds 0,1" in shown.status and shown.name == "ours (cpu)"
+    assert "seeds 0,1" in shown.provenance and shown.name == "ours (cpu)"
 
 
-def test_size_note_and_titles_name_both_lengths():
-    note = tp.size_note(["copy", "reverse"], "paper")
-    assert "paper's sample lengths" in note and "copy 72 tokens" in note
-    smoke = tp.size_note(["copy"], "smoke")
-    assert "copy 72 tokens" in smoke and "smoke profile uses 18 tokens" in smoke
-    titles = tp.titles_with_lengths(summary_of([("rmt", 3, [1.0])]), tp.paper_summary("copy"), ["copy", "reverse"])
+def test_titles_name_both_lengths():
+    titles = cs.titles_with_lengths(summary_of([("rmt", 3, [1.0])]), cs.paper_summary("copy"), ["copy", "reverse"])
     assert titles == ["Copy: ours 36 tokens, paper 72", "Reverse: ours - tokens, paper -"]
 
 
@@ -415,7 +395,7 @@ def test_format_sweeps_puts_accuracies_in_one_column():
             "memory 6": [float("nan")],
         }
     )
-    out = tp.format_sweeps(sw)
+    out = cs.format_sweeps(sw)
     assert list(out.columns) == ["task", "model", "tokens", "segments", "memory: accuracy"]
     assert out.iloc[0]["memory: accuracy"] == "12: 0.83 | 24: 1.00"
 
@@ -432,7 +412,7 @@ def test_generalisation_runs_tests_the_fresh_run_without_a_committed_checkpoint(
         out_dir=tmp_path / "runs",
         log=lambda line: None,
     )
-    gen = tp.generalisation_runs(
+    gen = cs.generalisation_runs(
         tmp_path / "results",
         "copy_long",
         ["rmt"],
@@ -445,7 +425,7 @@ def test_generalisation_runs_tests_the_fresh_run_without_a_committed_checkpoint(
     assert list(gen["trained"]) == [True, False] and set(gen["model"]) == {"rmt"}
     assert gen["source"].iloc[0].startswith("this notebook's smoke run")
     with pytest.raises(ValueError, match="models contains 'xl'"):
-        tp.generalisation_runs(
+        cs.generalisation_runs(
             tmp_path / "results",
             "copy_long",
             ["xl"],
@@ -497,3 +477,40 @@ def test_every_text_of_a_figure_renders_at_nine_points_or_more_in_the_book():
         provenance = fig.texts[-1].get_text()
         assert "\npaper: its CSVs" in provenance and provenance.count("\n") >= 2  # wrapped, own lines kept
         plt.close(fig)
+
+
+def test_how_runs_learned_finds_the_jump_its_layout_and_the_last_gain():
+    runs = pd.DataFrame(
+        [
+            dict(experiment="retrieval", run_id=f"{m}-s{s}", model=m, seed=s, num_segments=3, stop_reason=stop)
+            for m, stop in (("xl", "target: valid acc 1.0 reached"), ("rmt", "steps"))
+            for s in range(2)
+        ]
+    )
+    learned = {"xl": 750, "rmt": 2750}  # evaluations every 250 steps; the last 1500 on 3 segments
+
+    def acc(model, seed, step):
+        if model == "rmt" and seed == 1:
+            return 0.25  # never learned
+        return 0.9 if step >= learned[model] else 0.25
+
+    history = pd.DataFrame(
+        [
+            dict(
+                experiment="retrieval",
+                run_id=r.run_id,
+                step=step,
+                segments=3 if step > 1500 else 1,
+                acc=acc(r.model, r.seed, step),
+            )
+            for r in runs.itertuples()
+            for step in range(250, 3001, 250)
+        ]
+    )
+    out = cs.how_runs_learned(history, runs).set_index(["model", "seed"])
+    assert out.loc[("xl", 0), "learned_at"] == 750 and out.loc[("xl", 0), "learned_on"] == 1
+    assert out.loc[("rmt", 0), "learned_at"] == 2750 and out.loc[("rmt", 0), "learned_on"] == 3
+    assert math.isnan(out.loc[("rmt", 1), "learned_at"])
+    assert out.loc[("rmt", 0), "gain"] == pytest.approx(0.65) and out.loc[("rmt", 0), "span"] == 750
+    assert (out["at_layout"] == 1500).all()
+    assert out.loc[("xl", 0), "at_target"] and not out.loc[("rmt", 0), "at_target"]

@@ -4,7 +4,8 @@ Three measurements of one task model (paper section 5 looks at attention maps th
 
 * :func:`mean_attention`: the attention weights of every layer in every segment, averaged over
   samples and heads. Rows are the queries ``[R ; x ; W]`` (read memory, tokens, write memory),
-  columns the keys ``[R ; x ; W]`` (an ``rmt`` has no XL cache);
+  columns the keys ``[R ; x ; W]`` (an ``rmt`` has no XL cache); :func:`block_mass` sums them per
+  block, :func:`read_write_maps` cuts out the write and read blocks along the sample;
 * :func:`ridge_probe` / :func:`probe_memory`: linear probes that decode each input symbol of the
   sample from the memory vectors, per slot and from all slots together, trained on one set of
   samples and scored on another (held out);
@@ -14,24 +15,27 @@ Three measurements of one task model (paper section 5 looks at attention maps th
 :func:`analyse` runs all three on a model and returns a :class:`MemoryAnalysis` that can be
 saved as JSON under ``results/memory_analysis/`` and read back (so that the book can show the
 analysis of a ``cpu`` run without its checkpoint, which is not committed).
+
+Only measurements live here. The model to analyse comes from
+``rmt_lite.chapters.runs.train_or_reuse``; the chapter's tables and the numbers of its prose come
+from ``rmt_lite.chapters.memory``, its figures from ``rmt_lite.plots.memory``.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .experiments import RunConfig, make_task, resolve
+from .experiments import RunConfig, make_task
 from .model import MemoryTransformer
-from .records import CHECKPOINT, RECORD, WEIGHTS, RunRecord, atomic_write_json
+from .records import RunRecord, atomic_write_json
 from .runner import run_segments, segment_bounds
 
 BLOCKS = ("read", "tokens", "write")
@@ -39,51 +43,7 @@ ANALYSIS_DIR = "memory_analysis"
 
 
 # ------------------------------------------------------------------------------------------------
-# the model to analyse
-def train_or_load(
-    experiment: str,
-    model: str = "rmt",
-    profile: str = "smoke",
-    seed: int = 0,
-    *,
-    results_dir: str | Path = "../results",
-    device: str = "auto",
-    log: Callable[[str], None] | None = None,
-) -> tuple[MemoryTransformer, RunConfig, RunRecord, Path]:
-    """The trained model of one run of ``experiment``: trained here only when no finished run of
-    the same configuration (with its checkpoint) can be loaded. Returns ``(model, config, record,
-    run_dir)``.
-
-    Where the run lives (:func:`rmt_lite.train_experiment` loads a finished run of the same
-    config from its folder instead of retraining):
-
-    * ``smoke``: ``runs/smoke/`` of the checkout (never ``results/``);
-    * a real profile: ``results_dir`` (the committed results; the run of chapter 02 with the same
-      configuration is reused, from its checkpoint or its shipped half-precision weights); when
-      ``results_dir`` holds the run's record but neither (checkpoints are not committed), the model
-      is trained again under
-      ``runs/<profile>/`` of the checkout, which is not committed either, so the committed
-      record is never overwritten.
-    """
-    from .records import repo_root
-    from .trainer import default_out_dir, default_run_id, load_model, train_experiment
-
-    cfg = resolve(experiment, model, profile, seed)
-    rid = default_run_id(cfg)
-    if profile == "smoke":
-        out = default_out_dir(profile)
-    else:
-        committed = Path(results_dir) / experiment / rid
-        if (committed / RECORD).exists() and not any((committed / f).exists() for f in (CHECKPOINT, WEIGHTS)):
-            out = (repo_root() or Path.cwd()) / "runs" / profile
-        else:
-            out = Path(results_dir)
-    record = train_experiment(experiment, model, profile, seed, out_dir=out, run_name=rid, device=device, log=log)
-    run_dir = Path(out) / experiment / rid
-    net, run_cfg = load_model(run_dir, device=device)
-    return net, run_cfg, record, run_dir
-
-
+# the segment length analysed
 def final_segment_len(cfg: RunConfig) -> int:
     """The segment length of the run's final curriculum stage (the one the model is tested at)."""
     from .experiments import stages
@@ -126,6 +86,26 @@ def block_mass(attention: list[Tensor], num_mem: int, seg_lens: list[int]) -> pd
                     share = att[layer, b[q], b[k]].sum(-1).mean()
                     rows.append(dict(segment=s, layer=layer, query=q, key=k, share=float(share)))
     return pd.DataFrame(rows)
+
+
+def read_write_maps(analysis: MemoryAnalysis, layer: int) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
+    """For one layer: ``write [M, P_w]`` = attention of each write slot to each token of the
+    segments whose memory is read later (all but the last), and ``read [M, P_r]`` = attention
+    of each token of the later segments (all but the first) to each read slot, transposed.
+    Also the sample positions of the two column ranges."""
+    M, lens = analysis.num_mem, analysis.seg_lens
+    starts = np.cumsum([0] + lens[:-1]).tolist()
+    write, read, wpos, rpos = [], [], [], []
+    for s, (a, T) in enumerate(zip(starts, lens)):
+        b = block_slices(M, T)
+        att = analysis.attention[s][layer]
+        if s < len(lens) - 1:
+            write.append(att[b["write"], b["tokens"]].numpy())
+            wpos += list(range(a, a + T))
+        if s > 0:
+            read.append(att[b["tokens"], b["read"]].numpy().T)
+            rpos += list(range(a, a + T))
+    return np.concatenate(write, axis=1), np.concatenate(read, axis=1), wpos, rpos
 
 
 @torch.no_grad()
@@ -416,225 +396,3 @@ def analyse(
     return MemoryAnalysis(
         meta=meta, attention=attention, probes=probes, norms=norms, blocks=block_mass(attention, M, seg_lens)
     )
-
-
-# ------------------------------------------------------------------------------------------------
-# numbers for the prose
-def probe_summary(analysis: MemoryAnalysis) -> pd.DataFrame:
-    """Mean held-out probe accuracy over input positions, per memory state, slot group
-    (``"all"`` slots together / ``"best slot"`` = for each position its best single slot) and model."""
-    df = analysis.probes
-    rows = []
-    for (model, t), g in df.groupby(["model", "memory"]):
-        joint = g[g["slot"] == "all"]["accuracy"].mean()
-        best = g[g["slot"] != "all"].groupby("position")["accuracy"].max().mean()
-        rows.append(dict(model=model, memory=int(t), all_slots=float(joint), best_single_slot=float(best)))
-    return pd.DataFrame(rows)
-
-
-def attention_share(analysis: MemoryAnalysis, query: str, key: str, segments: list[int] | None = None) -> float:
-    """Mean (over layers and the given segments) share of the ``query`` block's attention that
-    goes to the ``key`` block."""
-    b = analysis.blocks
-    sel = (b["query"] == query) & (b["key"] == key)
-    if segments is not None:
-        sel &= b["segment"].isin(segments)
-    return float(b[sel]["share"].mean()) if sel.any() else math.nan
-
-
-# ------------------------------------------------------------------------------------------------
-# committed analyses and the paper
-def committed_analysis(
-    results_dir: str | Path, experiment: str, profile: str = "cpu", seed: int = 0
-) -> MemoryAnalysis | None:
-    """The saved analysis of ``experiment`` at ``profile`` under ``results_dir`` (the run of
-    ``seed`` when there is one, else the first found), or None."""
-    paths = find_analyses(results_dir, experiment, profile)
-    if not paths:
-        return None
-    mine = [p for p in paths if p.stem.endswith(f"-s{seed}") or f"-s{seed}-" in p.stem]
-    return MemoryAnalysis.load((mine or paths)[0])
-
-
-def provenance_of(analysis: MemoryAnalysis, source: str) -> str:
-    """One line: which profile, seed, run and commit an analysis comes from."""
-    m = analysis.meta
-    made = m.get("analysis_git_sha")
-    line = (
-        f"{source}: {m['experiment']} run {m.get('run_id', '?')}, profile={m['profile']}, seed={m['seed']}, "
-        f"commit {m.get('git_sha', '?')}"
-    )
-    return line + (f" (analysed at {made})" if made and made != m.get("git_sha") else "")
-
-
-def accuracy_beside_paper(analysis: MemoryAnalysis, results_dir: str | Path, this_run: str) -> pd.DataFrame:
-    """Per-token test accuracy of ``rmt`` on the analysed task: the paper's runs with the same
-    number of segments (its raw CSVs; the paper's samples are longer: 24 symbols), our committed
-    ``cpu`` records of that task and number of segments, and the analysed model."""
-    from . import paper
-    from .records import load_records
-
-    m = analysis.meta
-    n_seg = len(m["segment_lens"])
-    rows = []
-    ref = paper.synthetic()
-    ref = ref[(ref["task"] == m["task"]) & (ref["model"] == "rmt") & (ref["n_segments"] == n_seg)]
-    for mem, g in ref.groupby("mem_size"):
-        rows.append(
-            dict(
-                source="paper",
-                input_tokens=int(g["seq_len"].iloc[0]),
-                segments=n_seg,
-                memory_tokens=int(mem),
-                accuracy=float(g["accuracy"].mean()),
-                runs=len(g),
-                seeds=",".join(str(int(s)) for s in sorted(g["seed"].dropna().unique())),
-            )
-        )
-    rec = load_records(results_dir, m["experiment"], profile="cpu")
-    if len(rec):
-        rec = rec[(rec["model"] == "rmt") & (rec["num_segments"] == n_seg)]
-        for mem, g in rec.groupby("mem_size"):
-            rows.append(
-                dict(
-                    source="ours: committed cpu records",
-                    input_tokens=int(m["seq_len"])
-                    if m["profile"] == "cpu"
-                    else int(3 * g["length"].iloc[0] if m["task"] == "copy" else 2 * g["length"].iloc[0]),
-                    segments=n_seg,
-                    memory_tokens=int(mem),
-                    accuracy=float(g["test_acc"].mean()),
-                    runs=len(g),
-                    seeds=",".join(str(int(s)) for s in sorted(g["seed"].unique())),
-                )
-            )
-    rows.append(
-        dict(
-            source=this_run,
-            input_tokens=int(m["seq_len"]),
-            segments=n_seg,
-            memory_tokens=int(m["num_mem_tokens"]),
-            accuracy=m.get("test_acc"),
-            runs=1,
-            seeds=str(m["seed"]),
-        )
-    )
-    return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------------------------
-# sentences for the prose, chosen from the numbers
-def status_sentence(analysis: MemoryAnalysis) -> str:
-    """How well the analysed model solves its task, and what that allows the reader to conclude."""
-    m = analysis.meta
-    acc, chance = m.get("test_acc"), m["chance"]
-    what = (
-        f"The {m['profile']} {m['task']} model ({m.get('steps', '?')} training steps, {m['n_layers']} layers, "
-        f"d_model {m['d_model']}, {m['num_mem_tokens']} memory slots, {len(m['segment_lens'])} segments of "
-        f"{m['segment_len']} tokens)"
-    )
-    if acc is None:
-        text = f"{what} has no recorded test accuracy."
-    elif acc >= 0.9:
-        text = f"{what} solves the task: {acc:.2f} per-token test accuracy (chance {chance:.2f})."
-    elif acc >= chance + 0.1:
-        text = (
-            f"{what} has learned part of the task: {acc:.2f} per-token test accuracy (chance {chance:.2f}); "
-            "the maps below are those of a model that has not finished learning."
-        )
-    else:
-        text = (
-            f"{what} has not learned the task: {acc:.2f} per-token test accuracy, at or near chance "
-            f"({chance:.2f}). Everything below describes an untrained or undertrained memory."
-        )
-    if m["profile"] == "smoke":
-        text += (
-            " This is a smoke run: it proves that the analysis code runs; its numbers say nothing about "
-            "what a trained RMT learns, and no conclusion is drawn from them beyond the numbers themselves."
-        )
-    return text
-
-
-def probe_sentence(analysis: MemoryAnalysis, memory: int = 1) -> str:
-    """What the probes on ``M_memory`` show, against the untrained model and chance."""
-    s = probe_summary(analysis)
-    tr = s[(s["model"] == "trained") & (s["memory"] == memory)].iloc[0]
-    un = s[(s["model"] == "untrained") & (s["memory"] == memory)].iloc[0]
-    chance = analysis.meta["chance"]
-    a, u = tr["all_slots"], un["all_slots"]
-    head = (
-        f"From M{memory}, the memory written by segment {memory - 1}, a linear probe on all slots decodes the "
-        f"input symbols with {a:.2f} held-out accuracy on average over positions (untrained model of the same "
-        f"shape: {u:.2f}; chance {chance:.2f})"
-    )
-    if a >= 0.9 and a >= u + 0.1:
-        tail = ": the memory holds the input, far beyond what random features of an untrained network give."
-    elif a >= u + 0.05:
-        tail = ": more than random features give, but not the whole input."
-    elif tr["best_single_slot"] >= un["best_single_slot"] + 0.1:
-        tail = (
-            ": no more than random features of an untrained network give on all slots together, yet the best "
-            f"single slot per position decodes {tr['best_single_slot']:.2f} against {un['best_single_slot']:.2f} "
-            "untrained, so single slots do hold learned content."
-        )
-    else:
-        tail = ": no more than random features of an untrained network give, so the probe finds no learned content."
-    best = tr["best_single_slot"]
-    g = analysis.probes
-    g = g[(g["model"] == "trained") & (g["memory"] == memory) & (g["slot"] != "all")]
-    winners = g.loc[g.groupby("position")["accuracy"].idxmax(), "slot"]
-    distinct = f"the {len(winners)} positions have {winners.nunique()} different slots as their best"
-    if best >= a - 0.05:
-        spread = f" The best single slot per position does about as well ({best:.2f}); {distinct}."
-    else:
-        spread = (
-            f" The best single slot per position reaches only {best:.2f} ({distinct}): the symbols are "
-            "spread over several slots rather than stored one per slot."
-        )
-    return head + tail + spread
-
-
-def attention_sentence(analysis: MemoryAnalysis) -> str:
-    """How much the tokens lean on the read memory in the first segment and in the later ones,
-    and where the write block looks."""
-    n = len(analysis.seg_lens)
-    first = attention_share(analysis, "tokens", "read", [0])
-    later = attention_share(analysis, "tokens", "read", list(range(1, n)))
-    write_tokens = attention_share(analysis, "write", "tokens", list(range(n - 1)))
-    text = (
-        f"Averaged over layers, the tokens of segment 0 put {first:.2f} of their attention on the read "
-        f"memory (there it holds only the learned M0), the tokens of the later segments {later:.2f}"
-    )
-    if later >= first + 0.1:
-        text += ": the segments that must reproduce the input lean on the memory more."
-    elif later <= first - 0.1:
-        text += ": the later segments lean on the memory less than the first."
-    else:
-        text += ": about the same."
-    return text + (
-        f" The write slots put {write_tokens:.2f} of their attention on the tokens of the segment they "
-        "summarise (the rest on the read and write blocks)."
-    )
-
-
-def norm_sentence(analysis: MemoryAnalysis) -> str:
-    """Memory norms and slot similarity after the first segment."""
-    df = analysis.norms
-    later = df[df["memory"] >= 1]
-    lo, hi = later["norm"].min(), later["norm"].max()
-    raw = later.groupby("memory")["cosine_to_other_slots"].mean()
-    cen = later.groupby("memory")["centred_cosine"].mean()
-    text = (
-        f"After the first segment the slot norms stay between {lo:.2f} and {hi:.2f} (M0: "
-        f"{df[df['memory'] == 0]['norm'].mean():.2f} on average); the memory is the output of the final "
-        "layer norm, so its scale is set by that norm's learned gain and bias, not by the number of segments. "
-        f"The raw slot vectors have a mean cosine of up to {raw.max():.2f} with each other, their "
-        f"sample-specific parts up to {cen.max():.2f}"
-    )
-    if cen.max() >= 0.8:
-        text += ": the slots vary together, so they largely store the same thing."
-    elif cen.max() >= 0.4:
-        text += ": the slots vary partly together, storing overlapping but not identical information."
-    else:
-        text += ": what the slots store about the sample differs from slot to slot."
-    return text

@@ -348,7 +348,7 @@ def test_the_committed_generalisation_records_load_with_their_factors():
     gen = generalisation.load(default_results_dir())
     if gen.empty:
         pytest.skip("no committed generalisation records")
-    for _, g in gen.groupby("run_id"):
+    for _, g in gen.groupby(["experiment", "run_id"]):
         assert sorted(g["factor"]) == sorted(generalisation.FACTORS)
         assert g.loc[g["factor"] == 1, "trained"].all() and not g.loc[g["factor"] > 1, "trained"].any()
     v = claims.beyond_trained(pd.DataFrame(), gen)

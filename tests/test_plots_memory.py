@@ -1,8 +1,8 @@
-"""Memory analysis of chapter 07 (rmt_lite.memory_analysis, rmt_lite.plots.memory)."""
+"""Memory analysis of chapter 07: the measurements (rmt_lite.memory_analysis) and the figures
+(rmt_lite.plots.memory). The chapter's tables and numbers are tested in test_chapters_memory.py."""
 
 import json
 import math
-from pathlib import Path
 
 import matplotlib
 
@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from rmt_lite import MemoryTransformer, RunRecord, resolve, run_segments  # noqa: E402
-from rmt_lite import memory_analysis as ma
+from rmt_lite import memory_analysis as ma  # noqa: E402
 from rmt_lite.experiments import make_task  # noqa: E402
 from rmt_lite.plots import memory as pm  # noqa: E402
 
@@ -145,60 +145,7 @@ def test_analysis_survives_json(analysis, tmp_path):
     pd.testing.assert_frame_equal(back.probes, analysis.probes, check_dtype=False, check_like=True)
     pd.testing.assert_frame_equal(back.norms, analysis.norms, check_dtype=False, check_like=True)
     assert ma.find_analyses(tmp_path, "copy", "cpu") == [path]
-    assert ma.committed_analysis(tmp_path, "copy", "cpu", seed=0).meta["run_id"] == "rmt-smoke-s0"
-    assert ma.committed_analysis(tmp_path, "reverse", "cpu") is None
-
-
-def test_sentences_follow_the_numbers(analysis):
-    good = ma.status_sentence(analysis)
-    assert "solves the task" in good and "smoke run" in good
-    low = ma.MemoryAnalysis(
-        meta={**analysis.meta, "test_acc": 0.26, "profile": "cpu"},
-        attention=analysis.attention,
-        probes=analysis.probes,
-        norms=analysis.norms,
-        blocks=analysis.blocks,
-    )
-    text = ma.status_sentence(low)
-    assert "has not learned the task" in text and "smoke run" not in text
-    probes = analysis.probes.copy()
-    sel = (probes["model"] == "trained") & (probes["memory"] == 1)
-    probes.loc[sel, "accuracy"] = 1.0
-    probes.loc[(probes["model"] == "untrained") & (probes["memory"] == 1), "accuracy"] = 0.3
-    strong = ma.MemoryAnalysis(
-        meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
-    )
-    assert "the memory holds the input" in ma.probe_sentence(strong, 1)
-    probes.loc[sel, "accuracy"] = 0.3
-    weak = ma.MemoryAnalysis(
-        meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
-    )
-    assert "no more than random features" in ma.probe_sentence(weak, 1)
-    assert "single slots do hold learned content" not in ma.probe_sentence(weak, 1)
-    # all slots together no better than untrained, but the best single slot far better: say so
-    untrained = (probes["model"] == "untrained") & (probes["memory"] == 1)
-    probes.loc[untrained & (probes["slot"] == "all"), "accuracy"] = 1.0
-    probes.loc[untrained & (probes["slot"] != "all"), "accuracy"] = 0.7
-    probes.loc[sel, "accuracy"] = 1.0
-    mixed = ma.MemoryAnalysis(
-        meta=analysis.meta, attention=analysis.attention, probes=probes, norms=analysis.norms, blocks=analysis.blocks
-    )
-    text = ma.probe_sentence(mixed, 1)
-    assert "single slots do hold learned content" in text and "1.00 against 0.70" in text
-    assert "tokens of segment 0 put" in ma.attention_sentence(analysis)
-    assert "slot norms stay between" in ma.norm_sentence(analysis)
-
-
-def test_accuracy_beside_paper_reads_the_paper_csvs(analysis, tmp_path):
-    table = ma.accuracy_beside_paper(analysis, tmp_path, "this run")
-    paper = table[table["source"].str.startswith("paper")]
-    n_seg = len(analysis.meta["segment_lens"])
-    from rmt_lite import paper as paper_mod
-
-    ref = paper_mod.synthetic()
-    ref = ref[(ref["task"] == "copy") & (ref["model"] == "rmt") & (ref["n_segments"] == n_seg)]
-    assert len(paper) == ref["mem_size"].nunique() > 0
-    assert table.iloc[-1]["source"] == "this run" and table.iloc[-1]["accuracy"] == 0.9
+    assert ma.find_analyses(tmp_path, "copy", "smoke") == [] and ma.find_analyses(tmp_path, "reverse") == []
 
 
 def test_figures_are_drawn_and_stamped(analysis):
@@ -206,39 +153,19 @@ def test_figures_are_drawn_and_stamped(analysis):
         fig = fn(analysis, "PROVENANCE LINE")
         assert any(t.get_text() == "PROVENANCE LINE" for t in fig.texts)
         plt.close(fig)
-    write, read, wpos, rpos = pm.read_write_maps(analysis, 0)
-    T = analysis.meta["segment_len"]
-    assert write.shape == (analysis.num_mem, len(wpos)) and wpos == list(range(len(wpos)))
-    assert read.shape == (analysis.num_mem, len(rpos)) and rpos[0] == T
-    table = pm.block_table(analysis)
-    assert list(table.columns) == ["read", "tokens", "write"]
+    fig = pm.plot_read_write(analysis, "p", layers=[0])
+    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titled == ["writing: write slot -> input token", "reading: later token -> read slot"]
+    plt.close(fig)
 
 
-# ---- where the model comes from -----------------------------------------------------------------
-def test_train_or_load_never_overwrites_a_committed_record_without_checkpoint(tmp_path, monkeypatch):
-    import rmt_lite.records as records
-    import rmt_lite.trainer as trainer
-
-    calls = []
-
-    def fake_train(experiment, model, profile, seed, overrides=None, *, out_dir=None, run_name=None, **kw):
-        calls.append(Path(out_dir))
-        return RunRecord(
-            run_id=run_name, experiment=experiment, model=model, profile=profile, seed=seed, config={}, metrics={}
-        )
-
-    monkeypatch.setattr(trainer, "train_experiment", fake_train)
-    monkeypatch.setattr(trainer, "load_model", lambda run_dir, device="cpu": ("model", "cfg"))
-    monkeypatch.setattr(records, "repo_root", lambda: tmp_path / "repo")
-    results = tmp_path / "results"
-    committed = results / "copy" / "rmt-cpu-s0"
-    committed.mkdir(parents=True)
-    (committed / "record.json").write_text("{}")
-    _, _, _, run_dir = ma.train_or_load("copy", "rmt", "cpu", 0, results_dir=results)
-    assert calls[-1] == tmp_path / "repo" / "runs" / "cpu"  # not results/
-    assert run_dir == tmp_path / "repo" / "runs" / "cpu" / "copy" / "rmt-cpu-s0"
-    (committed / "checkpoint.pt").write_bytes(b"")
-    ma.train_or_load("copy", "rmt", "cpu", 0, results_dir=results)
-    assert calls[-1] == results  # the committed run, loaded
-    ma.train_or_load("copy", "rmt", "smoke", 0, results_dir=results)
-    assert calls[-1] == trainer.default_out_dir("smoke")
+def test_read_write_maps_cut_the_memory_blocks_out_of_the_attention(analysis):
+    write, read, wpos, rpos = ma.read_write_maps(analysis, 0)
+    T, M = analysis.meta["segment_len"], analysis.num_mem
+    assert write.shape == (M, len(wpos)) and wpos == list(range(len(wpos)))
+    assert read.shape == (M, len(rpos)) and rpos[0] == T
+    b = ma.block_slices(M, T)
+    att = analysis.attention[0][0]
+    assert torch.allclose(torch.from_numpy(write[:, :T]), att[b["write"], b["tokens"]])
+    later = analysis.attention[1][0]
+    assert torch.allclose(torch.from_numpy(read[:, :T]), later[b["tokens"], b["read"]].T)

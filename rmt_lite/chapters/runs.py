@@ -3,6 +3,7 @@ line that names the runs behind a figure or table."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,15 @@ from typing import Any
 import pandas as pd
 
 from ..experiments import resolve
-from ..records import CHECKPOINT, RECORD, WEIGHTS, RunRecord, repo_root
+from ..records import CHECKPOINT, CONFIG, RECORD, WEIGHTS, RunRecord, repo_root
 from ..trainer import default_run_id, train_experiment
 
 
-def _has_model(folder: Path) -> bool:
-    return (folder / RECORD).exists() and any((folder / f).exists() for f in (CHECKPOINT, WEIGHTS))
+def _reusable(folder: Path, config: dict) -> bool:
+    """A finished run of this very config (its saved config.json equal) with its trained model."""
+    if not (folder / RECORD).exists() or not any((folder / f).exists() for f in (CHECKPOINT, WEIGHTS)):
+        return False
+    return (folder / CONFIG).exists() and json.loads((folder / CONFIG).read_text()) == config
 
 
 def train_or_reuse(
@@ -36,9 +40,10 @@ def train_or_reuse(
 
     * a ``smoke`` run is trained again each time, under ``runs/smoke/`` (it takes seconds, and it
       always shows the code of the checkout);
-    * a run of another profile is reused when its folder holds the record and the trained model
-      (its checkpoint, or the half-precision weights shipped with the committed results), looked
-      for first in ``results_dir`` (the committed results), then in ``runs/<profile>/``;
+    * a run of another profile is reused when its folder holds the record, the same config and
+      the trained model (its checkpoint, or the half-precision weights shipped with the committed
+      results), looked for first in ``results_dir`` (the committed results), then in
+      ``runs/<profile>/``;
     * otherwise it is trained, or resumed from its checkpoint, under ``runs/<profile>/`` of the
       checkout. A chapter never writes into the committed results: records there come from
       ``make reproduce`` on a clean checkout, so that they name clean code.
@@ -48,7 +53,7 @@ def train_or_reuse(
     local = (repo_root() or Path.cwd()) / "runs" / profile
     if profile != "smoke":
         for root in ([Path(results_dir)] if results_dir is not None else []) + [local]:
-            if _has_model(root / experiment / rid):
+            if _reusable(root / experiment / rid, cfg.to_dict()):
                 record = RunRecord.load(root / experiment / rid / RECORD)
                 (log or print)(f"{experiment}/{rid}: reused the finished run in {root}")
                 return record, root / experiment / rid
@@ -88,8 +93,8 @@ def records_provenance(records: pd.DataFrame, where: str) -> str:
     profiles = ",".join(sorted(set(records["profile"].astype(str))))
     commits = sorted(set(records["git_sha"].astype(str)))
     shown = ",".join(commits[:3]) + (f" +{len(commits) - 3} more" if len(commits) > 3 else "")
-    n = len(records)
+    n, seeds = len(records), format_seeds(records["seed"])
     return (
-        f"{where}: profile={profiles}, seeds {format_seeds(records['seed'])}, {n} run{'s' if n != 1 else ''}, "
-        f"commit{'s' if len(commits) > 1 else ''} {shown}"
+        f"{where}: {n} run{'s' if n != 1 else ''}, profile={profiles}, "
+        f"seed{'s' if records['seed'].nunique() > 1 else ''} {seeds}, commit{'s' if len(commits) > 1 else ''} {shown}"
     )

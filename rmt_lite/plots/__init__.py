@@ -67,6 +67,11 @@ def readable(fig: plt.Figure) -> plt.Figure:
     for text in fig.findobj(matplotlib.text.Text):
         if text.get_text() and text.get_fontsize() < smallest:
             text.set_fontsize(smallest)
+    for ax in fig.axes:  # tick labels made later, at draw time, take the axis' label size
+        for axis, which in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            ticks = axis.get_major_ticks()
+            if not ticks or ticks[0].label1.get_fontsize() < smallest:
+                ax.tick_params(axis=which, which="both", labelsize=smallest)
     # larger text needs room: lay the figure out again (tight_layout() left a placeholder engine)
     engine = fig.get_layout_engine()
     if engine is None or isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):

@@ -1,16 +1,16 @@
 """Figures of chapter 07 (memory analysis): attention maps of the read and write blocks, probes of
-the memory slots, memory norms across segments. The numbers come from
-:mod:`rmt_lite.memory_analysis`; every figure is stamped with its provenance."""
+the memory slots, memory norms across segments. Drawing only: the numbers come from
+:mod:`rmt_lite.memory_analysis` (a :class:`~rmt_lite.memory_analysis.MemoryAnalysis`), the
+chapter's tables from :mod:`rmt_lite.chapters.memory`; every figure is stamped with its provenance."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
 from matplotlib.colors import PowerNorm
 
-from ..memory_analysis import MemoryAnalysis, block_slices
+from ..memory_analysis import MemoryAnalysis, read_write_maps
 from . import stamp
 
 _CMAP = "rocket_r"
@@ -65,26 +65,6 @@ def plot_attention_maps(
     return stamp(fig, provenance)
 
 
-def read_write_maps(analysis: MemoryAnalysis, layer: int) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
-    """For one layer: ``write [M, P_w]`` = attention of each write slot to each token of the
-    segments whose memory is read later (all but the last), and ``read [M, P_r]`` = attention
-    of each token of the later segments (all but the first) to each read slot, transposed.
-    Also the sample positions of the two column ranges."""
-    M, lens = analysis.num_mem, analysis.seg_lens
-    starts = np.cumsum([0] + lens[:-1]).tolist()
-    write, read, wpos, rpos = [], [], [], []
-    for s, (a, T) in enumerate(zip(starts, lens)):
-        b = block_slices(M, T)
-        att = analysis.attention[s][layer]
-        if s < len(lens) - 1:
-            write.append(att[b["write"], b["tokens"]].numpy())
-            wpos += list(range(a, a + T))
-        if s > 0:
-            read.append(att[b["tokens"], b["read"]].numpy().T)
-            rpos += list(range(a, a + T))
-    return np.concatenate(write, axis=1), np.concatenate(read, axis=1), wpos, rpos
-
-
 def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int] | None = None) -> plt.Figure:
     """Left: where each memory slot looks when it is written (write block -> tokens). Right: how
     much each later token reads each slot (tokens -> read block). One row per layer; x = position
@@ -131,9 +111,13 @@ def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int]
                     fontsize=10,
                 )
             if row == len(layers) - 1:
-                ax.set_xlabel("position of the token in the sample (dashed: segment boundary)", fontsize=9)
+                ax.set_xlabel("token position in the sample", fontsize=9)
         fig.colorbar(im, ax=axes[:, col], shrink=min(0.8, 2.5 / len(layers)), aspect=20, label=f"{name} attention")
-    fig.suptitle(f"{analysis.meta['task']}: what the memory slots attend to, and who attends to them", fontsize=11)
+    fig.suptitle(
+        f"{analysis.meta['task']}: what the memory slots attend to, and who attends to them\n"
+        "(dashed: segment boundary)",
+        fontsize=11,
+    )
     return stamp(fig, provenance)
 
 
@@ -265,27 +249,3 @@ def plot_memory_norms(analysis: MemoryAnalysis, provenance: str) -> plt.Figure:
         fontsize=11,
     )
     return stamp(fig, provenance)
-
-
-def styled_table(df: pd.DataFrame, caption: str, fmt: str | dict | None = "{:.3f}", hide_index: bool = False):
-    """A pandas Styler with readable cell padding and a caption (where the numbers come from)."""
-    st = df.style
-    if fmt is not None:
-        numeric = df.select_dtypes("float").columns
-        st = st.format(fmt if isinstance(fmt, dict) else {c: fmt for c in numeric}, na_rep="-")
-    if hide_index:
-        st = st.hide(axis="index")
-    return st.set_caption(caption).set_table_styles(
-        [
-            {"selector": "th, td", "props": [("padding", "0.15em 0.7em")]},
-            {"selector": "caption", "props": [("caption-side", "top"), ("font-size", "0.85em"), ("color", "#555")]},
-        ]
-    )
-
-
-def block_table(analysis: MemoryAnalysis) -> pd.DataFrame:
-    """Share of each query block's attention per key block, mean over layers: rows (segment,
-    query block), columns key block."""
-    b = analysis.blocks
-    t = b.groupby(["segment", "query", "key"])["share"].mean().unstack("key")
-    return t.reindex(columns=["read", "tokens", "write"])

@@ -5,29 +5,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from test_chapters_lm import _records  # noqa: E402  (the same records as the tables' tests)
 
 from rmt_lite import paper  # noqa: E402
 from rmt_lite.chapters import lm  # noqa: E402
 from rmt_lite.plots import lm as plm  # noqa: E402
-
-
-def _records():
-    rows = [
-        ("transformer", 10, 2, 0, 1.5),
-        ("xl", 10, 2, 0, 1.4),
-        ("xl", 10, 2, 1, 1.3),
-        ("rmt", 10, 2, 0, 1.2),
-        ("rmt", 10, 0, 0, 1.45),
-        ("rmt", 4, 2, 0, 1.35),
-        ("rmt", 4, 3, 0, 1.3),
-    ]
-    return pd.DataFrame(
-        [
-            dict(experiment="lm_bytes", model=m, mem_size=s, bptt_depth=d, seed=seed, test_bpc=v, corpus="wiki_bytes")
-            for m, s, d, seed, v in rows
-        ]
-    )
 
 
 def test_figure_has_two_panels_per_source_and_handles_missing_runs():

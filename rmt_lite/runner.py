@@ -67,6 +67,7 @@ def run_segments(
     bptt_depth: int | None = None,
     checkpoint_segments: bool = False,
     return_attention: bool = False,
+    backward: float | None = None,
 ) -> RunOutput:
     """Run ``tokens [B, S]`` segment by segment, carrying memory and cache.
 
@@ -77,8 +78,16 @@ def run_segments(
         operation never gets a gradient.
     checkpoint_segments: recompute each segment in the backward pass (torch.utils.checkpoint):
         activation memory of one segment instead of all; gradients are unchanged.
+    backward: accumulate the gradient of ``backward * loss`` into the parameters' ``.grad`` here
+        (needs ``targets``); the returned loss and logits then carry no graph. With truncated BPTT
+        each segment's loss back-propagates as soon as it is known, so that only the graph of its
+        k+1 segments is alive: k+1 forward and backward passes a segment, and less activation
+        memory than full BPTT, instead of the k+1 graphs of every segment held to the end. The
+        gradient is the same sum, accumulated segment by segment (equal up to float rounding).
     """
     _check_bptt(bptt_depth)
+    if backward is not None and targets is None:
+        raise ValueError("backward is not allowed without targets: there is no loss to back-propagate")
     if tokens.dim() != 2:
         raise ValueError(f"tokens has shape {tuple(tokens.shape)}; expected [batch, seq_len]")
     for name, t in (("targets", targets), ("loss_mask", loss_mask), ("token_mask", token_mask)):
@@ -99,6 +108,11 @@ def run_segments(
     stored = [state.detach()] if truncated else None  # detached state at every boundary
     start_state = state
     outputs, losses, total = [], [], None
+    # with truncation and `backward`, each segment's loss back-propagates at once (see above)
+    per_segment = backward is not None and truncated
+    count = None
+    if targets is not None:
+        count = (loss_mask.sum() if loss_mask is not None else torch.tensor(targets.numel())).clamp_min(1)
     for seg in range(len(bounds)):
         if truncated:
             first = max(0, seg - bptt_depth)
@@ -117,12 +131,20 @@ def run_segments(
                 nll = nll * loss_mask[:, a:b].flatten().to(nll.dtype)
             seg_loss = nll.sum()
             losses.append(seg_loss.detach())
+            if per_segment:
+                (seg_loss * (backward / count.to(seg_loss.dtype))).backward()
+                seg_loss = seg_loss.detach()
             total = seg_loss if total is None else total + seg_loss
     loss = None
     if total is not None:
-        count = loss_mask.sum() if loss_mask is not None else torch.tensor(targets.numel())
-        loss = total / count.clamp_min(1).to(total.dtype)
+        loss = total / count.to(total.dtype)
+        if backward is not None and not per_segment:
+            (loss * backward).backward()
+        if backward is not None:
+            loss = loss.detach()
     logits = None if outputs[0].logits is None else torch.cat([o.logits for o in outputs], dim=1)
+    if backward is not None and logits is not None:
+        logits = logits.detach()
     return RunOutput(logits=logits, loss=loss, segment_losses=losses, state=state, outputs=outputs)
 
 

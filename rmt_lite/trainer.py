@@ -175,6 +175,9 @@ class TaskRegime(_Regime):
         local = mask.sum().clamp_min(1)
         scale = float(local) / float(count) * self.world  # DDP averages: sum over ranks / count
         cfg, seg = self.cfg, self.segment_len
+        # truncated BPTT back-propagates segment by segment inside the run (run_segments(backward=)):
+        # only k+1 segments' graph is alive at a time; DDP needs one backward a step, so not there
+        inside = cfg.bptt_depth is not None and self.world == 1
 
         def fn(model):
             out = run_segments(
@@ -185,8 +188,9 @@ class TaskRegime(_Regime):
                 loss_mask=mask,
                 bptt_depth=cfg.bptt_depth,
                 checkpoint_segments=cfg.checkpoint_segments,
+                backward=scale if inside else None,
             )
-            return out.loss * scale
+            return out.loss * scale  # no graph when the backward pass already ran
 
         return fn
 
@@ -541,6 +545,7 @@ class Trainer:
         for g in self.opt.param_groups:
             g["lr"] = lr
         self.model.train()
+        self.opt.zero_grad(set_to_none=True)  # before the forward pass: it may back-propagate itself
         fn = self.regime.loss_fn()
         with autocast(self.device, self.cfg.amp):
             loss = self.step_module(fn)
@@ -554,8 +559,8 @@ class Trainer:
         value = float(value)
         if not _finite(value):
             raise self._diverged("loss", value, lr)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if loss.requires_grad:
+            loss.backward()
         params = [p for p in self.model.parameters() if p.grad is not None]
         norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.clip if self.cfg.clip > 0 else math.inf)
         if not _finite(float(norm)):

@@ -285,3 +285,33 @@ def test_fixed_seed_gives_bit_identical_losses():
 
     assert train(3) == train(3)
     assert train(3) != train(4)
+
+
+@pytest.mark.parametrize("variant", ["rmt", "rmt_xl", "xl"])
+@pytest.mark.parametrize("depth", [None, 0, 1, 2])
+@pytest.mark.parametrize("ckpt", [False, True])
+def test_backward_inside_the_run_gives_the_gradient_of_the_loss(variant, depth, ckpt):
+    """backward=scale: each segment's loss back-propagates as soon as it is known (truncated BPTT),
+    or the total at the end; the gradient is that of scale * loss, the loss value the same."""
+    tokens = random_tokens(2, 5 * SEG)
+    mask = torch.rand(tokens.shape, generator=torch.Generator().manual_seed(1)) > 0.3
+    kw = dict(targets=tokens.roll(-1, 1), loss_mask=mask, bptt_depth=depth, checkpoint_segments=ckpt)
+    runs = []
+    for inside in (False, True):
+        model = make_model(variant).train()
+        out = run_segments(model, tokens, SEG, backward=0.5 if inside else None, **kw)
+        if not inside:
+            (out.loss * 0.5).backward()
+        assert out.loss.requires_grad != inside and out.logits.requires_grad != inside
+        runs.append((out.loss.detach(), [p.grad for p in model.parameters()]))
+    (loss_a, grads_a), (loss_b, grads_b) = runs
+    torch.testing.assert_close(loss_a, loss_b, rtol=0, atol=1e-12)
+    assert sum(g is not None for g in grads_a) == sum(g is not None for g in grads_b) > 0
+    for ga, gb in zip(grads_a, grads_b):
+        if ga is not None:
+            torch.testing.assert_close(ga, gb, rtol=1e-10, atol=1e-12)
+
+
+def test_backward_inside_the_run_needs_targets():
+    with pytest.raises(ValueError, match="backward is not allowed without targets"):
+        run_segments(make_model("rmt"), random_tokens(2, 2 * SEG), SEG, backward=1.0)

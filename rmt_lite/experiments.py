@@ -662,7 +662,7 @@ _register(
 
 # long-document classification (encoder mode, memory at the start); data_gen.load_classification
 # arguments: None = the loader's default (not passed)
-_SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None)
+_SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None, fold=None)
 _HYPERPARTISAN = dict(
     dataset="hyperpartisan",
     articles_xml=None,

@@ -507,7 +507,7 @@ class Trainer:
         if ck.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"checkpoint {path} has format {ck.get('format')!r}; allowed: {CHECKPOINT_FORMAT}")
         saved = json.loads(ck["config"])
-        if saved != self.cfg.to_dict():
+        if not same_config(saved, self.cfg.to_dict()):
             raise ValueError(
                 f"checkpoint {path} holds a run with another config (differs in "
                 f"{_diff_keys(saved, self.cfg.to_dict())}); allowed: the same config"
@@ -701,6 +701,13 @@ def read_checkpoint(path: str | Path) -> dict:
     return ck
 
 
+def same_config(saved: dict, current: dict) -> bool:
+    """Whether a saved run config is this one. A key missing from one side counts as None, so a
+    parameter added later with the default None (the loader's own default, e.g. the SOTU ``fold``)
+    still matches the runs saved before it existed."""
+    return not _diff_keys(saved, current)
+
+
 def _diff_keys(a: dict, b: dict) -> list[str]:
     keys = sorted(set(a) | set(b))
     out = []
@@ -796,7 +803,7 @@ def train_experiment(
     cfg_path, rec_path, ck_path = run_dir / CONFIG, run_dir / RECORD, run_dir / CHECKPOINT
     if cfg_path.exists() and not rerun:
         saved = json.loads(cfg_path.read_text())
-        if saved != cfg.to_dict():
+        if not same_config(saved, cfg.to_dict()):
             raise ValueError(
                 f"out_dir={str(out)!r} is not allowed for this run: {run_dir} holds a run with another "
                 f"config (differs in {_diff_keys(saved, cfg.to_dict())}); allowed: a folder without a "

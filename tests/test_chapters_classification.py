@@ -1,5 +1,6 @@
 """Chapter 8 helpers (rmt_lite.chapters.classification): data, baselines, runs, tables."""
 
+import pandas as pd
 import pytest
 import torch
 
@@ -140,3 +141,38 @@ def test_queue_overrides_match_the_reproduction_queue():
     assert cc.queue_overrides("transformer") == {"max_segments": 1}
     assert cc.queue_overrides("rmt") == {}
     assert cc.MODELS == ("transformer", "rmt")
+
+
+def _fold_record(model, seed, acc, fold=None, dataset="sotu"):
+    task = {"dataset": dataset, **({} if fold is None else {"fold": fold})}
+    return RunRecord(
+        run_id=f"{model}-s{seed}-f{fold}",
+        experiment="classification",
+        model=model,
+        profile="cpu",
+        seed=seed,
+        config={"task": task, "segment_len": 128},
+        metrics={"test": {"acc": acc}},
+    )
+
+
+def test_folds_table_puts_each_fold_in_a_column_and_averages_only_complete_seeds():
+    recs = [_fold_record("rmt", 0, 0.5 + 0.1 * f, f) for f in range(4)] + [_fold_record("rmt", 0, 0.9)]
+    recs += [_fold_record("transformer", 0, 0.6, 0), _fold_record("transformer", 0, 0.7)]
+    t = cc.folds_table(recs)
+    rmt = t[t["model"] == "rmt"].iloc[0]
+    assert list(t["model"]) == ["transformer", "rmt"]
+    assert rmt["fold 4"] == 0.9 and rmt["mean over folds"] == pytest.approx((0.5 + 0.6 + 0.7 + 0.8 + 0.9) / 5)
+    tr = t[t["model"] == "transformer"].iloc[0]
+    assert tr["fold 0"] == 0.6 and pd.isna(tr["fold 1"]) and pd.isna(tr["mean over folds"])
+    assert list(cc.folds_table([]).columns)[-1] == "mean over folds"
+
+
+def test_committed_records_of_one_fold(tmp_path):
+    for r in [_fold_record("rmt", 0, 0.8), _fold_record("rmt", 0, 0.5, 1), _fold_record("rmt", 0, 0.7, 4)]:
+        folder = tmp_path / "classification" / r.run_id
+        folder.mkdir(parents=True)
+        r.save(folder / "record.json")
+    assert sorted(cc.fold_of(r) for r in cc.committed_records(tmp_path)) == [4, 4]  # no fold = the default, 4
+    assert [cc.fold_of(r) for r in cc.committed_records(tmp_path, fold=1)] == [1]
+    assert len(cc.committed_records(tmp_path, fold=None)) == 3

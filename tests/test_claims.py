@@ -168,6 +168,25 @@ def test_classification_never_pools_data_sets():
     assert v.verdict == "partly (tentative: 1 seed)"  # hyperpartisan has one seed
 
 
+def test_classification_rests_on_the_mean_over_folds_once_a_seed_has_all_five():
+    def row(model, seed, acc, fold=None):
+        r = dict(experiment="classification", model=model, seed=seed, profile="cpu", dataset="sotu", test_acc=acc)
+        return r if fold is None else {**r, "fold": fold}
+
+    # the default split (fold 4, recorded without a fold): rmt ahead in seeds 0 and 1
+    rows = [row("transformer", s, 0.6) for s in (0, 1)] + [row("rmt", s, 0.8) for s in (0, 1)]
+    assert claims.classification(pd.DataFrame(rows)).verdict == "holds (tentative: 2 seeds)"
+    # seed 0 on folds 0-3 too, where the transformer wins: the mean over five folds decides seed 0
+    rows += [row("transformer", 0, 0.9, f) for f in range(4)] + [row("rmt", 0, 0.5, f) for f in range(4)]
+    v = claims.classification(pd.DataFrame(rows))
+    assert "5-fold cross-validation over presidents" in v.ours
+    assert "transformer (truncated) 0.84" in v.ours and "rmt 0.56" in v.ours  # (4 * 0.9 + 0.6) / 5, ...
+    assert v.verdict == "does not hold (tentative: 1 seed)"  # only seed 0 has every fold
+    # an incomplete seed (folds 0-1 only) does not count; without a complete seed the default split does
+    partial = rows[:4] + [row("transformer", 1, 0.9, f) for f in (0, 1)] + [row("rmt", 1, 0.5, f) for f in (0, 1)]
+    assert claims.classification(pd.DataFrame(partial)).verdict == "holds (tentative: 2 seeds)"
+
+
 def quadratic_rows(answers, **extra):
     """One run each of the whole-sample transformer, xl and rmt with these answer accuracies."""
     return pd.DataFrame(

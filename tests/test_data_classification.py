@@ -251,3 +251,37 @@ def test_the_command_line_trains_on_hyperpartisan_files_at_the_smoke_profile(tmp
     (record,) = (tmp_path / "out" / "classification").glob("*/record.json")
     r = json.loads(record.read_text())
     assert r["config"]["task"]["dataset"] == "hyperpartisan" and 0.0 <= r["metrics"]["test"]["acc"] <= 1.0
+
+
+def test_president_folds_partition_the_presidents_and_fold_4_is_the_default_split():
+    from data_gen.classification import SOTU_FOLDS
+
+    default = load_classification("sotu")
+    tested = []
+    for f in range(SOTU_FOLDS):
+        data = load_classification("sotu", fold=f)
+        who = data.meta["presidents"]
+        assert data.meta["fold"] == f
+        assert not (set(who["test"]) & set(who["train"])) and not (set(who["test"]) & set(who["valid"]))
+        assert not (set(who["valid"]) & set(who["train"])) and who["valid"]
+        tested += who["test"]
+        if f == 4:
+            assert data.meta["fileids"] == default.meta["fileids"]
+    assert sorted(tested) == sorted(set(tested))  # every president is tested in exactly one fold
+    every = set().union(*default.meta["presidents"].values())
+    assert set(tested) == every
+    n_docs = sum(len(v) for v in default.meta["fileids"].values())
+    assert sum(len(load_classification("sotu", fold=f).meta["fileids"]["test"]) for f in range(5)) == n_docs
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(fold=5), "fold=5 is not allowed; fold must be None or 0-4"),
+        (dict(fold=-1), "fold=-1 is not allowed"),
+        (dict(fold=1, split="speech"), "fold=1 is not allowed with split='speech'"),
+    ],
+)
+def test_bad_folds_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_classification("sotu", **kwargs)

@@ -521,3 +521,16 @@ def test_cli_runs_and_reports_errors(tmp_path, capsys):
     assert "model='lstm'" in capsys.readouterr().err
     assert main(["--experiment", "copy", "--profile", "paper", "--show"]) == 0
     assert json.loads(capsys.readouterr().out)["lr"] == 1e-4
+
+
+def test_a_task_parameter_added_later_with_default_none_matches_the_runs_saved_before_it():
+    import copy
+
+    from rmt_lite.trainer import same_config
+
+    cfg = resolve("classification", "rmt", "cpu", 0).to_dict()
+    before = copy.deepcopy(cfg)
+    del before["task"]["fold"]  # a record written before the SOTU folds existed
+    assert same_config(before, cfg)
+    assert not same_config(before, resolve("classification", "rmt", "cpu", 0, {"fold": 0}).to_dict())
+    assert not same_config({**before, "steps": 1}, cfg)

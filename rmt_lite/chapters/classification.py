@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from data_gen.classification import DEFAULT_FOLD, SOTU_FOLDS
+
 from .. import paper
 from ..experiments import resolve
 from ..records import RunRecord
@@ -156,15 +158,54 @@ def overrides_refused(profile: str, overrides: dict) -> str | None:
 
 # ------------------------------------------------------------------------------------------------
 # runs
-def committed_records(results_dir, profile: str = "cpu", dataset: str = "sotu") -> list[RunRecord]:
-    """The committed classification records of ``profile`` on ``dataset`` under ``results_dir``."""
+def fold_of(record: RunRecord) -> int | None:
+    """The fold of presidents a State of the Union run was tested on (records from before the
+    folds have none: they ran the default split, fold 4); None for another data set."""
+    task = record.config.get("task", {})
+    if task.get("dataset") != "sotu":
+        return None
+    return DEFAULT_FOLD if task.get("fold") is None else int(task["fold"])
+
+
+def committed_records(
+    results_dir, profile: str = "cpu", dataset: str = "sotu", fold: int | None = DEFAULT_FOLD
+) -> list[RunRecord]:
+    """The committed classification records of ``profile`` on ``dataset`` under ``results_dir``;
+    on State of the Union those of one ``fold`` of presidents (the default split), or of every
+    fold with ``fold=None``."""
     from ..records import read_records
 
     return [
         r
         for r in read_records(results_dir, "classification")
-        if r.profile == profile and r.config.get("task", {}).get("dataset") == dataset
+        if r.profile == profile
+        and r.config.get("task", {}).get("dataset") == dataset
+        and (fold is None or dataset != "sotu" or fold_of(r) == fold)
     ]
+
+
+def folds_table(records: Iterable[RunRecord]) -> pd.DataFrame:
+    """Cross-validation over presidents: one row per model and seed, the test accuracy on each
+    fold (columns ``fold 0`` ... ``fold 4``, missing where not run) and the mean over the folds of
+    the seeds that have all of them (``mean over folds``)."""
+    rows = [
+        dict(model=r.model, seed=int(r.seed), fold=fold_of(r), acc=(r.metrics.get("test") or {}).get("acc"))
+        for r in records
+    ]
+    cols = ["model", "seed"] + [f"fold {f}" for f in range(SOTU_FOLDS)] + ["mean over folds"]
+    df = pd.DataFrame(rows, columns=["model", "seed", "fold", "acc"]).dropna(subset=["fold", "acc"])
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    wide = df.pivot_table(index=["model", "seed"], columns="fold", values="acc", aggfunc="mean")
+    wide = wide.reindex(columns=range(SOTU_FOLDS))
+    wide.columns = [f"fold {f}" for f in wide.columns]
+    complete = wide.notna().all(axis=1)
+    wide["mean over folds"] = wide.mean(axis=1).where(complete)
+    rank = {m: i for i, m in enumerate(MODELS)}
+    out = wide.reset_index()
+    return out.sort_values(["model", "seed"], key=lambda c: c.map(rank) if c.name == "model" else c)[cols].reset_index(
+        drop=True
+    )
 
 
 RUN_COLUMNS = [

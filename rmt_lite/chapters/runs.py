@@ -12,14 +12,14 @@ import pandas as pd
 
 from ..experiments import resolve
 from ..records import CHECKPOINT, CONFIG, RECORD, WEIGHTS, RunRecord, repo_root
-from ..trainer import default_run_id, train_experiment
+from ..trainer import default_run_id, same_config, train_experiment
 
 
 def _reusable(folder: Path, config: dict) -> bool:
     """A finished run of this very config (its saved config.json equal) with its trained model."""
     if not (folder / RECORD).exists() or not any((folder / f).exists() for f in (CHECKPOINT, WEIGHTS)):
         return False
-    return (folder / CONFIG).exists() and json.loads((folder / CONFIG).read_text()) == config
+    return (folder / CONFIG).exists() and same_config(json.loads((folder / CONFIG).read_text()), config)
 
 
 def train_or_reuse(

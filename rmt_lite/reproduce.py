@@ -76,6 +76,18 @@ def queue() -> list[Run]:
     longer += _sweep("retrieval_long", ("xl", "rmt"), (2, 3), seeds=SEEDS)
     runs += sorted(longer, key=lambda r: r.seed)
     runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (18, 36) for m in (3, 6, 9)]
+    # claims 6 and 7 trained until the order settles: 2 seeds, BPTT depth 0, 1 and 2 for rmt
+    runs += [
+        Run("lm_bytes_long", model, s, extra)
+        for s in SEEDS[:2]
+        for model, extra in (
+            ("transformer", {}),
+            ("xl", {}),
+            ("rmt", {}),
+            ("rmt", {"bptt_depth": 1}),
+            ("rmt", {"bptt_depth": 0}),
+        )
+    ]
     runs += _sweep("retrieval", ("transformer", "xl", "rmt"), (2, 3))
     runs += _sweep("retrieval", ("xl", "rmt"), (3,), seeds=SEEDS[1:])
     runs += _sweep("retrieval", ("xl", "rmt"), (2,), seeds=SEEDS[1:])

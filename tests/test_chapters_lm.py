@@ -240,3 +240,20 @@ def test_first_step_gains_of_the_paper():
     assert g["first_is_largest"].dtype == bool
     assert ten["first_is_largest"] and ten["first_beats_rest"]
     assert (g["first_beats_rest"] <= g["first_is_largest"]).all()
+
+
+def test_learning_curves_put_each_evaluation_at_the_tokens_seen():
+    records = pd.DataFrame(
+        [
+            dict(run_id="a", model="rmt", bptt_depth=2, seed=0, batch_size=16, segment_len=64),
+            dict(run_id="b", model="xl", bptt_depth=2, seed=1, batch_size=16, segment_len=64),
+        ]
+    )
+    history = pd.DataFrame(
+        [dict(run_id=r, step=s, bpc=3.0 - s / 1000) for r in ("a", "b", "other") for s in (1000, 2000)]
+    )
+    curves = lm.learning_curves(records, history)
+    assert list(curves["label"].unique()) == ["rmt depth 2", "xl"]
+    a = curves[curves["label"] == "rmt depth 2"]
+    assert list(a["tokens_seen"]) == [1000 * 16 * 64, 2000 * 16 * 64] and list(a["value"]) == [2.0, 1.0]
+    assert lm.learning_curves(records.iloc[:0], history).empty

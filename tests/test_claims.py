@@ -372,3 +372,21 @@ def test_the_committed_generalisation_records_load_with_their_factors():
         assert g.loc[g["factor"] == 1, "trained"].all() and not g.loc[g["factor"] > 1, "trained"].any()
     v = claims.beyond_trained(pd.DataFrame(), gen)
     assert v.verdict != claims.NOT_RUN and "x1.5" in v.ours
+
+
+def test_language_modelling_rests_on_the_longer_byte_runs_once_a_seed_has_all_three_models():
+    def rows(experiment, values, seed=0):
+        return [
+            dict(experiment=experiment, model=m, mem_size=10, bptt_depth=2, seed=seed, profile="cpu", test_bpc=v)
+            for m, v in values.items()
+        ]
+
+    short = rows("lm_bytes", {"transformer": 2.0, "xl": 1.8, "rmt": 1.9})  # xl ahead after a short run
+    assert claims.language_modelling(pd.DataFrame(short)).verdict.startswith("does not hold")
+    partial = short + rows("lm_bytes_long", {"transformer": 1.6, "rmt": 1.4})  # no xl yet: still the short runs
+    assert set(claims.lm_runs(pd.DataFrame(partial))["experiment"]) == {"lm_bytes"}
+    longer = short + rows("lm_bytes_long", {"transformer": 1.6, "xl": 1.45, "rmt": 1.4})
+    used = claims.lm_runs(pd.DataFrame(longer))
+    assert set(used["experiment"]) == {"lm_bytes_long"} and list(used["value"]) == [1.6, 1.45, 1.4]
+    v = claims.language_modelling(pd.DataFrame(longer))
+    assert v.verdict == "holds (tentative: 1 seed)" and "lm_bytes_long" in v.ours

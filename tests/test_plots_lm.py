@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 from test_chapters_lm import _records  # noqa: E402  (the same records as the tables' tests)
 
 from rmt_lite import paper  # noqa: E402
@@ -35,4 +36,21 @@ def test_figure_draws_the_transformer_as_a_dashed_line_at_its_mean():
     memory_ax = next(ax for ax in fig.axes if ax.get_title() == "equal memory")
     dashed = [line for line in memory_ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1 and dashed[0].get_ydata()[0] == 1.5
+    plt.close(fig)
+
+
+def test_learning_curves_draw_one_line_per_run_and_a_legend_per_model_and_seed():
+    curves = pd.DataFrame(
+        [
+            dict(label=label, seed=seed, tokens_seen=t * 1_000_000, value=2.0 - 0.1 * t)
+            for label in ("transformer", "xl", "rmt depth 0", "rmt depth 2")
+            for seed in (0, 1)
+            for t in (1, 2, 3)
+        ]
+    )
+    fig = plm.plot_learning_curves(curves, "bits per byte (bpc)", "PROVENANCE", "t")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 8 and ax.get_xlabel() == "training tokens seen (millions)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["transformer", "xl", "rmt depth 0", "rmt depth 2", "seed 0", "seed 1"]
     plt.close(fig)

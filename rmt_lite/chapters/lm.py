@@ -385,3 +385,25 @@ def printable(text: str, width: int | None = None) -> str:
     if width:
         text = "\n".join(textwrap.fill(line, width) if line else "" for line in text.split("\n"))
     return text
+
+
+def learning_curves(records: pd.DataFrame, history: pd.DataFrame, metric: str = "bpc") -> pd.DataFrame:
+    """Validation ``metric`` against the training tokens seen: one row per evaluation of each run
+    in ``records`` (``rmt_lite.load_records``) found in ``history`` (``rmt_lite.load_history``),
+    with columns label (the model, and rmt's BPTT depth), seed, tokens_seen (steps x streams x
+    segment length) and value."""
+    cols = ["label", "seed", "tokens_seen", "value"]
+    if records is None or not len(records) or history is None or not len(history):
+        return pd.DataFrame(columns=cols)
+    runs = records.set_index("run_id")
+    h = history[history["run_id"].isin(runs.index)]
+    rows = []
+    for run_id, g in h.groupby("run_id"):
+        run = runs.loc[run_id]
+        label = f"rmt depth {int(run['bptt_depth'])}" if run["model"] == "rmt" else str(run["model"])
+        per_step = int(run["batch_size"]) * int(run["segment_len"])
+        rows += [
+            dict(label=label, seed=int(run["seed"]), tokens_seen=int(step) * per_step, value=float(v))
+            for step, v in zip(g["step"], g[metric])
+        ]
+    return pd.DataFrame(rows, columns=cols).sort_values(["label", "seed", "tokens_seen"]).reset_index(drop=True)

@@ -111,3 +111,28 @@ def plot_lm(
     if title:
         fig.suptitle(title, fontsize=13)
     return stamp(fig, provenance)
+
+
+def plot_learning_curves(curves: pd.DataFrame, ylabel: str, provenance: str, title: str) -> plt.Figure:
+    """Validation loss against the training tokens seen (``curves`` from
+    ``rmt_lite.chapters.lm.learning_curves``): one line per run, one colour per model (rmt's BPTT
+    depths in shades of its colour), one line style per seed."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    labels = sorted(set(curves["label"]), key=lambda x: (not x.startswith("transformer"), not x.startswith("xl"), x))
+    depths = [x for x in labels if x.startswith("rmt")]
+    shades = dict(zip(depths, sns.light_palette(MODEL_COLORS["rmt"], len(depths) + 1)[1:]))
+    styles = ["-", "--", ":", "-."]
+    for (label, seed), g in curves.groupby(["label", "seed"]):
+        color = shades.get(label, MODEL_COLORS.get(label, "0.3"))
+        ax.plot(g["tokens_seen"] / 1e6, g["value"], color=color, ls=styles[int(seed) % len(styles)], lw=1.6)
+    handles = [plt.Line2D([], [], color=shades.get(x, MODEL_COLORS.get(x, "0.3")), lw=2, label=x) for x in labels]
+    handles += [
+        plt.Line2D([], [], color="0.3", ls=styles[int(s) % len(styles)], label=f"seed {s}")
+        for s in sorted(set(curves["seed"]))
+    ]
+    ax.legend(handles=handles, loc="upper right", frameon=False, fontsize=8)
+    ax.set_xlabel("training tokens seen (millions)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return stamp(fig, provenance)

@@ -1,6 +1,8 @@
 """Seaborn figures for the book. Every figure carries a provenance line (profile, seed, commit).
 
-Shared helpers live here; each chapter family has its own submodule (``plots.tasks``, ...).
+Plots only draw: they take the tables :mod:`rmt_lite.chapters` prepares and return figures. The
+shared pieces (style, palette, readable text, the provenance stamp) live here; each chapter family
+has its own submodule (``plots.tasks``, ...).
 """
 
 from __future__ import annotations

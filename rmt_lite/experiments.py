@@ -677,6 +677,53 @@ _register(
     )
 )
 
+# A needle in a haystack (beyond the paper: Bulatov et al. 2023, BABILong's qa1): facts hidden in
+# real text, the question at the end, one answer token; the sample grows at a fixed segment length
+# in the curriculum, and the trained model is tested on far longer samples (data_gen.needle).
+_NEEDLE_CPU = dict(length=128, num_facts=1, num_distractors=2, num_names=4, num_places=4, text_vocab=1000)
+_register(
+    _task_experiment(
+        "needle",
+        "a needle in a haystack: where did the person go last (bAbI qa1 in real text; beyond the paper)",
+        "acc",
+        smoke=dict(
+            task=dict(length=16, num_facts=1, num_distractors=0, num_names=2, num_places=2, text_vocab=50),
+            segment_len=8,
+            mem_size=2,
+            curriculum=(1, 2),
+            curriculum_mode="length",
+            curriculum_threshold=0.0,
+        ),
+        cpu=dict(
+            task=_NEEDLE_CPU,
+            segment_len=32,
+            mem_size=8,
+            curriculum=(1, 2, 4),
+            curriculum_mode="length",
+            curriculum_threshold=0.9,
+            target=0.99,
+            batch_size=32,
+            steps=2000,
+            eval_interval=100,
+            eval_size=256,
+            test_size=500,
+        ),
+        paper=_merge(
+            _PAPER_SHORT,
+            dict(
+                task={**_NEEDLE_CPU, "length": 7 * 128},
+                segment_len=128,
+                mem_size=16,
+                curriculum=(1, 2, 4, 7),
+                curriculum_mode="length",
+                steps=20_000,
+            ),
+        ),
+        source="no CSV: Bulatov et al. 2023 (RMT on BERT, 7 training segments of 512) and Kuratov et al. 2024",
+        length_factor=1,
+    )
+)
+
 # long-document classification (encoder mode, memory at the start); data_gen.load_classification
 # arguments: None = the loader's default (not passed)
 _SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None, fold=None)

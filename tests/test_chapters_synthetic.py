@@ -271,6 +271,17 @@ def test_length_generalisation_tests_longer_samples_in_more_segments():
         cs.generalisation_lengths(cfg, [-1])
 
 
+def test_the_needle_is_tested_far_past_its_training_length_one_segment_at_a_time():
+    cfg = resolve("needle", "rmt", "smoke")
+    task = data_gen.make_task("needle", **cfg.task)
+    torch.manual_seed(0)
+    model = MemoryTransformer(cfg.model_config(task.vocab_size)).eval()
+    lengths = cs.generalisation_lengths(cfg, [1, 4, 16])
+    df = cs.length_generalisation(model, cfg, lengths, n_samples=4)
+    assert list(df["segments"]) == [2, 8, 32] and list(df["trained"]) == [True, False, False]
+    assert (df["acc"] == df["acc_tf"]).all()  # one answer token: greedy is teacher-forced
+
+
 def test_decode_example_aligns_answer_prediction_and_errors():
     task = data_gen.make_task("reverse", length=6, num_symbols=4)
     b = task.fixed_set("test", 1)

@@ -16,6 +16,7 @@ from rmt_lite.evaluate import (
     collate_documents,
     evaluate_classification,
     evaluate_stream,
+    evaluate_streamed,
     evaluate_task,
     greedy_predictions,
 )
@@ -175,3 +176,17 @@ def test_classification_reads_memory_segments_and_transformer_the_first_only():
         assert not torch.allclose(classify_logits(model, changed, msk, 8)[2], base[2])
         m = evaluate_classification(model, docs, 8, reach, batch_size=2)
         assert m["docs"] == 3 and m["acc"] == pytest.approx(float((base.argmax(-1) == labels).float().mean()))
+
+
+@pytest.mark.parametrize("variant", ["rmt", "xl", "transformer"])
+def test_streamed_evaluation_gives_the_teacher_forced_metrics_of_the_whole_run(copy_batch, variant):
+    task, batch = copy_batch
+    model = _model(variant)
+    whole = evaluate_task(model, batch, 5, greedy=False, amp=False)
+    streamed = evaluate_streamed(model, batch, 5, batch_size=7, amp=False)
+    assert streamed["acc_tf"] == whole["acc_tf"] and streamed["exact_tf"] == whole["exact_tf"]
+    assert streamed["loss"] == pytest.approx(whole["loss"], rel=1e-5)
+    needle = data_gen.make_task("needle", length=40, num_distractors=1, text_vocab=20)
+    nb = needle.fixed_set("test", 6)
+    small = _model(variant, vocab=needle.vocab_size)
+    assert evaluate_streamed(small, nb, 8, amp=False)["acc_tf"] == evaluate_task(small, nb, 8, amp=False)["acc"]

@@ -3,7 +3,8 @@
 A copy or reverse model is evaluated, at its own segment length, on samples of its task that are
 ``FACTORS`` times as long, so that a longer sample takes more segments than training ever showed.
 ``python -m rmt_lite.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
-``copy_long`` and ``reverse_long`` whose weights are committed, and writes one JSON file per run
+``copy_long`` and ``reverse_long`` (and the needle's three models, ``NEEDLE_FACTORS`` up to 32
+times as long) whose weights are committed (``--seed`` another seed), and writes one JSON file per run
 under ``results/generalisation/<experiment>/<run_id>.json`` (read by :func:`load`).
 """
 
@@ -23,6 +24,9 @@ from .records import atomic_write_json, read_records
 from .utils import git_sha
 
 FACTORS = (1, 1.5, 2, 4, 8)
+# the needle is tested far past its training length: 4 trained segments -> up to 128
+NEEDLE_FACTORS = (1, 2, 4, 8, 16, 32)
+EXPERIMENTS = {"copy_long": FACTORS, "reverse_long": FACTORS, "needle": NEEDLE_FACTORS}
 FOLDER = "generalisation"
 
 
@@ -126,17 +130,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default="results")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--only", action="append", choices=sorted(EXPERIMENTS), help="only these experiments")
     args = parser.parse_args(argv)
     from .trainer import default_run_id
 
-    for experiment in ("copy_long", "reverse_long"):
-        for model in ("xl", "rmt"):
+    wanted = args.only or list(EXPERIMENTS)
+    for experiment in wanted:
+        models = ("xl", "rmt", "transformer") if experiment == "needle" else ("xl", "rmt")
+        for model in models:
             cfg = resolve(experiment, model, "cpu", args.seed)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
             if not any((run_dir / f).exists() for f in ("checkpoint.pt", "weights.pt")):
                 print(f"skipped {run_dir}: no weights")
                 continue
-            record = measure(run_dir, n_samples=args.samples)
+            record = measure(run_dir, EXPERIMENTS[experiment], n_samples=args.samples)
             out = Path(args.results) / FOLDER / experiment / f"{record['run_id']}.json"
             atomic_write_json(out, record)
             print(f"{out}: " + ", ".join(f"{r['segments']} seg {r['acc']:.3f}" for r in record["rows"]))

@@ -76,6 +76,8 @@ def queue() -> list[Run]:
     longer += _sweep("retrieval_long", ("xl", "rmt"), (2, 3), seeds=SEEDS)
     runs += sorted(longer, key=lambda r: r.seed)
     runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (18, 36) for m in (3, 6, 9)]
+    # beyond the paper (chapter 10): the needle, tested far past its training length
+    runs += [Run("needle", m, s) for s in SEEDS for m in ("rmt", "xl", "transformer")]
     # claims 6 and 7 trained until the order settles: 2 seeds, BPTT depth 0, 1 and 2 for rmt
     runs += [
         Run("lm_bytes_long", model, s, extra)

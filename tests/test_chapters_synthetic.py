@@ -527,3 +527,23 @@ def test_how_runs_learned_finds_the_jump_its_layout_and_the_last_gain():
     assert out.loc[("rmt", 0), "gain"] == pytest.approx(0.65) and out.loc[("rmt", 0), "span"] == 750
     assert (out["at_layout"] == 1500).all()
     assert out.loc[("xl", 0), "at_target"] and not out.loc[("rmt", 0), "at_target"]
+
+
+def test_length_generalisation_figure_can_leave_out_exact_match_and_space_lengths_by_doublings():
+    df = pd.DataFrame(
+        [
+            dict(model=m, segments=n, acc=0.5, exact_match=0.5, trained=n <= 4)
+            for m in ("rmt", "xl")
+            for n in (4, 8, 16, 128)
+        ]
+    )
+    both = tp.plot_length_generalisation(df, provenance="p", title="t", hue="model")
+    one = tp.plot_length_generalisation(df, provenance="p", title="t", hue="model", exact=False, log_x=True)
+    assert len(both.axes[0].lines) == 4 and len(one.axes[0].lines) == 2
+    assert one.axes[0].get_xscale() == "log" and [t.get_text() for t in one.axes[0].get_xticklabels()] == [
+        "4",
+        "8",
+        "16",
+        "128",
+    ]
+    plt.close("all")

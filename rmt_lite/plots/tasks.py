@@ -354,10 +354,19 @@ def plot_curriculum(
 # ------------------------------------------------------------------------------------------------
 # length generalisation
 def plot_length_generalisation(
-    df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None, hue: str | None = None
+    df: pd.DataFrame,
+    *,
+    provenance: str,
+    title: str,
+    chance: float | None = None,
+    hue: str | None = None,
+    exact: bool = True,
+    log_x: bool = False,
 ) -> plt.Figure:
     """Per-token accuracy (greedy) and exact match against the number of segments of the test
-    sample; the shaded area holds the lengths the model never saw in training."""
+    sample; the shaded area holds the lengths the model never saw in training. ``exact=False``
+    leaves out exact match (the same number for a one-token answer); ``log_x`` spaces the lengths
+    by their doublings."""
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
     groups = [(None, df)] if hue is None else list(df.groupby(hue, sort=False))
     for k, (name, g) in enumerate(groups):
@@ -365,6 +374,8 @@ def plot_length_generalisation(
         color = model_color(name) if name in MODEL_COLORS else sns.color_palette("colorblind")[k]
         suffix = f" ({name})" if name is not None else ""
         ax.plot(g["segments"], g["acc"], marker="o", color=color, lw=1.8, label="per-token accuracy" + suffix)
+        if not exact:
+            continue
         ax.plot(
             g["segments"],
             g["exact_match"],
@@ -381,7 +392,11 @@ def plot_length_generalisation(
         ax.text(longest + 0.6, 1.02, "longer than in training", fontsize=8, color="0.35", va="bottom")
     if chance is not None:
         ax.axhline(chance, color="0.45", ls=":", lw=1.2, label="chance (per token)")
-    ax.set_xticks(sorted(set(df["segments"])))
+    if log_x:
+        ax.set_xscale("log", base=2)
+        ax.minorticks_off()
+    ticks = sorted(set(df["segments"]))
+    ax.set_xticks(ticks, [str(int(t)) for t in ticks])
     ax.set_ylim(-0.03, 1.1)
     ax.set_xlabel("segments in the test sample")
     ax.set_ylabel("accuracy")

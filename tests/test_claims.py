@@ -367,8 +367,8 @@ def test_the_committed_generalisation_records_load_with_their_factors():
     gen = generalisation.load(default_results_dir())
     if gen.empty:
         pytest.skip("no committed generalisation records")
-    for _, g in gen.groupby(["experiment", "run_id"]):
-        assert sorted(g["factor"]) == sorted(generalisation.FACTORS)
+    for (experiment, _), g in gen.groupby(["experiment", "run_id"]):
+        assert sorted(g["factor"]) == sorted(generalisation.EXPERIMENTS[experiment])
         assert g.loc[g["factor"] == 1, "trained"].all() and not g.loc[g["factor"] > 1, "trained"].any()
     v = claims.beyond_trained(pd.DataFrame(), gen)
     assert v.verdict != claims.NOT_RUN and "x1.5" in v.ours

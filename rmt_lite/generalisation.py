@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         for model in models:
             cfg = resolve(experiment, model, "cpu", args.seed)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
+            if not (run_dir / "record.json").exists():  # not trained, or still training
+                print(f"skipped {run_dir}: no finished run")
+                continue
             if not any((run_dir / f).exists() for f in ("checkpoint.pt", "weights.pt")):
                 print(f"skipped {run_dir}: no weights")
                 continue

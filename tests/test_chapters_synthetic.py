@@ -547,3 +547,14 @@ def test_length_generalisation_figure_can_leave_out_exact_match_and_space_length
         "128",
     ]
     plt.close("all")
+
+
+def test_generalisation_cli_skips_a_run_still_training(tmp_path, capsys):
+    from rmt_lite import generalisation
+
+    folder = tmp_path / "needle" / "rmt-cpu-s0"
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.pt").write_bytes(b"")  # a run in progress: a checkpoint, no record yet
+    assert generalisation.main(["--results", str(tmp_path), "--only", "needle"]) == 0
+    out = capsys.readouterr().out
+    assert "rmt-cpu-s0: no finished run" in out and not (tmp_path / "generalisation").exists()

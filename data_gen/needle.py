@@ -180,9 +180,14 @@ class NeedleTask(Task):
         """The answer a reader finds from the facts of a sample (its input tokens): the place of
         the last ``went`` fact about the person of the question."""
         ids = _as_list(tokens)
-        asked = ids[-2]  # the input ends with "where <name> ?"
-        facts = [ids[i + 1] for i in range(1, len(ids) - 1) if ids[i] == WENT and ids[i - 1] == asked]
-        return facts[-1]
+        return ids[self.fact_position(ids) + 2]
+
+    def fact_position(self, tokens) -> int:
+        """Where the fact that answers the question starts in a sample's input tokens (the index of
+        its name): the last ``went`` fact about the person of the question, as :meth:`answer_of` reads."""
+        ids = _as_list(tokens)
+        asked = ids[-2]
+        return [i - 1 for i in range(1, len(ids) - 1) if ids[i] == WENT and ids[i - 1] == asked][-1]
 
     def decode(self, tokens) -> str:
         words = _text(self.text_vocab)["words"]

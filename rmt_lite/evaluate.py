@@ -137,7 +137,6 @@ def evaluate_task(
     return out
 
 
-@torch.no_grad()
 def evaluate_streamed(
     model: MemoryTransformer, batch: Any, segment_len: int, *, batch_size: int = 64, amp: bool = True
 ) -> dict[str, float]:
@@ -146,10 +145,26 @@ def evaluate_streamed(
     needle among thousands of segments). Returns ``loss``, ``acc_tf`` and ``exact_tf`` as
     :func:`evaluate_task` does; for a one-token answer (the needle task) greedy decoding gives the
     same prediction."""
+    loss, count, right, ok = _streamed(model, batch, segment_len, batch_size, amp)
+    count = max(count, 1)
+    return dict(loss=loss / count, acc_tf=right / count, exact_tf=int(ok.sum()) / max(len(ok), 1))
+
+
+def streamed_exact(
+    model: MemoryTransformer, batch: Any, segment_len: int, *, batch_size: int = 64, amp: bool = True
+) -> Tensor:
+    """[N] bool, read as :func:`evaluate_streamed` reads: every scored position of the sample right
+    (teacher-forced), for results per sample (accuracy against where a needle sits)."""
+    return _streamed(model, batch, segment_len, batch_size, amp)[3]
+
+
+@torch.no_grad()
+def _streamed(model, batch, segment_len: int, batch_size: int, amp: bool) -> tuple[float, int, int, Tensor]:
+    """Summed loss, scored count, right count and the [N] whole-sample hits, one segment at a time."""
     device = _device(model)
     tokens, targets, mask = batch.tokens, batch.targets, batch.loss_mask
     N, S = tokens.shape
-    loss, count, right, whole = 0.0, 0, 0, 0
+    loss, count, right, hits = 0.0, 0, 0, []
     with eval_mode(model), autocast(device, amp):
         for i in range(0, N, batch_size):
             t, y, m = (x[i : i + batch_size].to(device) for x in (tokens, targets, mask))
@@ -167,9 +182,8 @@ def evaluate_streamed(
                 count += int(seg_mask.sum())
                 right += int((hit & seg_mask).sum())
                 ok &= (hit | ~seg_mask).all(dim=1)
-            whole += int(ok.sum())
-    count = max(count, 1)
-    return dict(loss=loss / count, acc_tf=right / count, exact_tf=whole / N)
+            hits.append(ok.cpu())
+    return loss, count, right, torch.cat(hits)
 
 
 @torch.no_grad()

@@ -309,6 +309,19 @@ _COPY_SMOKE = dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2
 _SEGMENT_CURRICULUM = dict(curriculum_threshold=0.9, min_lr=1e-4, target=0.999)
 
 
+def _variant(base: str, name: str, description: str, cpu: dict, every: dict | None = None) -> Experiment:
+    """Experiment ``base`` under a new name: ``every`` changes all three profiles, ``cpu`` the cpu
+    profile only (on top of ``every``); the task, metric and source stay the base's."""
+    e = EXPERIMENTS[base]
+    return dataclasses.replace(
+        e,
+        name=name,
+        description=description,
+        task_name=e.task_name,
+        profiles={p: _merge(c, every or {}, cpu if p == "cpu" else {}) for p, c in e.profiles.items()},
+    )
+
+
 def _short_cpu(length: int, **run) -> dict:
     """A cpu profile of copy or reverse: ``length`` symbols out of 10, the segment and the memory
     as long as the sample's symbols (the paper's rows), a curriculum over segments."""
@@ -412,30 +425,23 @@ _register(
 # where no memory is needed and xl is a plain transformer, so that any slowdown comes from the
 # memory tokens themselves; no curriculum, evaluation every 100 steps to time the jump.
 _register(
-    dataclasses.replace(
-        EXPERIMENTS["retrieval"],
-        name="retrieval_study",
-        task_name="retrieval",
-        description="associative retrieval on one segment: what slows rmt down where memory is not needed",
-        profiles={
-            p: _merge(c, dict(segment_len=10, curriculum=()), dict(steps=1500, eval_interval=100) if p == "cpu" else {})
-            for p, c in EXPERIMENTS["retrieval"].profiles.items()
-        },
+    _variant(
+        "retrieval",
+        "retrieval_study",
+        "associative retrieval on one segment: what slows rmt down where memory is not needed",
+        every=dict(segment_len=10, curriculum=()),
+        cpu=dict(steps=1500, eval_interval=100),
     )
 )
 # Claim 4 decided on runs trained to convergence or plateau: retrieval at 2 and 3 segments with
 # three times the budget (rmt at 3 segments: about 0.5 s a step, 75 minutes a run); xl stops at
 # its target, so both models get the same chance.
 _register(
-    dataclasses.replace(
-        EXPERIMENTS["retrieval"],
-        name="retrieval_long",
-        task_name="retrieval",
-        description="associative retrieval with three times the cpu budget: where rmt's accuracy settles",
-        profiles={
-            p: _merge(c, dict(steps=9000, eval_interval=500) if p == "cpu" else {})
-            for p, c in EXPERIMENTS["retrieval"].profiles.items()
-        },
+    _variant(
+        "retrieval",
+        "retrieval_long",
+        "associative retrieval with three times the cpu budget: where rmt's accuracy settles",
+        cpu=dict(steps=9000, eval_interval=500),
     )
 )
 _register(
@@ -624,15 +630,12 @@ _register(
 # 20,000 steps are about 85 minutes for rmt and about 30 for xl and the transformer; validation
 # every 1000 steps gives the learning curves.
 _register(
-    dataclasses.replace(
-        EXPERIMENTS["lm_bytes"],
-        name="lm_bytes_long",
-        description="byte-level language modelling trained 13 times longer than lm_bytes (cpu): "
+    _variant(
+        "lm_bytes",
+        "lm_bytes_long",
+        "byte-level language modelling trained 13 times longer than lm_bytes (cpu): "
         "where the order of the models settles",
-        profiles={
-            p: _merge(c, dict(steps=20_000, eval_interval=1000) if p == "cpu" else {})
-            for p, c in EXPERIMENTS["lm_bytes"].profiles.items()
-        },
+        cpu=dict(steps=20_000, eval_interval=1000),
     )
 )
 _register(

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluate import evaluate_streamed, evaluate_task
+from .evaluate import evaluate_task, streamed_exact
 from .experiments import make_task, num_segments, resolve, sample_len
 from .records import atomic_write_json, read_records
 from .utils import git_sha
@@ -39,21 +39,30 @@ def length_generalisation(
     memory does not grow with the length). Samples come from each length's fixed test set. One row per length: length,
     seq_len, segments, acc (greedy), acc_tf, exact_match, and ``trained`` (the sample is no
     longer than the ones the model was trained on)."""
+    return _measure_lengths(model, cfg, lengths, n_samples, batch_size)[0]
 
+
+def _measure_lengths(model, cfg, lengths, n_samples: int, batch_size: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`length_generalisation`'s rows and, for the needle, one row per test sample: length,
+    ``depth`` (where its answering fact starts, as a share of the sample: 0 = the first token) and
+    ``correct`` (empty for other tasks)."""
     if cfg.kind != "task" or "length" not in cfg.task:
         raise ValueError(
             f"cfg.experiment={cfg.experiment!r} is not allowed: a task experiment with a length (copy, reverse, needle)"
         )
     trained = sample_len(cfg)
-    rows = []
+    rows, samples = [], []
     for L in lengths:
         if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 1:
             raise ValueError(f"lengths contains {L!r}; allowed: positive integers")
         task = make_task(cfg, int(L))
         batch = task.fixed_set("test", n_samples)
-        if getattr(task, "answer_len", 0) == 1:  # one answer token (the needle): greedy = teacher-forced,
-            m = evaluate_streamed(model, batch, cfg.segment_len, batch_size=batch_size, amp=cfg.amp)  # streamed
-            m = dict(m, acc_greedy=m["acc_tf"], exact_greedy=m["exact_tf"])
+        if hasattr(task, "fact_position"):  # one answer token (the needle): greedy = teacher-forced, streamed
+            hits = streamed_exact(model, batch, cfg.segment_len, batch_size=batch_size, amp=cfg.amp)
+            acc = int(hits.sum()) / len(hits)
+            m = dict(acc_greedy=acc, acc_tf=acc, exact_greedy=acc)
+            depth = [task.fact_position(t) / task.seq_len for t in batch.tokens]
+            samples.append(pd.DataFrame(dict(length=int(L), depth=depth, correct=hits.tolist())))
         else:
             m = evaluate_task(model, batch, cfg.segment_len, batch_size=batch_size, greedy=True, amp=cfg.amp)
         rows.append(
@@ -67,7 +76,8 @@ def length_generalisation(
                 trained=int(task.seq_len) <= trained,
             )
         )
-    return pd.DataFrame(rows)
+    empty = pd.DataFrame(columns=["length", "depth", "correct"])
+    return pd.DataFrame(rows), pd.concat(samples, ignore_index=True) if samples else empty
 
 
 def generalisation_lengths(cfg, factors: Sequence[float]) -> list[int]:
@@ -86,7 +96,7 @@ def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: 
     from .trainer import load_model
 
     model, cfg = load_model(run_dir, device="cpu")
-    rows = length_generalisation(model, cfg, generalisation_lengths(cfg, factors), n_samples=n_samples)
+    rows, samples = _measure_lengths(model, cfg, generalisation_lengths(cfg, factors), n_samples)
     record = next(
         r for r in read_records(Path(run_dir).parent.parent, cfg.experiment) if r.run_id == Path(run_dir).name
     )
@@ -103,6 +113,7 @@ def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: 
         mem_size=cfg.mem_size,
         n_samples=n_samples,
         rows=rows.to_dict("records"),
+        **({"samples": samples.to_dict("list")} if len(samples) else {}),
     )
 
 
@@ -118,6 +129,23 @@ def load(results_dir: str | Path) -> pd.DataFrame:
         keys = ("experiment", "model", "seed", "profile", "run_id", "analysis_git_sha")
         df = pd.DataFrame(r["rows"]).assign(**{k: r[k] for k in keys})
         frames.append(df.assign(factor=df["length"] / r["trained_length"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_samples(results_dir: str | Path) -> pd.DataFrame:
+    """One row per test sample of every committed needle generalisation record: experiment, model,
+    seed, run_id, length, segments, ``depth`` (where the answering fact starts, as a share of the
+    sample) and ``correct``."""
+    import json
+
+    frames = []
+    for path in sorted((Path(results_dir) / FOLDER).glob("*/*.json")):
+        r = json.loads(path.read_text())
+        if "samples" not in r:
+            continue
+        segments = {row["length"]: row["segments"] for row in r["rows"]}
+        df = pd.DataFrame(r["samples"]).assign(**{k: r[k] for k in ("experiment", "model", "seed", "run_id")})
+        frames.append(df.assign(segments=df["length"].map(segments)))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

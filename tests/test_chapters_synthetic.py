@@ -558,3 +558,48 @@ def test_generalisation_cli_skips_a_run_still_training(tmp_path, capsys):
     assert generalisation.main(["--results", str(tmp_path), "--only", "needle"]) == 0
     out = capsys.readouterr().out
     assert "rmt-cpu-s0: no finished run" in out and not (tmp_path / "generalisation").exists()
+
+
+def test_needle_generalisation_records_each_sample_with_the_depth_of_its_fact(tmp_path):
+    from rmt_lite import generalisation
+    from rmt_lite.records import atomic_write_json
+    from rmt_lite.trainer import train_experiment
+
+    over = {"steps": 2, "eval_interval": 2, "warmup_steps": 0}
+    run = train_experiment("needle", "rmt", "smoke", 0, over, out_dir=tmp_path / "needle", log=lambda line: None)
+    record = generalisation.measure(run.run_dir, (1, 4), n_samples=6)
+    atomic_write_json(tmp_path / "generalisation" / "needle" / f"{record['run_id']}.json", record)
+    samples = generalisation.load_samples(tmp_path)
+    assert len(samples) == 12 and samples["depth"].between(0, 1, inclusive="left").all()
+    per_length = samples.groupby("length")["correct"].mean()
+    for row in record["rows"]:  # the samples are the ones the accuracy counts
+        assert per_length[row["length"]] == pytest.approx(row["acc"])
+        assert set(samples.loc[samples["length"] == row["length"], "segments"]) == {row["segments"]}
+    longer = record["rows"][1]["length"]
+    task = data_gen.make_task("needle", **{**resolve("needle", "rmt", "smoke").task, "length": longer})
+    test = task.fixed_set("test", 6)
+    want = [task.fact_position(t) / task.seq_len for t in test.tokens]
+    assert samples.loc[samples["length"] == task.length, "depth"].tolist() == pytest.approx(want)
+
+
+def test_depth_accuracy_pools_seeds_within_equal_shares_of_the_sample():
+    samples = pd.DataFrame(
+        dict(
+            model=["rmt"] * 6,
+            seed=[0, 0, 1, 1, 0, 1],
+            segments=[8, 8, 8, 8, 16, 16],
+            depth=[0.05, 0.15, 0.55, 0.999, 0.3, 0.31],
+            correct=[True, False, True, True, False, True],
+        )
+    )
+    df = cs.depth_accuracy(samples, bins=2).set_index(["segments", "depth"])
+    assert df.loc[(8, "0-50%"), "acc"] == 0.5 and df.loc[(8, "0-50%"), "n"] == 2
+    assert df.loc[(8, "50-100%"), "acc"] == 1.0 and df.loc[(8, "50-100%"), "seeds"] == 1
+    assert df.loc[(16, "0-50%"), "seeds"] == 2 and (16, "50-100%") not in df.index
+    fig = tp.plot_fact_depth(df.reset_index(), provenance="p", title="t")
+    fig.canvas.draw()
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert cells == ["0.50", "0.50", "1.00"]  # rows: the start of the sample first
+    with pytest.raises(ValueError, match="bins"):
+        cs.depth_accuracy(samples, bins=0)
+    plt.close("all")

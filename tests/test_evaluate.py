@@ -19,6 +19,7 @@ from rmt_lite.evaluate import (
     evaluate_streamed,
     evaluate_task,
     greedy_predictions,
+    streamed_exact,
 )
 
 
@@ -190,3 +191,18 @@ def test_streamed_evaluation_gives_the_teacher_forced_metrics_of_the_whole_run(c
     nb = needle.fixed_set("test", 6)
     small = _model(variant, vocab=needle.vocab_size)
     assert evaluate_streamed(small, nb, 8, amp=False)["acc_tf"] == evaluate_task(small, nb, 8, amp=False)["acc"]
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("variant", ["rmt", "xl"])
+def test_streamed_exact_marks_each_sample_right_or_wrong(variant):
+    """Per sample: right exactly where the whole run's argmax is the answer (half are made right)."""
+    needle = data_gen.make_task("needle", length=40, num_distractors=1, text_vocab=20)
+    nb = needle.fixed_set("test", 10)
+    model = _model(variant, vocab=needle.vocab_size)
+    pred = run_segments(model, nb.tokens, 8).logits.argmax(-1)[:, -1]
+    want = torch.arange(10) < 5
+    targets = nb.targets.clone()
+    targets[:, -1] = torch.where(want, pred, (pred + 1) % needle.vocab_size)
+    got = streamed_exact(model, type(nb)(nb.tokens, targets, nb.loss_mask), 8, batch_size=3, amp=False)
+    assert torch.equal(got, want)

@@ -408,3 +408,27 @@ def plot_length_generalisation(
 
 # ------------------------------------------------------------------------------------------------
 # decoded samples
+
+
+def plot_fact_depth(df: pd.DataFrame, *, provenance: str, title: str) -> plt.Figure:
+    """One heatmap per model: accuracy by the number of segments of the test sample (columns) and
+    where the answering fact sits in it (rows, the start of the sample at the top), each cell
+    annotated; ``df`` as :func:`rmt_lite.chapters.synthetic.depth_accuracy` returns it."""
+    models = model_order(df["model"])
+    fig, axes = plt.subplots(1, len(models), figsize=(3.1 * len(models) + 0.6, 3.4), sharey=True, squeeze=False)
+    depths = list(df["depth"].cat.categories) if hasattr(df["depth"], "cat") else sorted(set(df["depth"]))
+    for ax, m in zip(axes[0], models):
+        grid = df[df["model"] == m].pivot(index="depth", columns="segments", values="acc").reindex(depths)
+        image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+            if not np.isnan(v):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 else "black")
+        ax.set_xticks(range(grid.shape[1]), [str(int(s)) for s in grid.columns])
+        ax.set_yticks(range(len(depths)), depths)
+        ax.set_title(m)
+        ax.set_xlabel("segments of the test sample")
+        ax.grid(False)
+    axes[0][0].set_ylabel("where the fact sits in the sample")
+    fig.colorbar(image, ax=axes[0].tolist(), label="accuracy", shrink=0.9)
+    fig.suptitle(title)
+    return stamp(fig, provenance)

@@ -76,6 +76,12 @@ def queue() -> list[Run]:
     longer += _sweep("retrieval_long", ("xl", "rmt"), (2, 3), seeds=SEEDS)
     runs += sorted(longer, key=lambda r: r.seed)
     runs += [Run("copy_long", "rmt", 0, {"length": n, "mem_size": m}) for n in (18, 36) for m in (3, 6, 9)]
+    # claim 5 on the equations a CPU can learn (roots in -25..25): 3 seeds, seed-major
+    runs += [
+        Run("quadratic_small", model, s, extra)
+        for s in SEEDS
+        for model, extra in (("transformer", {"num_segments": 1}), ("xl", {}), ("rmt", {}))
+    ]
     # beyond the paper (chapter 10): the needle, tested far past its training length
     runs += [Run("needle", m, s) for s in SEEDS for m in ("rmt", "xl", "transformer")]
     # claims 6 and 7 trained until the order settles: 2 seeds, BPTT depth 0, 1 and 2 for rmt

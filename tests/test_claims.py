@@ -219,6 +219,19 @@ def test_quadratic_needs_rmt_above_xl_and_close_to_the_whole_sample_transformer(
     )  # above xl, far from whole
 
 
+def test_quadratic_rests_on_the_small_range_variant_once_a_seed_has_all_three_models_there():
+    paper_range = quadratic_rows([0.30, 0.05, 0.06], root_range=99)  # rmt above xl, far from whole
+    small = quadratic_rows([0.90, 0.70, 0.60], root_range=25).assign(experiment="quadratic_small")
+    both = pd.concat([paper_range, small], ignore_index=True)
+    v = claims.quadratic(both)
+    assert v.verdict.startswith("does not hold") and v.ours.startswith("small-range variant (roots in \u00b125)")
+    assert set(claims.quadratic_runs(both)["experiment"]) == {"quadratic_small"}
+    unfinished = pd.concat([paper_range, small[small["model"] != "xl"]], ignore_index=True)
+    assert set(claims.quadratic_runs(unfinished)["experiment"]) == {"quadratic"}
+    v = claims.quadratic(unfinished)
+    assert v.verdict.startswith("partly") and "variant" not in v.ours
+
+
 def test_retrieval_is_partly_true_when_rmt_trails_xl_at_three_segments():
     final = {("xl", 3): [0.8, 1.0, 1.0], ("rmt", 3): [0.7, 0.25, 0.25]}
     records = pd.DataFrame(

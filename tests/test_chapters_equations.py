@@ -1,5 +1,7 @@
 """Chapter 5 helpers (rmt_lite.chapters.equations): samples, chunks, decoding, per-chunk accuracy, tables."""
 
+import math
+
 import pandas as pd
 import pytest
 import torch
@@ -28,6 +30,10 @@ def test_fixed_set_is_the_set_a_run_of_the_profile_scores():
     assert len(valid.targets) == cfg.eval_size and not torch.equal(valid.targets[:4], b.targets[:4])
     with pytest.raises(ValueError, match="split='train' is not allowed"):
         eq.fixed_set("smoke", "train")
+    small, _ = eq.fixed_set("smoke", n=4, experiment="quadratic_small")
+    assert small.root_range < task.root_range
+    with pytest.raises(ValueError, match="experiment"):
+        eq.fixed_set("smoke", experiment="copy")
 
 
 def test_chunks_are_the_decoded_steps(batch):
@@ -211,3 +217,15 @@ def test_settings_are_the_reproduction_queues():
 
     queued = {(r.model, tuple(sorted(dict(r.overrides).items()))) for r in queue() if r.experiment == "quadratic"}
     assert {(m, tuple(sorted(o.items()))) for m, o in eq.SETTINGS.values()} == queued
+
+
+def test_rootless_shares_counts_the_held_out_equations_the_sampler_can_draw():
+    from data_gen.tasks import QuadraticTask, _buckets
+
+    df = eq.rootless_shares([5, 25], k_max=2, n=40)
+    task = QuadraticTask(root_range=5, k_max=2)
+    p = task._sample_params(100_000, torch.Generator().manual_seed(0))
+    real = p[(p[:, 0] == 0) & (_buckets(p) == 0)]
+    assert df.iloc[0]["held-out test equations with real roots"] == len({tuple(r) for r in real.tolist()})
+    assert math.isnan(df.iloc[0]["rootless share of 40 test equations"])  # too few to fill 40
+    assert 0 < df.iloc[1]["rootless share of 40 test equations"] < 1

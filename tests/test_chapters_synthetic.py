@@ -600,6 +600,8 @@ def test_depth_accuracy_pools_seeds_within_equal_shares_of_the_sample():
     fig.canvas.draw()
     cells = [t.get_text() for t in fig.axes[0].texts]
     assert cells == ["0.50", "0.50", "1.00"]  # rows: the start of the sample first
+    per_seed = cs.depth_accuracy(samples, bins=2, by=["model", "seed"]).set_index(["seed", "segments", "depth"])
+    assert per_seed.loc[(0, 8, "0-50%"), "acc"] == 0.5 and per_seed.loc[(1, 16, "0-50%"), "acc"] == 1.0
     with pytest.raises(ValueError, match="bins"):
         cs.depth_accuracy(samples, bins=0)
     plt.close("all")

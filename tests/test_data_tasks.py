@@ -1,6 +1,7 @@
 """data_gen.tasks: layouts against hand-written examples, determinism, held-out samples, the
 quadratic-equation checker on many generated and corrupted samples."""
 
+import math
 import random
 
 import pytest
@@ -250,6 +251,30 @@ def test_checker_accepts_many_generated_samples():
     ks = {k for k, _, _ in params}
     assert ks == set(range(-10, 0)) | set(range(1, 11))
     assert check_quadratic_batch(t.fixed_set("test", 300), t)
+
+
+def test_checker_proves_every_sample_of_the_small_range_variant_claim_5_rests_on():
+    from rmt_lite import resolve
+
+    cfg = resolve("quadratic_small", "rmt", "cpu")
+    t = make_task("quadratic", **cfg.task)
+    params = check_quadratic_batch(t.batch(2000, gen(5)), t)
+    assert max(max(abs(r) for r in roots) for roots in _roots(params)) <= 25
+    test, valid = t.fixed_set("test", cfg.test_size), t.fixed_set("valid", cfg.eval_size)
+    assert check_quadratic_batch(test, t) and check_quadratic_batch(valid, t)
+    rootless = float((test.targets[:, -t.chunk_len :] == 0).all(dim=1).float().mean())
+    assert 0.15 < rootless < 0.3  # the paper's share, within the spread of a held-out set this size
+
+
+def _roots(params):
+    """The real roots of each ``(k, b, c)`` with a real root."""
+    out = []
+    for _, b, c in params:
+        d = b * b - 4 * c
+        if d >= 0:
+            s = math.isqrt(d)
+            out.append(((-b - s) // 2, (-b + s) // 2))
+    return out
 
 
 GOOD = ["2*x^2-4*x-30=0", "x^2-2*x-15=0", "D=2^2-4*1*-15=64=8^2", "x=(2-8)/2=-3", "x=(2+8)/2=5", "-3,5"]

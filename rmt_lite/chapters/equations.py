@@ -9,7 +9,7 @@ exactly right under greedy decoding. The figures are drawn by :mod:`rmt_lite.plo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -32,16 +32,55 @@ SETTINGS = {
 
 # ------------------------------------------------------------------------------------------------
 # samples
-def fixed_set(profile: str, split: str = "test", n: int | None = None, seed: int = 0):
-    """The quadratic task of ``profile`` and one of its fixed sets (``split``: test or valid):
-    ``n`` samples, by default as many as a run of the profile scores (``test_size`` for test,
-    ``eval_size`` for valid), then exactly the set its metrics are computed on."""
+def fixed_set(profile: str, split: str = "test", n: int | None = None, seed: int = 0, experiment: str = "quadratic"):
+    """The quadratic task of ``experiment`` (``quadratic`` or ``quadratic_small``) at ``profile`` and
+    one of its fixed sets (``split``: test or valid): ``n`` samples, by default as many as a run of
+    the profile scores (``test_size`` for test, ``eval_size`` for valid), then exactly the set its
+    metrics are computed on."""
     if split not in ("test", "valid"):
         raise ValueError(f"split={split!r} is not allowed: test or valid")
-    cfg = resolve("quadratic", "rmt", profile, seed)
+    if experiment not in ("quadratic", "quadratic_small"):
+        raise ValueError(f"experiment={experiment!r} is not allowed: quadratic or quadratic_small")
+    cfg = resolve(experiment, "rmt", profile, seed)
     task = make_task(cfg)
     default = cfg.test_size if split == "test" else cfg.eval_size
     return task, task.fixed_set(split, default if n is None else n)
+
+
+def rootless_shares(root_ranges: Sequence[int], k_max: int = 10, n: int = 250) -> pd.DataFrame:
+    """Why a small range cannot be tested fairly: for each root range, the distinct equations of
+    the task, the held-out real-root equations among them, and the share of rootless equations in
+    its fixed test set of ``n`` (NaN where the held-out equations cannot fill it)."""
+    from data_gen.tasks import SPLIT_BUCKET, QuadraticTask, _buckets
+
+    rows = []
+    for r in root_ranges:
+        task = QuadraticTask(root_range=r, k_max=k_max)
+        lo, hi = torch.triu_indices(2 * r + 1, 2 * r + 1) - r  # every pair of roots lo <= hi
+        ks = torch.tensor([k for k in range(-k_max, k_max + 1) if k])
+        params = torch.stack(  # the parameter rows of every real-root equation: [kind 0, lo, hi, k]
+            [
+                torch.zeros(len(lo) * len(ks), dtype=torch.long),
+                lo.repeat(len(ks)),
+                hi.repeat(len(ks)),
+                ks.repeat_interleave(len(lo)),
+            ],
+            dim=1,
+        )
+        held_out = int((_buckets(params) == SPLIT_BUCKET["test"]).sum())
+        try:
+            share = empty_answer_share(task.fixed_set("test", n).targets, task.chunk_len)
+        except ValueError:  # not enough distinct held-out equations
+            share = float("nan")
+        rows.append(
+            {
+                "roots in": f"-{r}..{r}",
+                "distinct equations": task.space_size,
+                "held-out test equations with real roots": held_out,
+                f"rootless share of {n} test equations": share,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def characters(row) -> list[str]:

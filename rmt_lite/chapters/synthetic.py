@@ -616,18 +616,18 @@ def how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def depth_accuracy(samples: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+def depth_accuracy(samples: pd.DataFrame, bins: int = 5, by: Sequence[str] = ("model",)) -> pd.DataFrame:
     """Accuracy by where the answering fact sits (the needle; rows of
     :func:`rmt_lite.generalisation.load_samples`): ``depth`` cut into ``bins`` equal shares of the
-    sample (0 = its first token), pooled over seeds. Columns model, segments, depth (the bin, as
-    ``"0-20%"``), acc, n (samples) and seeds."""
+    sample (0 = its first token), pooled over seeds unless ``by`` holds ``"seed"``. Columns ``by``,
+    segments, depth (the bin, as ``"0-20%"``), acc, n (samples) and seeds."""
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
         raise ValueError(f"bins={bins!r} is not allowed; bins must be a positive integer")
     edges = np.linspace(0, 100, bins + 1).round().astype(int)
     labels = [f"{a}-{b}%" for a, b in zip(edges[:-1], edges[1:])]
     at = np.minimum((samples["depth"].to_numpy(float) * bins).astype(int), bins - 1)
     df = samples.assign(depth=pd.Categorical([labels[i] for i in at], categories=labels, ordered=True))
-    out = df.groupby(["model", "segments", "depth"], observed=True).agg(
+    out = df.groupby([*by, "segments", "depth"], observed=True).agg(
         acc=("correct", "mean"), n=("correct", "size"), seeds=("seed", "nunique")
     )
     return out.reset_index()

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .evaluate import streamed_exact
 from .experiments import RunConfig, make_task
 from .model import MemoryTransformer
 from .records import RunRecord, atomic_write_json
@@ -111,7 +112,8 @@ def read_write_maps(analysis: MemoryAnalysis, layer: int) -> tuple[np.ndarray, n
 @torch.no_grad()
 def memory_states(model: MemoryTransformer, tokens: Tensor, segment_len: int, batch_size: int = 512) -> Tensor:
     """The memory before the first segment and after every segment: ``[n_segments + 1, N, M, d]``
-    (index 0 is the learned ``M_0``; index t the memory written by segment t - 1)."""
+    (index 0 is the learned ``M_0``; index t the memory written by segment t - 1). Read one segment
+    at a time, so that only the memory, not the logits, grows with the sample's length."""
     if not model.cfg.has_memory:
         raise ValueError(f"model variant {model.cfg.variant!r} has no memory tokens; allowed: rmt, mt, rmt_xl")
     model.eval()
@@ -119,9 +121,12 @@ def memory_states(model: MemoryTransformer, tokens: Tensor, segment_len: int, ba
     chunks = []
     for i in range(0, tokens.shape[0], batch_size):
         t = tokens[i : i + batch_size].to(dev)
-        out = run_segments(model, t, segment_len)
-        first = model.init_state(t.shape[0]).memory
-        chunks.append(torch.stack([first] + [o.state.memory for o in out.outputs]).float().cpu())
+        state = model.init_state(t.shape[0])
+        states = [state.memory.float().cpu()]
+        for a, b in segment_bounds(t.shape[1], segment_len):
+            state = model(t[:, a:b], state).state
+            states.append(state.memory.float().cpu())
+        chunks.append(torch.stack(states))
     return torch.cat(chunks, dim=1)
 
 
@@ -136,13 +141,18 @@ def ridge_probe(
     a bias and an L2 penalty ``ridge * N`` and predicts the arg-max. Returns the held-out
     accuracy ``[G, P]``.
     """
+    if x_test.dim() == 3 and y_test.shape[0] != x_test.shape[1]:
+        raise ValueError(f"y_test {tuple(y_test.shape)} must have one row per sample of x_test ({x_test.shape[1]})")
+    pred = ridge_predict(x_train, y_train, x_test, num_classes, ridge)
+    return (pred == y_test.long()).double().mean(1).float()
+
+
+def ridge_predict(x_train: Tensor, y_train: Tensor, x_test: Tensor, num_classes: int, ridge: float = 1e-2) -> Tensor:
+    """The probes of :func:`ridge_probe`, their predicted class for every test sample: ``[G, N_test, P]``."""
     if x_train.dim() != 3 or x_test.dim() != 3:
         raise ValueError(f"x_train {tuple(x_train.shape)} and x_test {tuple(x_test.shape)}: expected [G, N, F]")
-    if y_train.shape[0] != x_train.shape[1] or y_test.shape[0] != x_test.shape[1]:
-        raise ValueError(
-            f"y_train {tuple(y_train.shape)} / y_test {tuple(y_test.shape)} must have one row per "
-            f"sample of x_train ({x_train.shape[1]}) / x_test ({x_test.shape[1]})"
-        )
+    if y_train.shape[0] != x_train.shape[1]:
+        raise ValueError(f"y_train {tuple(y_train.shape)} must have one row per sample of x_train ({x_train.shape[1]})")
     if ridge <= 0:
         raise ValueError(f"ridge={ridge!r} is not allowed: a number > 0")
     G, N, Fdim = x_train.shape
@@ -157,8 +167,7 @@ def ridge_probe(
     penalty = torch.eye(Fdim + 1, dtype=gram.dtype) * ridge * N
     penalty[-1, -1] = 0.0  # the bias is not penalised
     weights = torch.linalg.solve(gram + penalty, xa.transpose(1, 2) @ targets)  # [G, F+1, P*K]
-    pred = (xb @ weights).view(G, xb.shape[1], P, num_classes).argmax(-1)
-    return (pred == y_test.long()).double().mean(1).float()
+    return (xb @ weights).view(G, xb.shape[1], P, num_classes).argmax(-1)
 
 
 def probe_memory(
@@ -396,3 +405,108 @@ def analyse(
     return MemoryAnalysis(
         meta=meta, attention=attention, probes=probes, norms=norms, blocks=block_mass(attention, M, seg_lens)
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# the needle (chapter 10): is a fact lost when it is written, or while it is kept?
+NEEDLE_FACTOR = 8  # test samples 8 times the trained length (32 segments for the cpu runs)
+
+
+def needle_memory(
+    model: MemoryTransformer,
+    cfg: RunConfig,
+    length: int,
+    *,
+    n_train: int = 2000,
+    n_test: int = 400,
+    ridge: float = 1e-2,
+) -> pd.DataFrame:
+    """Per test sample of the needle at ``length`` tokens: ``fact_segment`` (0-based), whether a
+    linear probe reads the place of the fact from the memory written by the fact's own segment
+    (``written``) and from the memory the question's segment reads (``kept``), and whether the
+    model answers right (``answered``). The probes (:func:`ridge_predict`, all slots together) are
+    trained on ``n_train`` samples of the training stream (a ``torch.Generator`` seeded with the
+    run's seed) and scored on the fixed test set. A sample whose fact sits in the question's own
+    segment needs no memory and is left out."""
+    task = make_task(cfg, length)
+    if not hasattr(task, "fact_position") or not model.cfg.has_memory:
+        raise ValueError(f"cfg.experiment={cfg.experiment!r}, model {model.cfg.variant!r}: allowed: the needle, rmt")
+    seg = cfg.segment_len
+    n = len(segment_bounds(int(task.seq_len), seg))
+    train = task.batch(n_train, torch.Generator().manual_seed(cfg.seed))
+    test = task.fixed_set("test", n_test)
+    _, places = torch.unique(torch.cat([train.targets[:, -1], test.targets[:, -1]]), return_inverse=True)
+
+    def read(batch):
+        mem = memory_states(model, batch.tokens, seg)  # [n + 1, N, M, d]
+        fact = torch.tensor([task.fact_position(t) // seg for t in batch.tokens])
+        written = mem[fact + 1, torch.arange(len(fact))].flatten(1)
+        return fact, fact < n - 1, written, mem[n - 1].flatten(1)
+
+    f_tr, use_tr, w_tr, k_tr = read(train)
+    f_te, use_te, w_te, k_te = read(test)
+    y_tr, y_te = places[: len(f_tr), None][use_tr], places[len(f_tr) :]
+    k = int(places.max()) + 1
+    written = ridge_predict(w_tr[use_tr][None], y_tr, w_te[None], k, ridge)[0, :, 0] == y_te
+    kept = ridge_predict(k_tr[use_tr][None], y_tr, k_te[None], k, ridge)[0, :, 0] == y_te
+    answered = streamed_exact(model, test, seg, amp=cfg.amp)
+    df = pd.DataFrame(dict(fact_segment=f_te, written=written, kept=kept, answered=answered))
+    return df[use_te.numpy()].assign(segments=n).reset_index(drop=True)
+
+
+def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, **kw) -> dict:
+    """:func:`needle_memory` of one committed needle ``rmt`` run at ``factor`` times its trained
+    length, with where it comes from (written by ``python -m rmt_lite.memory_analysis``)."""
+    from .records import read_records
+    from .trainer import load_model
+    from .utils import git_sha
+
+    model, cfg = load_model(run_dir, device="cpu")
+    length = factor * int(cfg.task["length"])
+    df = needle_memory(model, cfg, length, **kw)
+    record = next(
+        r for r in read_records(Path(run_dir).parent.parent, cfg.experiment) if r.run_id == Path(run_dir).name
+    )
+    meta = dict(experiment=cfg.experiment, model=cfg.model, seed=cfg.seed, profile=cfg.profile, run_id=record.run_id)
+    meta.update(git_sha=record.git_sha, analysis_git_sha=git_sha(), length=length, segment_len=cfg.segment_len)
+    return dict(meta, samples={c: df[c].tolist() for c in df.columns})
+
+
+def load_needle_memory(results_dir: str | Path) -> pd.DataFrame:
+    """Every committed :func:`measure_needle_memory` record, one row per test sample, with seed,
+    run_id and analysis_git_sha."""
+    frames = []
+    for path in sorted((Path(results_dir) / ANALYSIS_DIR / "needle").glob("*.json")):
+        r = json.loads(path.read_text())
+        frames.append(pd.DataFrame(r["samples"]).assign(**{k: r[k] for k in ("seed", "run_id", "analysis_git_sha")}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rmt_lite.memory_analysis --seed 0``: the needle memory of the committed rmt run."""
+    import argparse
+
+    from .experiments import resolve
+    from .trainer import default_run_id
+
+    parser = argparse.ArgumentParser(prog="python -m rmt_lite.memory_analysis", description=main.__doc__)
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--seed", type=int, action="append", help="seeds (default 0, 1 and 2)")
+    args = parser.parse_args(argv)
+    for seed in args.seed or (0, 1, 2):
+        run_dir = Path(args.results) / "needle" / default_run_id(resolve("needle", "rmt", "cpu", seed))
+        if not (run_dir / "record.json").exists():
+            print(f"skipped {run_dir}: no finished run")
+            continue
+        record = measure_needle_memory(run_dir)
+        out = Path(args.results) / ANALYSIS_DIR / "needle" / f"{record['run_id']}.json"
+        atomic_write_json(out, record)
+        shares = pd.DataFrame(record["samples"])[["written", "kept", "answered"]].mean()
+        print(f"{out}: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -64,6 +64,29 @@ def test_memory_states_start_at_m0_and_follow_the_runner():
     assert torch.equal(mem[0, 0], model.initial_memory.detach())
     out = run_segments(model, b.tokens, cfg.segment_len)
     assert torch.allclose(mem[-1], out.state.memory, atol=1e-6)
+    for t, o in enumerate(out.outputs, start=1):  # every state the runner passes on
+        assert torch.allclose(mem[t], o.state.memory, atol=1e-6)
+
+
+def test_needle_memory_scores_each_sample_whose_fact_needs_the_memory():
+    from rmt_lite.evaluate import streamed_exact
+
+    cfg = resolve("needle", "rmt", "smoke")
+    task = make_task(cfg)
+    torch.manual_seed(0)
+    model = MemoryTransformer(cfg.model_config(task.vocab_size)).eval()
+    length = 4 * task.length
+    df = ma.needle_memory(model, cfg, length, n_train=40, n_test=30)
+    longer = make_task(cfg, length)
+    test = longer.fixed_set("test", 30)
+    n = -(-longer.seq_len // cfg.segment_len)
+    facts = torch.tensor([longer.fact_position(t) // cfg.segment_len for t in test.tokens])
+    needs = facts < n - 1  # a fact in the question's own segment needs no memory
+    assert df["fact_segment"].tolist() == facts[needs].tolist() and set(df["segments"]) == {n}
+    assert df["answered"].tolist() == streamed_exact(model, test, cfg.segment_len)[needs].tolist()
+    assert df["written"].dtype == bool and df["kept"].dtype == bool
+    with pytest.raises(ValueError, match="allowed: the needle, rmt"):
+        ma.needle_memory(model, resolve("copy", "rmt", "smoke"), 12)
 
 
 def test_mean_attention_respects_the_mask_and_block_mass_sums_to_one():
@@ -169,3 +192,17 @@ def test_read_write_maps_cut_the_memory_blocks_out_of_the_attention(analysis):
     assert torch.allclose(torch.from_numpy(write[:, :T]), att[b["write"], b["tokens"]])
     later = analysis.attention[1][0]
     assert torch.allclose(torch.from_numpy(read[:, :T]), later[b["tokens"], b["read"]].T)
+
+
+def test_needle_memory_records_load_back_one_row_per_sample(tmp_path):
+    from rmt_lite.records import atomic_write_json
+    from rmt_lite.trainer import train_experiment
+
+    over = {"steps": 2, "eval_interval": 2, "warmup_steps": 0}
+    run = train_experiment("needle", "rmt", "smoke", 1, over, out_dir=tmp_path / "needle", log=lambda line: None)
+    record = ma.measure_needle_memory(run.run_dir, factor=2, n_train=20, n_test=10)
+    assert record["length"] == 2 * resolve("needle", "rmt", "smoke").task["length"]
+    atomic_write_json(tmp_path / "memory_analysis" / "needle" / f"{record['run_id']}.json", record)
+    back = ma.load_needle_memory(tmp_path)
+    assert len(back) == len(record["samples"]["answered"]) and set(back["seed"]) == {1}
+    assert back["answered"].tolist() == record["samples"]["answered"]

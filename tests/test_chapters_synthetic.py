@@ -605,3 +605,26 @@ def test_depth_accuracy_pools_seeds_within_equal_shares_of_the_sample():
     with pytest.raises(ValueError, match="bins"):
         cs.depth_accuracy(samples, bins=0)
     plt.close("all")
+
+
+def test_needle_memory_table_splits_the_sample_into_runs_of_segments_per_seed():
+    samples = pd.DataFrame(
+        dict(
+            seed=[0, 0, 0, 1],
+            segments=[8] * 4,
+            fact_segment=[0, 3, 6, 6],
+            written=[True, True, False, True],
+            kept=[True, False, False, False],
+            answered=[True, True, False, True],
+        )
+    )
+    df = cs.needle_memory_table(samples, bins=2)
+    assert df["where"].tolist() == ["segments 1-4", "segments 5-8", "segments 5-8"]
+    first = df.iloc[0]
+    assert (first["written"], first["kept"], first["answered"], first["n"]) == (1.0, 0.5, 1.0, 2)
+    fig = tp.plot_needle_memory(df, provenance="p", title="t", chance=0.25)
+    assert [ax.get_title() for ax in fig.axes] == ["seed 0", "seed 1"]
+    assert list(fig.axes[0].lines[1].get_ydata()) == [0.5, 0.0]  # kept, by part of the sample
+    with pytest.raises(ValueError, match="bins"):
+        cs.needle_memory_table(samples, bins=0)
+    plt.close("all")

@@ -631,3 +631,23 @@ def depth_accuracy(samples: pd.DataFrame, bins: int = 5, by: Sequence[str] = ("m
         acc=("correct", "mean"), n=("correct", "size"), seeds=("seed", "nunique")
     )
     return out.reset_index()
+
+
+def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
+    """Rows of :func:`rmt_lite.memory_analysis.load_needle_memory` per seed and part of the sample
+    the fact sits in (``bins`` equal runs of segments, as ``"segments 1-8"``): the shares of
+    samples whose fact a probe reads right after it was written (``written``), before the question
+    (``kept``), and that the model answers (``answered``), with n (samples)."""
+    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
+        raise ValueError(f"bins={bins!r} is not allowed; bins must be a positive integer")
+    n = int(samples["segments"].max())
+    width = -(-n // bins)
+    part = samples["fact_segment"] // width
+    labels = {p: f"segments {p * width + 1}-{min((p + 1) * width, n)}" for p in sorted(set(part))}
+    out = (
+        samples.assign(part=part, where=part.map(labels))
+        .groupby(["seed", "part", "where"])
+        .agg(written=("written", "mean"), kept=("kept", "mean"), answered=("answered", "mean"), n=("answered", "size"))
+        .reset_index()
+    )
+    return out.drop(columns="part")

@@ -432,3 +432,31 @@ def plot_fact_depth(df: pd.DataFrame, *, provenance: str, title: str) -> plt.Fig
     fig.colorbar(image, ax=axes[0].tolist(), label="accuracy", shrink=0.9)
     fig.suptitle(title)
     return stamp(fig, provenance)
+
+
+def plot_needle_memory(df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None) -> plt.Figure:
+    """One panel per seed: against the part of the sample the fact sits in, the share of samples
+    whose fact a probe reads from the memory just after it was written, before the question, and
+    that the model answers; ``df`` as :func:`rmt_lite.chapters.synthetic.needle_memory_table`."""
+    seeds = sorted(set(df["seed"]))
+    fig, axes = plt.subplots(1, len(seeds), figsize=(2.6 * len(seeds) + 0.8, 3.3), sharey=True, squeeze=False)
+    lines = (
+        ("written", "probe, just after the fact", "o", "-"),
+        ("kept", "probe, before the question", "s", "--"),
+        ("answered", "the model's answer", "^", ":"),
+    )
+    colors = sns.color_palette("colorblind")
+    for ax, seed in zip(axes[0], seeds):
+        g = df[df["seed"] == seed]
+        x = range(len(g))
+        for k, (col, label, marker, ls) in enumerate(lines):
+            ax.plot(x, g[col], marker=marker, ls=ls, color=colors[k], label=label)
+        if chance is not None:
+            ax.axhline(chance, color="0.45", ls=":", lw=1.0)
+        ax.set_xticks(list(x), [w.replace("segments ", "") for w in g["where"]])
+        ax.set_title(f"seed {seed}")
+        ax.set_xlabel("segment of the fact")
+        ax.set_ylim(0, 1.05)
+    axes[0][0].set_ylabel("share of test samples")
+    _top_legend(fig, axes[0][0].get_legend_handles_labels()[0], title)
+    return stamp(fig, provenance)

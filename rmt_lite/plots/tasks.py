@@ -411,26 +411,25 @@ def plot_length_generalisation(
 
 
 def plot_fact_depth(df: pd.DataFrame, *, provenance: str, title: str) -> plt.Figure:
-    """One heatmap per model: accuracy by the number of segments of the test sample (columns) and
-    where the answering fact sits in it (rows, the start of the sample at the top), each cell
-    annotated; ``df`` as :func:`rmt_lite.chapters.synthetic.depth_accuracy` returns it."""
+    """One heatmap per model, stacked: accuracy by the number of segments of the test sample
+    (columns) and where the answering fact sits in it (rows, the start of the sample at the top),
+    each cell annotated; ``df`` as :func:`rmt_lite.chapters.synthetic.depth_accuracy` returns it."""
     models = model_order(df["model"])
-    fig, axes = plt.subplots(1, len(models), figsize=(3.1 * len(models) + 0.6, 3.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(len(models), 1, figsize=(6.4, 1.9 * len(models) + 0.9), sharex=True, squeeze=False)
     depths = list(df["depth"].cat.categories) if hasattr(df["depth"], "cat") else sorted(set(df["depth"]))
-    for ax, m in zip(axes[0], models):
+    for ax, m in zip(axes[:, 0], models):
         grid = df[df["model"] == m].pivot(index="depth", columns="segments", values="acc").reindex(depths)
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
             if not np.isnan(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 else "black")
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9, color="white" if v < 0.6 else "black")
         ax.set_xticks(range(grid.shape[1]), [str(int(s)) for s in grid.columns])
         ax.set_yticks(range(len(depths)), depths)
-        ax.set_title(m)
-        ax.set_xlabel("segments of the test sample")
+        ax.set_ylabel(m, rotation=0, ha="right", va="center", fontweight="bold")
         ax.grid(False)
-    axes[0][0].set_ylabel("where the fact sits in the sample")
-    fig.colorbar(image, ax=axes[0].tolist(), label="accuracy", shrink=0.9)
-    fig.suptitle(title)
+    axes[-1, 0].set_xlabel("segments of the test sample")
+    fig.colorbar(image, ax=axes[:, 0].tolist(), label="accuracy", shrink=0.8)
+    fig.suptitle(f"{title}\n(rows: where the fact starts, as a share of the sample)")
     return stamp(fig, provenance)
 
 
@@ -454,9 +453,10 @@ def plot_needle_memory(df: pd.DataFrame, *, provenance: str, title: str, chance:
         if chance is not None:
             ax.axhline(chance, color="0.45", ls=":", lw=1.0)
         ax.set_xticks(list(x), [w.replace("segments ", "") for w in g["where"]])
+        ax.set_xlim(-0.5, len(g) - 0.5)  # keeps the tick labels of neighbouring panels apart
         ax.set_title(f"seed {seed}")
-        ax.set_xlabel("segment of the fact")
         ax.set_ylim(0, 1.05)
     axes[0][0].set_ylabel("share of test samples")
+    fig.supxlabel("segments the fact sits in", y=0.04)
     _top_legend(fig, axes[0][0].get_legend_handles_labels()[0], title)
     return stamp(fig, provenance)

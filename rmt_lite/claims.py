@@ -307,7 +307,8 @@ def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = 
     if gen.empty or "rmt" not in set(gen["model"]):
         return Verdict(paper_text, "-", "-", NOT_RUN)
     texts, oks = [], []
-    for (exp, model, _run), g in gen.sort_values("factor").groupby(["experiment", "model", "run_id"], sort=False):
+    ordered = gen.sort_values(["experiment", "model", "seed", "factor"])
+    for (exp, model, _run), g in ordered.groupby(["experiment", "model", "run_id"], sort=False):
         at = dict(zip(g["factor"], g["acc"]))
         texts.append(
             f"{exp} {model} (seed {g['seed'].iloc[0]}): "

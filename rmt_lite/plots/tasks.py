@@ -457,6 +457,6 @@ def plot_needle_memory(df: pd.DataFrame, *, provenance: str, title: str, chance:
         ax.set_title(f"seed {seed}")
         ax.set_ylim(0, 1.05)
     axes[0][0].set_ylabel("share of test samples")
-    fig.supxlabel("segments the fact sits in", y=0.04)
+    axes[0][len(seeds) // 2].set_xlabel("segments the fact sits in")
     _top_legend(fig, axes[0][0].get_legend_handles_labels()[0], title)
     return stamp(fig, provenance)

@@ -621,6 +621,23 @@ class QuadraticTask(Task):
             todo = todo[~ok]
         return p
 
+    def held_out_real_roots(self, split: str = "test") -> int:
+        """How many distinct equations with real roots the hash holds out for ``split``: what
+        bounds a fixed set's real-root equations (every pair of roots times every k, counted exactly)."""
+        if split not in SPLIT_BUCKET:
+            raise ValueError(
+                f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
+            )
+        r = self.root_range
+        lo, hi = torch.triu_indices(2 * r + 1, 2 * r + 1) - r  # every pair of roots lo <= hi
+        ks = torch.tensor([k for k in range(-self.k_max, self.k_max + 1) if k])
+        n = len(lo) * len(ks)
+        params = torch.stack(  # rows as _sample_params draws them: [kind 0, lo, hi, k]
+            [torch.zeros(n, dtype=torch.long), lo.repeat(len(ks)), hi.repeat(len(ks)), ks.repeat_interleave(len(lo))],
+            dim=1,
+        )
+        return int((_buckets(params) == SPLIT_BUCKET[split]).sum())
+
     @staticmethod
     def coefficients(row) -> tuple[int, int, int]:
         """``(k, b, c)`` of one parameter row."""

@@ -1,4 +1,5 @@
-"""What the memory of a trained ``rmt`` holds while it solves copy and reverse (chapter 07).
+"""What the memory of a trained ``rmt`` holds while it solves copy and reverse (chapter 07), and
+where it loses the needle (chapter 10: :func:`needle_memory`, ``python -m rmt_lite.memory_analysis``).
 
 Three measurements of one task model (paper section 5 looks at attention maps the same way):
 

@@ -219,13 +219,12 @@ def test_settings_are_the_reproduction_queues():
     assert {(m, tuple(sorted(o.items()))) for m, o in eq.SETTINGS.values()} == queued
 
 
-def test_rootless_shares_counts_the_held_out_equations_the_sampler_can_draw():
-    from data_gen.tasks import QuadraticTask, _buckets
+def test_rootless_shares_tabulates_the_held_out_equations_and_the_skew_of_a_small_range():
+    from data_gen.tasks import QuadraticTask
 
     df = eq.rootless_shares([5, 25], k_max=2, n=40)
-    task = QuadraticTask(root_range=5, k_max=2)
-    p = task._sample_params(100_000, torch.Generator().manual_seed(0))
-    real = p[(p[:, 0] == 0) & (_buckets(p) == 0)]
-    assert df.iloc[0]["held-out test equations with real roots"] == len({tuple(r) for r in real.tolist()})
+    small = QuadraticTask(root_range=5, k_max=2)
+    assert df.iloc[0]["held-out test equations with real roots"] == small.held_out_real_roots("test")
+    assert df.iloc[0]["distinct equations"] == small.space_size
     assert math.isnan(df.iloc[0]["rootless share of 40 test equations"])  # too few to fill 40
     assert 0 < df.iloc[1]["rootless share of 40 test equations"] < 1

@@ -266,6 +266,18 @@ def test_checker_proves_every_sample_of_the_small_range_variant_claim_5_rests_on
     assert 0.15 < rootless < 0.3  # the paper's share, within the spread of a held-out set this size
 
 
+def test_held_out_real_roots_counts_what_the_sampler_can_draw_for_the_split():
+    from data_gen.tasks import _buckets
+
+    task = make_task("quadratic", root_range=5, k_max=2)
+    p = task._sample_params(100_000, gen(0))
+    for split, bucket in (("test", 0), ("valid", 1)):
+        real = p[(p[:, 0] == 0) & (_buckets(p) == bucket)]
+        assert task.held_out_real_roots(split) == len({tuple(r) for r in real.tolist()})
+    with pytest.raises(ValueError, match="split='train' is not allowed"):
+        task.held_out_real_roots("train")
+
+
 def _roots(params):
     """The real roots of each ``(k, b, c)`` with a real root."""
     out = []

@@ -51,23 +51,12 @@ def rootless_shares(root_ranges: Sequence[int], k_max: int = 10, n: int = 250) -
     """Why a small range cannot be tested fairly: for each root range, the distinct equations of
     the task, the held-out real-root equations among them, and the share of rootless equations in
     its fixed test set of ``n`` (NaN where the held-out equations cannot fill it)."""
-    from data_gen.tasks import SPLIT_BUCKET, QuadraticTask, _buckets
+    from data_gen.tasks import QuadraticTask
 
     rows = []
     for r in root_ranges:
         task = QuadraticTask(root_range=r, k_max=k_max)
-        lo, hi = torch.triu_indices(2 * r + 1, 2 * r + 1) - r  # every pair of roots lo <= hi
-        ks = torch.tensor([k for k in range(-k_max, k_max + 1) if k])
-        params = torch.stack(  # the parameter rows of every real-root equation: [kind 0, lo, hi, k]
-            [
-                torch.zeros(len(lo) * len(ks), dtype=torch.long),
-                lo.repeat(len(ks)),
-                hi.repeat(len(ks)),
-                ks.repeat_interleave(len(lo)),
-            ],
-            dim=1,
-        )
-        held_out = int((_buckets(params) == SPLIT_BUCKET["test"]).sum())
+        held_out = task.held_out_real_roots("test")
         try:
             share = empty_answer_share(task.fixed_set("test", n).targets, task.chunk_len)
         except ValueError:  # not enough distinct held-out equations

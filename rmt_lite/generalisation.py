@@ -20,7 +20,7 @@ import pandas as pd
 
 from .evaluate import evaluate_task, streamed_exact
 from .experiments import make_task, num_segments, resolve, sample_len
-from .records import atomic_write_json, read_records
+from .records import RunRecord, atomic_write_json
 from .utils import git_sha
 
 FACTORS = (1, 1.5, 2, 4, 8)
@@ -97,9 +97,7 @@ def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: 
 
     model, cfg = load_model(run_dir, device="cpu")
     rows, samples = _measure_lengths(model, cfg, generalisation_lengths(cfg, factors), n_samples)
-    record = next(
-        r for r in read_records(Path(run_dir).parent.parent, cfg.experiment) if r.run_id == Path(run_dir).name
-    )
+    record = RunRecord.load(Path(run_dir) / "record.json")
     return dict(
         experiment=cfg.experiment,
         model=cfg.model,

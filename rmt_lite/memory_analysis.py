@@ -458,16 +458,13 @@ def needle_memory(
 def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, **kw) -> dict:
     """:func:`needle_memory` of one committed needle ``rmt`` run at ``factor`` times its trained
     length, with where it comes from (written by ``python -m rmt_lite.memory_analysis``)."""
-    from .records import read_records
     from .trainer import load_model
     from .utils import git_sha
 
     model, cfg = load_model(run_dir, device="cpu")
     length = factor * int(cfg.task["length"])
     df = needle_memory(model, cfg, length, **kw)
-    record = next(
-        r for r in read_records(Path(run_dir).parent.parent, cfg.experiment) if r.run_id == Path(run_dir).name
-    )
+    record = RunRecord.load(Path(run_dir) / "record.json")
     meta = dict(experiment=cfg.experiment, model=cfg.model, seed=cfg.seed, profile=cfg.profile, run_id=record.run_id)
     meta.update(git_sha=record.git_sha, analysis_git_sha=git_sha(), length=length, segment_len=cfg.segment_len)
     return dict(meta, samples={c: df[c].tolist() for c in df.columns})

@@ -616,13 +616,17 @@ def how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _check_bins(bins) -> None:
+    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
+        raise ValueError(f"bins={bins!r} is not allowed; bins must be a positive integer")
+
+
 def depth_accuracy(samples: pd.DataFrame, bins: int = 5, by: Sequence[str] = ("model",)) -> pd.DataFrame:
     """Accuracy by where the answering fact sits (the needle; rows of
     :func:`rmt_lite.generalisation.load_samples`): ``depth`` cut into ``bins`` equal shares of the
     sample (0 = its first token), pooled over seeds unless ``by`` holds ``"seed"``. Columns ``by``,
     segments, depth (the bin, as ``"0-20%"``), acc, n (samples) and seeds."""
-    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
-        raise ValueError(f"bins={bins!r} is not allowed; bins must be a positive integer")
+    _check_bins(bins)
     edges = np.linspace(0, 100, bins + 1).round().astype(int)
     labels = [f"{a}-{b}%" for a, b in zip(edges[:-1], edges[1:])]
     at = np.minimum((samples["depth"].to_numpy(float) * bins).astype(int), bins - 1)
@@ -638,8 +642,7 @@ def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
     the fact sits in (``bins`` equal runs of segments, as ``"segments 1-8"``): the shares of
     samples whose fact a probe reads right after it was written (``written``), before the question
     (``kept``), and that the model answers (``answered``), with n (samples)."""
-    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
-        raise ValueError(f"bins={bins!r} is not allowed; bins must be a positive integer")
+    _check_bins(bins)
     n = int(samples["segments"].max())
     width = -(-n // bins)
     part = samples["fact_segment"] // width

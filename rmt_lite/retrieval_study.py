@@ -1,8 +1,9 @@
 """What slows rmt down on retrieval (chapter 3): the records of experiment ``retrieval_study``.
 
 Every run there reads the 10-token retrieval sample in ONE segment, where no memory is needed:
-the transformer is the baseline and each rmt run changes one memory setting of the profile
-(5 memory tokens, distinct N(0, 1) slots, read block just before the text). The task is learned
+the transformer is the baseline and each rmt run changes one setting of the profile: a memory
+setting (5 memory tokens, distinct N(0, 1) slots, read block just before the text) or the
+optimiser's (learning rate 1e-3, 50 warm-up steps). The task is learned
 in a jump after a plateau at 0.25 (one of the four stored values), so a run is summarised by the
 step at which its validation accuracy first passed ``LEARNED`` (chapter 3 reads its retrieval runs
 by the same threshold).
@@ -17,24 +18,25 @@ import pandas as pd
 from .experiments import resolve
 
 LEARNED = 0.5
-# the memory settings a study run may change, with rmt's profile values as defaults
-SETTINGS = ("mem_size", "mem_init", "mem_init_std", "mem_pos_gap")
+# the settings a study run may change: the memory's (rmt only) and the optimiser's (any model)
+MEMORY_SETTINGS = ("mem_size", "mem_init", "mem_init_std", "mem_pos_gap")
+TRAINING_SETTINGS = ("lr", "warmup_steps")
 
 
 def condition(row: pd.Series, profile: str = "cpu") -> str:
     """A short name for the setting of one record: ``transformer``, ``rmt``, ``rmt, mem_size 1``,
-    ``peer rmt``, ... (the profile's values are not named)."""
+    ``rmt, lr 0.003``, ``transformer, lr 0.003``, ``peer rmt``, ... (the profile's values are not
+    named)."""
+    model = row["model"]
     peer = str(row.get("implementation", "rmt_lite")) != "rmt_lite"
-    if row["model"] != "rmt":
-        return row["model"]
-    base = resolve("retrieval_study", "rmt", profile)
+    base = resolve("retrieval_study", model, profile)
     changed = []
-    for key in SETTINGS:
+    for key in (MEMORY_SETTINGS if model == "rmt" else ()) + TRAINING_SETTINGS:
         value, default = row.get(key), getattr(base, key)
         if value is None or (isinstance(value, float) and math.isnan(value)) or value == default:
             continue
         changed.append(f"{key} {value:g}" if isinstance(value, (int, float)) else f"{key} {value}")
-    return ("peer rmt" if peer else "rmt") + "".join(f", {c}" for c in changed)
+    return ("peer rmt" if peer else model) + "".join(f", {c}" for c in changed)
 
 
 def learning_steps(history: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:

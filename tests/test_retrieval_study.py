@@ -38,6 +38,10 @@ def test_a_setting_is_named_by_what_it_changes_from_the_profile():
     )
     assert rs.condition(pd.Series(record("e", mem_init_std=0.1))) == "rmt, mem_init_std 0.1"
     assert rs.condition(pd.Series(record("f", implementation="peer", mem_init_std=math.nan))) == "peer rmt"
+    assert rs.condition(pd.Series(record("g", lr=0.003, warmup_steps=50))) == "rmt, lr 0.003"  # 50: the profile's
+    assert rs.condition(pd.Series(record("h", warmup_steps=300))) == "rmt, warmup_steps 300"
+    # the optimiser's settings name a transformer run too; memory settings do not apply to it
+    assert rs.condition(pd.Series(record("i", model="transformer", mem_size=0, lr=0.0003))) == "transformer, lr 0.0003"
 
 
 def test_a_run_has_learned_at_the_first_evaluation_past_the_threshold():

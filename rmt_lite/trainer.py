@@ -17,6 +17,7 @@ CPU, a NaN guard, DistributedDataParallel (gloo on CPU, nccl on GPU) and bf16 au
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -702,10 +703,14 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def same_config(saved: dict, current: dict) -> bool:
-    """Whether a saved run config is this one. A key missing from one side counts as None, so a
-    parameter added later with the default None (the loader's own default, e.g. the SOTU ``fold``)
-    still matches the runs saved before it existed."""
+    """Whether a saved run config is this one. A field of ``RunConfig`` missing from one side
+    counts as its default, and a task parameter missing from one side as None: a field is only
+    ever added with a default that reproduces the runs before it (``mem_pos_gap=0``, the SOTU
+    ``fold=None``), so those runs still match."""
     return not _diff_keys(saved, current)
+
+
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig) if f.default is not dataclasses.MISSING}
 
 
 def _diff_keys(a: dict, b: dict) -> list[str]:
@@ -714,7 +719,7 @@ def _diff_keys(a: dict, b: dict) -> list[str]:
     for k in keys:
         if k == "task" and isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
             out += [f"task.{t}" for t in sorted(set(a[k]) | set(b[k])) if a[k].get(t) != b[k].get(t)]
-        elif a.get(k) != b.get(k):
+        elif a.get(k, _FIELD_DEFAULTS.get(k)) != b.get(k, _FIELD_DEFAULTS.get(k)):
             out.append(k)
     return out
 

@@ -534,3 +534,12 @@ def test_a_task_parameter_added_later_with_default_none_matches_the_runs_saved_b
     assert same_config(before, cfg)
     assert not same_config(before, resolve("classification", "rmt", "cpu", 0, {"fold": 0}).to_dict())
     assert not same_config({**before, "steps": 1}, cfg)
+
+
+def test_a_run_saved_before_a_config_field_existed_matches_that_fields_default():
+    from rmt_lite.trainer import same_config
+
+    cfg = resolve("classification", "transformer", "cpu", 0, {"max_segments": 1}).to_dict()
+    before = {k: v for k, v in cfg.items() if k not in ("mem_init_std", "mem_pos_gap")}  # saved before them
+    assert same_config(before, cfg)
+    assert not same_config(before, {**cfg, "mem_pos_gap": 1000})  # a value other than the default differs

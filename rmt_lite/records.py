@@ -156,6 +156,7 @@ class RunRecord:
             "batch_size",
             "steps",
             "lr",
+            "warmup_steps",
             "mem_init",
             "mem_init_std",
             "mem_pos_gap",

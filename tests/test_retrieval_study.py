@@ -114,3 +114,14 @@ def test_the_finding_names_the_settings_that_learn_as_the_transformer_does():
     assert found["baseline"] == "2 of 2" and found["rmt"] == "1 of 2" and found["rmt_later"] == "1 of 2"
     assert found["matches"] == ["rmt, mem_pos_gap 1000"]  # mem_size 1 learned once, and later once
     assert rs.finding(records[records["model"] == "rmt"].iloc[:0], history) is None
+
+
+def test_every_setting_the_study_varies_reaches_the_records_table():
+    from rmt_lite.experiments import resolve
+    from rmt_lite.records import RunRecord
+
+    cfg = resolve("retrieval_study", "rmt", "cpu", 0, {"warmup_steps": 300, "lr": 3e-3, "mem_pos_gap": 1000})
+    row = RunRecord(
+        run_id="r", experiment="retrieval_study", model="rmt", profile="cpu", seed=0, config=cfg.to_dict(), metrics={}
+    ).flat()
+    assert rs.condition(pd.Series(row)) == "rmt, mem_pos_gap 1000, lr 0.003, warmup_steps 300"

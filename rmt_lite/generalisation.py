@@ -20,7 +20,7 @@ import pandas as pd
 
 from .evaluate import evaluate_task, streamed_exact
 from .experiments import make_task, num_segments, resolve, sample_len
-from .records import RunRecord, atomic_write_json
+from .records import RECORD, RunRecord, atomic_write_json
 from .utils import git_sha
 
 FACTORS = (1, 1.5, 2, 4, 8)
@@ -97,7 +97,7 @@ def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: 
 
     model, cfg = load_model(run_dir, device="cpu")
     rows, samples = _measure_lengths(model, cfg, generalisation_lengths(cfg, factors), n_samples)
-    record = RunRecord.load(Path(run_dir) / "record.json")
+    record = RunRecord.load(Path(run_dir) / RECORD)
     return dict(
         experiment=cfg.experiment,
         model=cfg.model,
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         for model in models:
             cfg = resolve(experiment, model, "cpu", args.seed)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
-            if not (run_dir / "record.json").exists():  # not trained, or still training
+            if not (run_dir / RECORD).exists():  # not trained, or still training
                 print(f"skipped {run_dir}: no finished run")
                 continue
             if not any((run_dir / f).exists() for f in ("checkpoint.pt", "weights.pt")):

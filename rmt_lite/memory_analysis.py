@@ -37,7 +37,7 @@ from torch import Tensor
 from .evaluate import streamed_exact
 from .experiments import RunConfig, make_task
 from .model import MemoryTransformer
-from .records import RunRecord, atomic_write_json
+from .records import RECORD, RunRecord, atomic_write_json
 from .runner import run_segments, segment_bounds
 
 BLOCKS = ("read", "tokens", "write")
@@ -464,7 +464,7 @@ def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, **kw
     model, cfg = load_model(run_dir, device="cpu")
     length = factor * int(cfg.task["length"])
     df = needle_memory(model, cfg, length, **kw)
-    record = RunRecord.load(Path(run_dir) / "record.json")
+    record = RunRecord.load(Path(run_dir) / RECORD)
     meta = dict(experiment=cfg.experiment, model=cfg.model, seed=cfg.seed, profile=cfg.profile, run_id=record.run_id)
     meta.update(git_sha=record.git_sha, analysis_git_sha=git_sha(), length=length, segment_len=cfg.segment_len)
     return dict(meta, samples={c: df[c].tolist() for c in df.columns})
@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for seed in args.seed or (0, 1, 2):
         run_dir = Path(args.results) / "needle" / default_run_id(resolve("needle", "rmt", "cpu", seed))
-        if not (run_dir / "record.json").exists():
+        if not (run_dir / RECORD).exists():
             print(f"skipped {run_dir}: no finished run")
             continue
         record = measure_needle_memory(run_dir)

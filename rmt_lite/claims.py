@@ -449,10 +449,13 @@ def quadratic(records: pd.DataFrame) -> Verdict:
 LM_METRICS = {"lm_bytes": "test_bpc", "lm_bytes_long": "test_bpc", "lm_words": "test_ppl"}
 
 
-def lm_runs(records: pd.DataFrame) -> pd.DataFrame:
-    """The language-modelling runs claims 6 and 7 rest on, with their test metric as ``value``:
-    the byte-level runs trained 13 times longer (``lm_bytes_long``) in place of ``lm_bytes`` once a
-    seed has the transformer, xl and rmt there, and the word-level runs."""
+def lm_runs(records: pd.DataFrame, claim: int = 6) -> pd.DataFrame:
+    """The language-modelling runs claim 6 or 7 rests on, with their test metric as ``value``: the
+    word-level runs, and the byte-level runs trained 13 times longer (``lm_bytes_long``) in place of
+    ``lm_bytes`` once one seed has there what the claim compares: the transformer, xl and rmt
+    (claim 6), or rmt at BPTT depth 0 and a deeper one (claim 7)."""
+    if claim not in (6, 7):
+        raise ValueError(f"claim={claim!r} is not allowed: 6 (memory size) or 7 (BPTT depth)")
     if records.empty:
         return records
     lm = records[records["experiment"].isin(list(LM_METRICS))].copy()
@@ -461,8 +464,12 @@ def lm_runs(records: pd.DataFrame) -> pd.DataFrame:
     if lm.empty:
         return lm
     longer = lm[lm["experiment"] == "lm_bytes_long"]
-    trained = longer[(longer["model"] != "rmt") | (longer["bptt_depth"] != 0)]
-    complete = trained.groupby("seed")["model"].nunique() == 3  # transformer, xl and rmt in one seed
+    if claim == 7:
+        rmt = longer[longer["model"] == "rmt"]
+        complete = rmt.groupby("seed")["bptt_depth"].agg(lambda d: (d == 0).any() and (d > 0).any())
+    else:
+        trained = longer[(longer["model"] != "rmt") | (longer["bptt_depth"] != 0)]
+        complete = trained.groupby("seed")["model"].nunique() == 3  # transformer, xl and rmt in one seed
     return lm[lm["experiment"] != ("lm_bytes" if complete.any() else "lm_bytes_long")]
 
 
@@ -518,7 +525,7 @@ def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
         + ", ".join(f"depth {int(d)} {_paper_spread(g['value'])}" for d, g in ref.groupby("bptt_depth"))
         + " ppl"
     )
-    lm = lm_runs(records)
+    lm = lm_runs(records, claim=7)
     lm = lm[lm["model"] == "rmt"] if len(lm) else lm
     if lm.empty or lm["bptt_depth"].nunique() < 2 or 0 not in set(lm["bptt_depth"].dropna().astype(int)):
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)

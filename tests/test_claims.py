@@ -408,6 +408,29 @@ def test_language_modelling_rests_on_the_longer_byte_runs_once_a_seed_has_all_th
     assert v.verdict == "holds (tentative: 1 seed)" and "lm_bytes_long" in v.ours
 
 
+def test_the_depth_claim_keeps_the_short_byte_runs_until_the_longer_ones_have_depth_0():
+    def row(experiment, depth, bpc, model="rmt"):
+        return dict(
+            experiment=experiment, model=model, mem_size=10, bptt_depth=depth, seed=0, profile="cpu", test_bpc=bpc
+        )
+
+    short = [row("lm_bytes", 2, 1.9), row("lm_bytes", 0, 2.0)]
+    longer = [
+        row("lm_bytes_long", 2, 1.4),
+        row("lm_bytes_long", 2, 1.6, "transformer"),
+        row("lm_bytes_long", 2, 1.45, "xl"),
+    ]
+    records = pd.DataFrame(short + longer)
+    assert set(claims.lm_runs(records, claim=6)["experiment"]) == {"lm_bytes_long"}
+    assert set(claims.lm_runs(records, claim=7)["experiment"]) == {"lm_bytes"}  # no depth 0 trained longer yet
+    assert "lm_bytes:" in claims.bptt_depth_matters(records).ours
+    records = pd.DataFrame(short + longer + [row("lm_bytes_long", 0, 1.5)])
+    v = claims.bptt_depth_matters(records)
+    assert set(claims.lm_runs(records, claim=7)["experiment"]) == {"lm_bytes_long"} and "lm_bytes_long:" in v.ours
+    with pytest.raises(ValueError, match="claim=5"):
+        claims.lm_runs(records, claim=5)
+
+
 def test_the_needle_claim_compares_far_lengths_with_the_trained_one_seed_by_seed():
     def rows(seed, accs, model="rmt", experiment="needle"):
         return [

@@ -7,7 +7,7 @@ from conftest import make_model, random_tokens
 from torch.utils.flop_counter import FlopCounterMode
 
 from rmt_lite import run_segments
-from rmt_lite.bench import PeakMemory, main, markdown_tables, model_flops
+from rmt_lite.bench import TARGETS, PeakMemory, main, markdown_tables, measured, model_flops, target_rows
 from rmt_lite.model import _rotate_pairs
 
 SEG = 4
@@ -86,3 +86,20 @@ def test_bench_quick_run_writes_csv_and_summary(tmp_path):
     assert (tmp_path / "summary.json").exists()
     assert summary["machine"]["torch"] == torch.__version__ and summary["lm_eval"]["rmt"] > 0
     assert "| model | segment_len |" in markdown_tables(tmp_path)
+    targets = (tmp_path / "targets.csv").read_text().splitlines()
+    assert len(targets) == 1 + len(TARGETS) and "stream evaluation tokens/s, rmt / transformer" in targets[-1]
+    assert summary["targets"]["stream evaluation tokens/s, rmt / transformer"] > 0
+
+
+def test_each_target_is_met_on_its_side_of_the_bound_and_unmeasured_ones_say_so():
+    out: dict = {}
+    measured(out, "rmt tokens/s / peer's, 1 thread", 2.0)  # at least 2.0: met at the bound
+    measured(out, "truncated BPTT (k=2) step time / full BPTT's, 32 segments", 3.2)  # at most 3
+    rows = {r["target"]: r for r in target_rows(out["targets"])}
+    assert rows["rmt tokens/s / peer's, 1 thread"]["met"] == "yes"
+    assert rows["truncated BPTT (k=2) step time / full BPTT's, 32 segments"]["met"] == "no"
+    assert rows["rmt tokens/s / peer's, 2 threads"] == dict(
+        target="rmt tokens/s / peer's, 2 threads", measured="-", bound="at least 2.0", met="-"
+    )
+    with pytest.raises(ValueError, match="'speed' is not allowed"):
+        measured(out, "speed", 1.0)

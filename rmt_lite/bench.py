@@ -471,6 +471,28 @@ def part_lm(args, out: dict) -> list[dict]:
 PARTS = {"throughput": part_throughput, "flops": part_flops, "memory": part_memory, "lm_eval": part_lm}
 
 
+def profile_step(steps: int = 5, warmup: int = 3) -> str:
+    """Where the time of rmt's copy training step goes: the torch profiler's operator table over
+    ``steps`` steps, and the share of the matrix multiplications and of the SDPA kernels."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    step = train_step_fn(MemoryTransformer(copy_config("rmt")).train(), BATCH, SEG_LEN, N_SEG)
+    for _ in range(warmup):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    ops = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in ops) / steps / 1e3
+    matmul = sum(e.self_cpu_time_total for e in ops if e.key in ("aten::mm", "aten::addmm", "aten::bmm")) / steps / 1e3
+    sdpa = sum(e.self_cpu_time_total for e in ops if "scaled_dot_product" in e.key) / steps / 1e3
+    return (
+        ops.table(sort_by="self_cpu_time_total", row_limit=25)
+        + f"\nper step: {total:.0f} ms; matrix multiplications {matmul:.0f} ms, SDPA kernels {sdpa:.0f} ms\n"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 def machine() -> dict:
     cpu = platform.processor() or platform.machine()
@@ -544,9 +566,16 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test of the suite, not results)")
     p.add_argument("--tables", action="store_true", help="print the CSV files of --out as Markdown tables; run nothing")
+    p.add_argument(
+        "--profile", action="store_true", help="profile rmt's copy training step (torch profiler); write nothing"
+    )
     args = p.parse_args(argv)
     if args.tables:
         print(markdown_tables(args.out))
+        return {}
+    if args.profile:
+        torch.set_num_threads(args.threads)
+        print(profile_step())
         return {}
     parts = [s.strip() for s in args.parts.split(",") if s.strip()]
     bad = [s for s in parts if s not in PARTS]

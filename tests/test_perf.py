@@ -7,7 +7,7 @@ from conftest import make_model, random_tokens
 from torch.utils.flop_counter import FlopCounterMode
 
 from rmt_lite import run_segments
-from rmt_lite.bench import TARGETS, PeakMemory, main, markdown_tables, measured, model_flops, target_rows
+from rmt_lite.bench import TARGETS, PeakMemory, main, markdown_tables, measured, model_flops, profile_step, target_rows
 from rmt_lite.model import _rotate_pairs
 
 SEG = 4
@@ -103,3 +103,11 @@ def test_each_target_is_met_on_its_side_of_the_bound_and_unmeasured_ones_say_so(
     )
     with pytest.raises(ValueError, match="'speed' is not allowed"):
         measured(out, "speed", 1.0)
+
+
+def test_the_profile_of_a_step_names_the_matrix_multiplications_and_their_time():
+    text = profile_step(steps=1, warmup=0)
+    assert "aten::mm" in text
+    matmul = float(text.split("matrix multiplications ")[1].split(" ms")[0])
+    total = float(text.split("per step: ")[1].split(" ms")[0])
+    assert 0 < matmul < total

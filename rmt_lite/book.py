@@ -261,7 +261,8 @@ def build() -> Path:
 
 
 SCREENSHOTS = BUILD / "screenshots"
-# what a reader must never see: a Python traceback, or a parameters cell left on the page
+# what a reader must never see: a Python traceback, a parameters cell left on the page, or a glue
+# role printed as text (MyST renders none inside a code span: `{glue:text}`name`` shows the markup)
 PAGE_PROBLEMS_JS = """() => {
   const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const broken = Array.from(document.images).filter(i => i.src.startsWith('file:'))
@@ -271,7 +272,8 @@ PAGE_PROBLEMS_JS = """() => {
   const params = Array.from(document.querySelectorAll('.tag_parameters, .tag_injected-parameters'))
     .filter(visible).length;
   const traceback = document.body.innerText.includes('Traceback (most recent call last)');
-  return {broken, figures, params, traceback};
+  const glue = document.body.innerText.includes('{glue:');
+  return {broken, figures, params, traceback, glue};
 }"""
 
 
@@ -295,8 +297,8 @@ def _own_error(message) -> bool:
 
 def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[str]:
     """Open every page of the built book in headless Chromium; return what is wrong with each (a
-    console error, a broken image, a visible traceback or parameters cell, a chapter without a
-    figure) and write one full-page screenshot per page under ``shots``."""
+    console error, a broken image, a visible traceback, parameters cell or glue role, a chapter
+    without a figure) and write one full-page screenshot per page under ``shots``."""
     from playwright.sync_api import sync_playwright
 
     pages = sorted(
@@ -336,6 +338,8 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
                 problems.append(f"{name}: a traceback is visible")
             if found["params"]:
                 problems.append(f"{name}: a parameters cell is visible")
+            if found["glue"]:
+                problems.append(f"{name}: a glue role shows as text instead of its value")
             if name.startswith("notebooks/") and not found["figures"]:
                 problems.append(f"{name}: a chapter without a figure")
         chromium.close()

@@ -37,13 +37,16 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
     (html / "notebooks" / "06_traceback.html").write_text(
         page(figure + "<pre>Traceback (most recent call last):</pre>")
     )
+    (html / "notebooks" / "08_glue.html").write_text(
+        page(figure + '<p>a <code><span class="pre">{glue:text}</span></code>seed`` run</p>')
+    )
     (html / "notebooks" / "07_hidden.html").write_text(  # removed from view: not a problem
         page(figure + '<div class="tag_parameters" style="display:none">PROFILE = 1</div>')
     )
     problems = book.check_pages(html, shots)
     assert {p.split(":")[0] for p in problems} == {
         f"notebooks/0{i}_{n}.html"
-        for i, n in [(2, "no_figure"), (3, "broken"), (4, "console"), (5, "params"), (6, "traceback")]
+        for i, n in [(2, "no_figure"), (3, "broken"), (4, "console"), (5, "params"), (6, "traceback"), (8, "glue")]
     }, problems
     for name, what in [
         ("02_no_figure", "without a figure"),
@@ -51,6 +54,7 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
         ("04_console", "console error: boom"),
         ("05_params", "parameters cell is visible"),
         ("06_traceback", "traceback is visible"),
+        ("08_glue", "glue role shows as text"),
     ]:
         assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
     assert sorted(p.name for p in shots.iterdir()) == sorted(

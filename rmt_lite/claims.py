@@ -13,6 +13,9 @@ and a verdict by one stated rule, the **seed rule**:
   does not hold when a part does not hold and none holds, is ``partly`` when some parts hold and
   some do not, and is inconclusive otherwise;
 - ``(tentative: n seeds)`` is added where a compared group has fewer than ``MIN_SEEDS`` seeds;
+- language modelling (claims 6 and 7), given the validation curves: a seed counts only where its
+  statement reads the same at every validation of the last quarter of training as on the test
+  split (``SETTLED_FROM``); where it still changes, that corpus is ``inconclusive``;
 - ``not run yet``: the records it needs are missing.
 
 Claims 1 and 3 check the baselines (that models without a way across segments fail); the others
@@ -37,6 +40,7 @@ CHANCE_MARGIN = 0.05  # "at chance" = within 5 points of 1/num_symbols
 MATCH_MARGIN = 0.01  # "matches" = at most 1 point below
 AHEAD = 0.01  # "ahead", "above", "beats" (an accuracy) = more than 1 point above: a tie at the ceiling is not a win
 NEAR_ONE = 0.95  # retrieval "near 1.0"
+SETTLED_FROM = 0.75  # language modelling: the order must not change from 3/4 of training on
 CLOSE = 0.05  # quadratic "close to the whole-sample transformer" = at most 5 points below
 
 HOLDS, FAILS, INCONCLUSIVE, PARTLY = "holds", "does not hold", "inconclusive", "partly"
@@ -473,6 +477,42 @@ def lm_runs(records: pd.DataFrame, claim: int = 6) -> pd.DataFrame:
     return lm[lm["experiment"] != ("lm_bytes" if complete.any() else "lm_bytes_long")]
 
 
+def _still_moving(
+    g: pd.DataFrame, history: pd.DataFrame | None, statement: Callable[[pd.DataFrame], pd.Series]
+) -> list[int]:
+    """Seeds of one experiment's runs ``g`` (``value``: the test metric) where ``statement`` (rows
+    in, one boolean per seed out) reads differently at a validation of the last quarter of training
+    than on the test split: the order of the models is still moving. A run without its validation
+    at one of those steps counts as moving. ``history``: ``rmt_lite.load_history`` (None: not checked)."""
+    if history is None:
+        return []
+    test = statement(g)
+    exp = g["experiment"].iloc[0]
+    metric = LM_METRICS[exp].removeprefix("test_")
+    h = history[(history["experiment"] == exp) & history["run_id"].isin(g["run_id"])] if len(history) else history
+    if h.empty:  # no curve at all: nothing says the order has settled
+        return sorted(int(s) for s in test.index)
+    h = h[h["step"] >= SETTLED_FROM * h.groupby("run_id")["step"].transform("max")]
+    moving = {int(s) for s in g.loc[~g["run_id"].isin(h["run_id"]), "seed"] if s in test.index}
+    for _, at_step in h.groupby("step"):
+        at = g.drop(columns="value").merge(
+            at_step[["run_id", metric]].rename(columns={metric: "value"}), on="run_id", how="left"
+        )
+        valid = statement(at.dropna(subset=["value"])).reindex(test.index)
+        moving |= {int(s) for s, a, b in zip(test.index, valid, test) if pd.isna(a) or bool(a) != bool(b)}
+    return sorted(moving)
+
+
+def _settled(ok: pd.Series, moving: list[int]) -> str:
+    """:func:`every`, or ``inconclusive`` while the order of some seed is still moving."""
+    return INCONCLUSIVE if moving else every(ok)
+
+
+def _moving_text(moving: list[int]) -> str:
+    seeds = ", ".join(map(str, moving))
+    return f" (not settled in seed {seeds}: a validation of the last quarter of training reads otherwise)" if moving else ""
+
+
 def _lm_pairs(g: pd.DataFrame, size: int) -> pd.DataFrame:
     """Per seed, the transformer's value and xl's and rmt's at memory ``size``."""
     return (
@@ -482,9 +522,10 @@ def _lm_pairs(g: pd.DataFrame, size: int) -> pd.DataFrame:
     )
 
 
-def language_modelling(records: pd.DataFrame) -> Verdict:
+def language_modelling(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Verdict:
     """Per seed and corpus: rmt below the transformer and at most ``MATCH_MARGIN`` (relative)
-    above xl at the same memory size (lower is better)."""
+    above xl at the same memory size (lower is better); with ``history``, only where that order
+    has settled (:func:`_still_moving`)."""
     ref = paper.language_modelling()
     ref = ref[(ref["dataset"] == "wt103") & (ref["segment_len"] == 50) & (ref["mem_size"] == 10)]
     rmt = ref[ref["model"] == "rmt"]
@@ -504,9 +545,17 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
             p = _lm_pairs(g, size)
             if not {"transformer", "xl", "rmt"} <= set(p.columns):
                 continue
-            parts.append(every((p["rmt"] < p["transformer"]) & (p["rmt"] <= p["xl"] * (1 + MATCH_MARGIN))))
+
+            def rmt_ahead(rows: pd.DataFrame, size: int = size) -> pd.Series:
+                q = _lm_pairs(rows, size)
+                return (q["rmt"] < q["transformer"]) & (q["rmt"] <= q["xl"] * (1 + MATCH_MARGIN))
+
+            moving = _still_moving(g, history, rmt_ahead)
+            parts.append(_settled(rmt_ahead(g), moving))
             texts.append(
-                f"{exp} size {size}: " + ", ".join(f"{m} {_spread(p[m], 3)}" for m in ("transformer", "xl", "rmt"))
+                f"{exp} size {size}: "
+                + ", ".join(f"{m} {_spread(p[m], 3)}" for m in ("transformer", "xl", "rmt"))
+                + _moving_text(moving)
             )
             seeds.append(len(p))
     if not parts:
@@ -514,8 +563,15 @@ def language_modelling(records: pd.DataFrame) -> Verdict:
     return Verdict(paper_text, "; ".join(texts), _runs(lm), _decide(parts, min(seeds)))
 
 
-def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
-    """Per seed and corpus: the best of the depths 1 or more below depth 0 (lower is better)."""
+def _deeper_ahead(rows: pd.DataFrame) -> pd.Series:
+    """Per seed: rmt's best depth of 1 or more below its depth 0."""
+    p = _paired(rows, [], "value", "bptt_depth")
+    return p.drop(columns=0).min(axis=1) < p[0]
+
+
+def bptt_depth_matters(records: pd.DataFrame, history: pd.DataFrame | None = None) -> Verdict:
+    """Per seed and corpus: the best of the depths 1 or more below depth 0 (lower is better); with
+    ``history``, only where that order has settled (:func:`_still_moving`)."""
     ref = paper.language_modelling()
     ref = ref[
         (ref["dataset"] == "wt103") & (ref["segment_len"] == 150) & (ref["model"] == "rmt") & (ref["mem_size"] == 10)
@@ -534,8 +590,11 @@ def bptt_depth_matters(records: pd.DataFrame) -> Verdict:
         p = _paired(g, [], "value", "bptt_depth")
         if 0 not in p.columns or len(p.columns) < 2:
             continue
-        parts.append(every(p.drop(columns=0).min(axis=1) < p[0]))
-        texts.append(f"{exp}: " + ", ".join(f"depth {int(d)} {_spread(p[d], 3)}" for d in p.columns))
+        moving = _still_moving(g, history, _deeper_ahead)
+        parts.append(_settled(_deeper_ahead(g), moving))
+        texts.append(
+            f"{exp}: " + ", ".join(f"depth {int(d)} {_spread(p[d], 3)}" for d in p.columns) + _moving_text(moving)
+        )
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
     return Verdict(
@@ -633,12 +692,18 @@ CLAIMS: list[tuple[str, str, Callable[[pd.DataFrame], Verdict]]] = [
 ]
 
 
-def claims_table(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> pd.DataFrame:
+def claims_table(
+    records: pd.DataFrame, generalisation: pd.DataFrame | None = None, history: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per claim: claim, about (RMT or the baselines), paper, ours, runs and verdict
-    (``records`` from ``load_records``; ``generalisation`` from ``rmt_lite.generalisation.load``)."""
+    (``records`` from ``load_records``; ``generalisation`` from ``rmt_lite.generalisation.load``;
+    ``history`` from ``load_history``, the validation curves claims 6 and 7 check for an order
+    that is still moving)."""
     rows = []
+    extra = {beyond_trained: generalisation, needle_far_beyond: generalisation}
+    extra |= {language_modelling: history, bptt_depth_matters: history}
     for number, (text, about, check) in enumerate(CLAIMS, start=1):
-        v = check(records, generalisation) if check in (beyond_trained, needle_far_beyond) else check(records)
+        v = check(records, extra[check]) if check in extra else check(records)
         rows.append(
             {
                 "#": number,

@@ -257,3 +257,26 @@ def test_learning_curves_put_each_evaluation_at_the_tokens_seen():
     a = curves[curves["label"] == "rmt depth 2"]
     assert list(a["tokens_seen"]) == [1000 * 16 * 64, 2000 * 16 * 64] and list(a["value"]) == [2.0, 1.0]
     assert lm.learning_curves(records.iloc[:0], history).empty
+
+
+def test_late_order_lists_the_last_quarter_of_validations_then_the_test():
+    exp = "lm_bytes_long"
+    records = pd.DataFrame(
+        [
+            dict(experiment=exp, run_id=f"{m}-{s}", model=m, mem_size=10, bptt_depth=2, seed=s, test_bpc=1.0 + i / 10)
+            for i, m in enumerate(("transformer", "xl", "rmt"))
+            for s in (0, 1)
+        ]
+    )
+    history = pd.DataFrame(
+        [
+            dict(experiment=exp, run_id=r, step=step, bpc=2.0 + step / 1000)
+            for r in records["run_id"]
+            for step in (1000, 2000, 3000, 4000)
+        ]
+    )
+    late = lm.late_order(records, history, exp, 10)
+    assert list(late.columns) == ["seed", "step", "transformer", "xl", "rmt depth 2"]
+    assert list(late["step"]) == ["3,000", "4,000", "test"] * 2 and list(late["seed"]) == [0] * 3 + [1] * 3
+    assert list(late["xl"]) == [5.0, 6.0, 1.1] * 2  # validations from 3/4 of training on, then the test split
+    assert lm.late_order(records, history.iloc[:0], exp, 10).empty

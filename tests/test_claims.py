@@ -431,6 +431,42 @@ def test_the_depth_claim_keeps_the_short_byte_runs_until_the_longer_ones_have_de
         claims.lm_runs(records, claim=5)
 
 
+def test_a_language_modelling_order_that_still_moves_late_in_training_is_inconclusive():
+    def run(model, seed, depth, test, curve):
+        record = dict(
+            experiment="lm_bytes_long", model=model, mem_size=10, bptt_depth=depth, seed=seed, profile="cpu",
+            run_id=f"{model}-d{depth}-s{seed}", test_bpc=test,
+        )
+        steps = [dict(experiment="lm_bytes_long", run_id=record["run_id"], step=s, bpc=v) for s, v in curve.items()]
+        return record, steps
+
+    def case(rmt_at_3000):  # rmt ahead of xl at the end of training in both seeds
+        runs = [
+            run("transformer", s, 2, 1.60, {1000: 2.0, 3000: 1.8, 4000: 1.7}) for s in (0, 1)
+        ] + [run("xl", s, 2, 1.50, {1000: 1.9, 3000: 1.6, 4000: 1.55}) for s in (0, 1)] + [
+            run("rmt", 0, 2, 1.40, {1000: 2.1, 3000: 1.5, 4000: 1.45}),
+            run("rmt", 1, 2, 1.40, {1000: 2.1, 3000: rmt_at_3000, 4000: 1.45}),
+            run("rmt", 0, 0, 1.45, {1000: 2.1, 3000: 1.55, 4000: 1.50}),
+            run("rmt", 1, 0, 1.45, {1000: 2.1, 3000: 1.55, 4000: 1.50}),
+        ]
+        return pd.DataFrame([r for r, _ in runs]), pd.DataFrame([h for _, c in runs for h in c])
+
+    records, history = case(rmt_at_3000=1.5)  # behind xl only at step 1,000, before the last quarter
+    assert claims.language_modelling(records, history).verdict == "holds (tentative: 2 seeds)"
+    assert claims.bptt_depth_matters(records, history).verdict == "holds (tentative: 2 seeds)"
+    records, history = case(rmt_at_3000=1.7)  # seed 1: behind xl and depth 0 at step 3,000 of 4,000
+    v6, v7 = claims.language_modelling(records, history), claims.bptt_depth_matters(records, history)
+    assert v6.verdict == v7.verdict == "inconclusive (tentative: 2 seeds)"
+    assert "not settled in seed 1" in v6.ours and "not settled in seed 1" in v7.ours
+    assert claims.language_modelling(records).verdict.startswith("holds")  # the test split alone
+    copy = pd.DataFrame(task_rows("copy", "transformer", 3, [0.1]))  # the columns the other claims read
+    result = claims.claims_table(pd.concat([records, copy], ignore_index=True), history=history)
+    assert result.loc[6, "verdict"] == result.loc[7, "verdict"] == "inconclusive (tentative: 2 seeds)"
+    gone = history[~((history["run_id"] == "rmt-d2-s0") & (history["step"] == 4000))]  # a missing validation
+    assert "not settled in seed 0" in claims.language_modelling(records, gone).ours
+    assert claims.language_modelling(records, history.iloc[0:0]).verdict.startswith("inconclusive")  # no curves
+
+
 def test_the_needle_claim_compares_far_lengths_with_the_trained_one_seed_by_seed():
     def rows(seed, accs, model="rmt", experiment="needle"):
         return [

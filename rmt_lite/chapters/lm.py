@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..claims import MATCH_MARGIN
+from ..claims import MATCH_MARGIN, SETTLED_FROM
 from ..config import MEMORY_VARIANTS
 from ..experiments import resolve
 from ..records import RunRecord
@@ -26,10 +26,11 @@ from .runs import records_provenance
 #: experiment -> (record column of the test metric, short name, axis label, the paper's data set)
 METRICS = {
     "lm_bytes": ("test_bpc", "bpc", "bits per byte (bpc)", "enwik8"),
+    "lm_bytes_long": ("test_bpc", "bpc", "bits per byte (bpc)", "enwik8"),
     "lm_words": ("test_ppl", "ppl", "perplexity", "wt103"),
 }
 #: decimals of the metric in the chapter's tables (bpc differ in the third decimal, ppl in the first)
-DIGITS = {"lm_bytes": 3, "lm_words": 1}
+DIGITS = {"lm_bytes": 3, "lm_bytes_long": 3, "lm_words": 1}
 #: corpus used when a path is given
 REAL_CORPUS = {"lm_bytes": "enwik8", "lm_words": "wt103"}
 _MODEL_RANK = {"transformer": 0, "xl": 1, "rmt": 2}
@@ -106,8 +107,8 @@ def fresh_table(runs: Iterable[tuple[str, str, str, RunRecord]]) -> pd.DataFrame
             "segment": record.config["segment_len"],
             "train s": record.wall_time_s,
         }
-        for e, (_, short, _, _) in METRICS.items():
-            row[short] = record.metrics["test"][short] if e == exp else np.nan
+        short = METRICS[exp][1]
+        row |= {"bpc": np.nan, "ppl": np.nan, short: record.metrics["test"][short]}
         rows.append(row)
     return pd.DataFrame(rows, columns=["corpus", "setting", "steps", "segment", "train s", "bpc", "ppl"])
 
@@ -242,6 +243,31 @@ def per_seed(tidy: pd.DataFrame, mem_size: int) -> pd.DataFrame:
     out = wide[order].reset_index()
     out.columns.name = None
     return out
+
+
+def late_order(records: pd.DataFrame, history: pd.DataFrame, experiment: str, mem_size: int) -> pd.DataFrame:
+    """Where the order of the models can be seen settling, or not: per seed, the validation metric
+    at every evaluation from ``SETTLED_FROM`` of training on, then the test metric (``step`` "test"),
+    one column per model as in :func:`per_seed` (``records``: ``load_records`` rows; ``history``:
+    ``load_history`` rows)."""
+    runs = records[records["experiment"] == experiment] if len(records) else records
+    if not len(runs) or history is None or not len(history):
+        return pd.DataFrame(columns=["seed", "step"])
+    metric = METRICS[experiment][1]
+    h = history[(history["experiment"] == experiment) & history["run_id"].isin(runs["run_id"])]
+    h = h[h["step"] >= SETTLED_FROM * h.groupby("run_id")["step"].transform("max")]
+    at_step = h[["run_id", "step", metric]].merge(runs.drop(columns=[metric], errors="ignore"), on="run_id")
+    frames = [
+        per_seed(ours_table(g.assign(**{METRICS[experiment][0]: g[metric]}), experiment), mem_size).assign(
+            step=f"{int(step):,}"
+        )
+        for step, g in at_step.groupby("step")
+    ]
+    frames.append(per_seed(ours_table(runs, experiment), mem_size).assign(step="test"))
+    out = pd.concat(frames, ignore_index=True)
+    order = {s: i for i, s in enumerate(out["step"].unique())}  # evaluations in order, then the test
+    out = out.sort_values(["seed", "step"], key=lambda c: c.map(order) if c.name == "step" else c)
+    return out[["seed", "step", *[c for c in out if c not in ("seed", "step")]]].reset_index(drop=True)
 
 
 def seed_counts(tidy: pd.DataFrame, mem_size: int) -> dict:

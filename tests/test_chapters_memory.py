@@ -177,7 +177,7 @@ def test_accuracy_beside_paper_reads_the_paper_csvs_and_our_records(tmp_path):
     ref = paper.synthetic()
     ref = ref[(ref["task"] == "copy") & (ref["model"] == "rmt") & (ref["n_segments"] == N_SEG)]
     assert (table["source"] == "paper").sum() == ref["mem_size"].nunique() > 0
-    ours = table[table["source"] == "ours: committed cpu records"].iloc[0]
+    ours = table[table["source"] == "ours (cpu)"].iloc[0]
     assert ours["accuracy"] == 0.8 and ours["memory_tokens"] == 24 and ours["input_tokens"] == 72
     assert table.iloc[-1]["source"] == "this run" and table.iloc[-1]["accuracy"] == 0.9
     assert math.isnan(cm.accuracy_beside_paper(synthetic(test_acc=None), tmp_path, "x").iloc[-1]["accuracy"])

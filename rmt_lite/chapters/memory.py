@@ -116,7 +116,7 @@ def accuracy_beside_paper(analysis: MemoryAnalysis, results_dir: str | Path, thi
         for mem, g in rec.groupby("mem_size"):
             rows.append(
                 dict(
-                    source="ours: committed cpu records",
+                    source="ours (cpu)",
                     input_tokens=int(g["seq_len"].iloc[0]),
                     segments=n_seg,
                     memory_tokens=int(mem),

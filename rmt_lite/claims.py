@@ -509,8 +509,10 @@ def _settled(ok: pd.Series, moving: list[int]) -> str:
 
 
 def _moving_text(moving: list[int]) -> str:
+    if not moving:
+        return ""
     seeds = ", ".join(map(str, moving))
-    return f" (not settled in seed {seeds}: a validation of the last quarter of training reads otherwise)" if moving else ""
+    return f" (not settled in seed {seeds}: a validation of the last quarter of training reads otherwise)"
 
 
 def _lm_pairs(g: pd.DataFrame, size: int) -> pd.DataFrame:

@@ -434,21 +434,29 @@ def test_the_depth_claim_keeps_the_short_byte_runs_until_the_longer_ones_have_de
 def test_a_language_modelling_order_that_still_moves_late_in_training_is_inconclusive():
     def run(model, seed, depth, test, curve):
         record = dict(
-            experiment="lm_bytes_long", model=model, mem_size=10, bptt_depth=depth, seed=seed, profile="cpu",
-            run_id=f"{model}-d{depth}-s{seed}", test_bpc=test,
+            experiment="lm_bytes_long",
+            model=model,
+            mem_size=10,
+            bptt_depth=depth,
+            seed=seed,
+            profile="cpu",
+            run_id=f"{model}-d{depth}-s{seed}",
+            test_bpc=test,
         )
         steps = [dict(experiment="lm_bytes_long", run_id=record["run_id"], step=s, bpc=v) for s, v in curve.items()]
         return record, steps
 
     def case(rmt_at_3000):  # rmt ahead of xl at the end of training in both seeds
-        runs = [
-            run("transformer", s, 2, 1.60, {1000: 2.0, 3000: 1.8, 4000: 1.7}) for s in (0, 1)
-        ] + [run("xl", s, 2, 1.50, {1000: 1.9, 3000: 1.6, 4000: 1.55}) for s in (0, 1)] + [
-            run("rmt", 0, 2, 1.40, {1000: 2.1, 3000: 1.5, 4000: 1.45}),
-            run("rmt", 1, 2, 1.40, {1000: 2.1, 3000: rmt_at_3000, 4000: 1.45}),
-            run("rmt", 0, 0, 1.45, {1000: 2.1, 3000: 1.55, 4000: 1.50}),
-            run("rmt", 1, 0, 1.45, {1000: 2.1, 3000: 1.55, 4000: 1.50}),
-        ]
+        runs = (
+            [run("transformer", s, 2, 1.60, {1000: 2.0, 3000: 1.8, 4000: 1.7}) for s in (0, 1)]
+            + [run("xl", s, 2, 1.50, {1000: 1.9, 3000: 1.6, 4000: 1.55}) for s in (0, 1)]
+            + [
+                run("rmt", 0, 2, 1.40, {1000: 2.1, 3000: 1.5, 4000: 1.45}),
+                run("rmt", 1, 2, 1.40, {1000: 2.1, 3000: rmt_at_3000, 4000: 1.45}),
+                run("rmt", 0, 0, 1.45, {1000: 2.1, 3000: 1.55, 4000: 1.50}),
+                run("rmt", 1, 0, 1.45, {1000: 2.1, 3000: 1.55, 4000: 1.50}),
+            ]
+        )
         return pd.DataFrame([r for r, _ in runs]), pd.DataFrame([h for _, c in runs for h in c])
 
     records, history = case(rmt_at_3000=1.5)  # behind xl only at step 1,000, before the last quarter

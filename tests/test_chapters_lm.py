@@ -280,3 +280,18 @@ def test_late_order_lists_the_last_quarter_of_validations_then_the_test():
     assert list(late["step"]) == ["3,000", "4,000", "test"] * 2 and list(late["seed"]) == [0] * 3 + [1] * 3
     assert list(late["xl"]) == [5.0, 6.0, 1.1] * 2  # validations from 3/4 of training on, then the test split
     assert lm.late_order(records, history.iloc[:0], exp, 10).empty
+
+
+def test_gap_over_training_follows_the_lead_along_the_curves():
+    curves = pd.DataFrame(
+        [
+            dict(label=label, seed=seed, tokens_seen=t, value=v)
+            for seed, rmt in ((0, (2.2, 2.1, 2.05)), (1, (2.2, 1.9, 2.05)))
+            for label, values in (("xl", (2.0, 2.0, 2.0)), ("rmt depth 2", rmt))
+            for t, v in zip((1000, 2000, 3000), values)
+        ]
+    )
+    gap = lm.gap_over_training(curves, "xl", "rmt depth 2").set_index("seed")
+    assert list(gap["evaluations"]) == [3, 3] and list(gap["ahead_at_all"]) == [True, False]
+    assert gap.loc[0, "first"] == pytest.approx(0.1) and gap.loc[1, "last"] == pytest.approx(0.025)
+    assert lm.gap_over_training(curves, "xl", "transformer").empty

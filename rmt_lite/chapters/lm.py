@@ -433,3 +433,25 @@ def learning_curves(records: pd.DataFrame, history: pd.DataFrame, metric: str = 
             for step, v in zip(g["step"], g[metric])
         ]
     return pd.DataFrame(rows, columns=cols).sort_values(["label", "seed", "tokens_seen"]).reset_index(drop=True)
+
+
+def gap_over_training(curves: pd.DataFrame, ahead: str, behind: str) -> pd.DataFrame:
+    """How far ``behind`` trails ``ahead`` along training, per seed, from :func:`learning_curves`
+    rows (labels such as "xl" or "rmt depth 2"): columns seed, evaluations (those both have),
+    ahead_at_all (``ahead`` lower at every one of them), first and last (``behind / ahead - 1``
+    at the first and the last evaluation; lower is better, so positive means ``ahead`` leads)."""
+    cols = ["seed", "evaluations", "ahead_at_all", "first", "last"]
+    if not len(curves):
+        return pd.DataFrame(columns=cols)
+    wide = curves[curves["label"].isin([ahead, behind])].pivot_table(
+        index=["seed", "tokens_seen"], columns="label", values="value"
+    )
+    if not {ahead, behind} <= set(wide.columns):
+        return pd.DataFrame(columns=cols)
+    gap = (wide[behind] / wide[ahead] - 1).dropna()
+    rows = [
+        dict(seed=int(seed), evaluations=len(g), ahead_at_all=bool((g > 0).all()), first=g.iloc[0], last=g.iloc[-1])
+        for seed, g in gap.groupby(level="seed")
+    ]
+    return pd.DataFrame(rows, columns=cols)
+

@@ -454,4 +454,3 @@ def gap_over_training(curves: pd.DataFrame, ahead: str, behind: str) -> pd.DataF
         for seed, g in gap.groupby(level="seed")
     ]
     return pd.DataFrame(rows, columns=cols)
-

@@ -245,12 +245,17 @@ def test_first_step_gains_of_the_paper():
 def test_learning_curves_put_each_evaluation_at_the_tokens_seen():
     records = pd.DataFrame(
         [
-            dict(run_id="a", model="rmt", bptt_depth=2, seed=0, batch_size=16, segment_len=64),
-            dict(run_id="b", model="xl", bptt_depth=2, seed=1, batch_size=16, segment_len=64),
+            dict(experiment="lm_bytes_long", run_id=r, model=m, bptt_depth=2, seed=s, batch_size=16, segment_len=64)
+            for r, m, s in (("a", "rmt", 0), ("b", "xl", 1))
         ]
     )
     history = pd.DataFrame(
-        [dict(run_id=r, step=s, bpc=3.0 - s / 1000) for r in ("a", "b", "other") for s in (1000, 2000)]
+        [
+            dict(experiment="lm_bytes_long", run_id=r, step=s, bpc=3.0 - s / 1000)
+            for r in ("a", "b", "other")
+            for s in (1000, 2000)
+        ]
+        + [dict(experiment="lm_bytes", run_id="a", step=1500, bpc=9.0)]  # another experiment's run "a"
     )
     curves = lm.learning_curves(records, history)
     assert list(curves["label"].unique()) == ["rmt depth 2", "xl"]
@@ -293,5 +298,6 @@ def test_gap_over_training_follows_the_lead_along_the_curves():
     )
     gap = lm.gap_over_training(curves, "xl", "rmt depth 2").set_index("seed")
     assert list(gap["evaluations"]) == [3, 3] and list(gap["ahead_at_all"]) == [True, False]
+    assert list(gap["ahead_at"]) == [3, 2]  # seed 1's rmt dips below xl at the second evaluation
     assert gap.loc[0, "first"] == pytest.approx(0.1) and gap.loc[1, "last"] == pytest.approx(0.025)
     assert lm.gap_over_training(curves, "xl", "transformer").empty

@@ -417,15 +417,17 @@ def learning_curves(records: pd.DataFrame, history: pd.DataFrame, metric: str = 
     """Validation ``metric`` against the training tokens seen: one row per evaluation of each run
     in ``records`` (``rmt_lite.load_records``) found in ``history`` (``rmt_lite.load_history``),
     with columns label (the model, and rmt's BPTT depth), seed, tokens_seen (steps x streams x
-    segment length) and value."""
+    segment length) and value. Runs are matched by experiment and run id: the same run id names
+    runs of other experiments."""
     cols = ["label", "seed", "tokens_seen", "value"]
     if records is None or not len(records) or history is None or not len(history):
         return pd.DataFrame(columns=cols)
-    runs = records.set_index("run_id")
-    h = history[history["run_id"].isin(runs.index)]
+    runs = records.set_index(["experiment", "run_id"])
     rows = []
-    for run_id, g in h.groupby("run_id"):
-        run = runs.loc[run_id]
+    for key, g in history.groupby(["experiment", "run_id"]):
+        if key not in runs.index:
+            continue
+        run = runs.loc[key]
         label = f"rmt depth {int(run['bptt_depth'])}" if run["model"] == "rmt" else str(run["model"])
         per_step = int(run["batch_size"]) * int(run["segment_len"])
         rows += [
@@ -438,9 +440,10 @@ def learning_curves(records: pd.DataFrame, history: pd.DataFrame, metric: str = 
 def gap_over_training(curves: pd.DataFrame, ahead: str, behind: str) -> pd.DataFrame:
     """How far ``behind`` trails ``ahead`` along training, per seed, from :func:`learning_curves`
     rows (labels such as "xl" or "rmt depth 2"): columns seed, evaluations (those both have),
-    ahead_at_all (``ahead`` lower at every one of them), first and last (``behind / ahead - 1``
-    at the first and the last evaluation; lower is better, so positive means ``ahead`` leads)."""
-    cols = ["seed", "evaluations", "ahead_at_all", "first", "last"]
+    ahead_at (how many of them ``ahead`` is lower at), ahead_at_all (at every one), first and last
+    (``behind / ahead - 1`` at the first and the last evaluation; lower is better, so positive
+    means ``ahead`` leads)."""
+    cols = ["seed", "evaluations", "ahead_at", "ahead_at_all", "first", "last"]
     if not len(curves):
         return pd.DataFrame(columns=cols)
     wide = curves[curves["label"].isin([ahead, behind])].pivot_table(
@@ -450,7 +453,14 @@ def gap_over_training(curves: pd.DataFrame, ahead: str, behind: str) -> pd.DataF
         return pd.DataFrame(columns=cols)
     gap = (wide[behind] / wide[ahead] - 1).dropna()
     rows = [
-        dict(seed=int(seed), evaluations=len(g), ahead_at_all=bool((g > 0).all()), first=g.iloc[0], last=g.iloc[-1])
+        dict(
+            seed=int(seed),
+            evaluations=len(g),
+            ahead_at=int((g > 0).sum()),
+            ahead_at_all=bool((g > 0).all()),
+            first=g.iloc[0],
+            last=g.iloc[-1],
+        )
         for seed, g in gap.groupby(level="seed")
     ]
     return pd.DataFrame(rows, columns=cols)

@@ -48,6 +48,32 @@ def test_every_claim_that_compares_models_has_three_seeds_of_each():
         assert seeds("quadratic", model, n) == {0, 1, 2}, ("quadratic", model)
 
 
+def test_the_paper_settings_and_rmt_xl_have_three_seeds_of_each_model():
+    runs = reproduce.queue()
+
+    def seeds(experiment, model, **overrides):
+        return {
+            r.seed
+            for r in runs
+            if (r.experiment, r.model) == (experiment, model)
+            and all(r.overrides.get(k) == v for k, v in overrides.items())
+        }
+
+    for experiment, n, memory in (
+        ("copy", 6, 6),
+        ("reverse", 4, 6),
+        ("retrieval_long", 3, 3),
+        ("retrieval_long", 5, 2),
+    ):
+        for model in ("xl", "rmt"):  # claims 2 and 4 at the paper's smaller memory
+            assert seeds(experiment, model, num_segments=n, mem_size=memory) == {0, 1, 2}, (experiment, n, model)
+    for experiment, n, memory in (("copy", 6, 12), ("reverse", 4, 12), ("retrieval_long", 3, 3)):
+        assert seeds(experiment, "rmt_xl", num_segments=n, mem_size=memory) == {0, 1, 2}, (experiment, n)
+    for model in ("xl", "rmt"):  # claim 5 with memory as long as the segment
+        assert seeds("quadratic_small", model, mem_size=30) == {0, 1, 2}, model
+    assert seeds("quadratic_small", "transformer", num_segments=1, steps=9000) == {0, 1, 2}
+
+
 def test_list_filters_by_experiment_and_seed(capsys):
     assert reproduce.main(["--list", "--only", "retrieval", "--seed", "0"]) == 0
     names = capsys.readouterr().out.split()

@@ -101,7 +101,8 @@ def quadratic() -> pd.DataFrame:
 
 
 def language_modelling() -> pd.DataFrame:
-    """WikiText-103 (ppl) and enwik8 (bpc): dataset, segment_len, model, mem_size, bptt_depth, metric, value.
+    """WikiText-103 (ppl) and enwik8 (bpc): dataset, segment_len, model, mem_size, cache (the XL
+    cache length), bptt_depth, metric, value.
 
     Caveat from the CSVs' README: ``mem_at_end=False`` on rows dated 2021-12-07/08 is a filled-in
     default, so the few "mt" rows here may be RMT runs; chapters should not lean on them."""
@@ -115,6 +116,7 @@ def language_modelling() -> pd.DataFrame:
             "eval_segment_len": df["eval_tgt_len"],
             "model": [model_name(m, n, e) for m, n, e in zip(df["mem_len"], df["num_mem_tokens"], df["mem_at_end"])],
             "mem_size": df["mem_len"].where(df["num_mem_tokens"] == 0, df["num_mem_tokens"]),
+            "cache": df["mem_len"],
             "bptt_depth": df["mem_backprop_depth"],
             "metric": metric,
             "value": value,

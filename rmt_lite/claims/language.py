@@ -186,7 +186,7 @@ def regime(records: pd.DataFrame) -> str:
     wt103 = rmt[(rmt["dataset"] == "wt103") & (rmt["segment_len"] == 50) & (rmt["mem_size"] == 10)]
     paper_bpc = enwik8[(enwik8["mem_size"] == 10) & (enwik8["bptt_depth"] == 2)]["value"].mean()
     text = (
-        f"{tokens / 1e6:.1f}M training tokens (the paper's enwik8 profile: {paper_tokens / 1e9:.1f}B, "
+        f"{tokens / 1e6:.1f}M training tokens (the paper: {paper_tokens / 1e9:.1f}B, "
         f"{paper_tokens / tokens:.0f} times as many); rmt {ours.get(2, float('nan')):.2f} bpc "
         f"(the paper: {paper_bpc:.2f})"
     )
@@ -195,8 +195,10 @@ def regime(records: pd.DataFrame) -> str:
             name: g.groupby("bptt_depth")["value"].mean()
             for name, g in (("enwik8, memory 20", enwik8[enwik8["mem_size"] == 20]), ("WikiText-103", wt103))
         }
-        text += f"; BPTT through memory gains {bptt_gain(ours):.1f} % here, " + ", ".join(
-            f"{bptt_gain(v):.0f} % in the paper ({k})" for k, v in by_depth.items()
+        text += (
+            f"; BPTT through memory gains {bptt_gain(ours):.1f} % (the paper: "
+            + ", ".join(f"{bptt_gain(v):.0f} % on {k}" for k, v in by_depth.items())
+            + ")"
         )
     return text
 

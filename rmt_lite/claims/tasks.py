@@ -463,14 +463,15 @@ def memory_tokens_improve_xl(records: pd.DataFrame) -> Verdict:
         f"cache {_paper_spread(both['value'], 3)} bpc, xl with the same cache {_paper_spread(xl['value'], 3)}"
     )
     paper_short = f"enwik8: rmt_xl {_paper_mean(both['value'], 3)} / xl {_paper_mean(xl['value'], 3)} bpc"
+    differs = "the algorithmic tasks in place of enwik8 (the paper's only rmt_xl run)"
     ours = _task_runs(records, ("copy", "reverse", "retrieval_long"))
     ours = ours[ours["model"].isin(["xl", "rmt_xl"])] if len(ours) else ours
     if ours.empty or "rmt_xl" not in set(ours["model"]):
-        return Verdict(paper_text, "-", "-", NOT_RUN, paper_short)
+        return Verdict(paper_text, "-", "-", NOT_RUN, paper_short, differs=differs)
     keys = ["experiment", "num_segments", "mem_size"]
     pairs = _paired(ours, keys)
     if pairs.empty or not {"xl", "rmt_xl"} <= set(pairs.columns):
-        return Verdict(paper_text, "-", _runs(ours), NOT_RUN, paper_short)
+        return Verdict(paper_text, "-", _runs(ours), NOT_RUN, paper_short, differs=differs)
     parts, texts, short, seeds = [], [], [], []
     for (exp, n, m), p in pairs.groupby(level=keys):
         text = f"{exp} {int(n)} seg, memory {int(m)}: xl {_spread(p['xl'])}, rmt_xl {_spread(p['rmt_xl'])}"
@@ -489,5 +490,5 @@ def memory_tokens_improve_xl(records: pd.DataFrame) -> Verdict:
         _decide(parts, min(seeds)) if parts else NOT_RUN,
         paper_short,
         "; ".join(short),
-        "the algorithmic tasks in place of enwik8 (the paper's only rmt_xl run)",
+        differs,
     )

@@ -750,6 +750,18 @@ _register(
     )
 )
 
+# Claim 10 with the content of a segment held constant: the needle holds one fact however long the
+# sample, so a longer test sample asks for more segments, not more symbols per memory slot (copy
+# does: its memory fills up). The queue trains rmt on 64, 128 and 192 tokens (2, 4 and 6 segments).
+_register(
+    _variant(
+        "needle",
+        "needle_lengths",
+        "the needle trained on 2, 4 or 6 segments, then tested up to twice as long (claim 10)",
+        cpu={},
+    )
+)
+
 # long-document classification (encoder mode, memory at the start); data_gen.load_classification
 # arguments: None = the loader's default (not passed)
 _SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None, fold=None)

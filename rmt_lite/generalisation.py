@@ -4,7 +4,8 @@ A copy or reverse model is evaluated, at its own segment length, on samples of i
 ``FACTORS`` times as long, so that a longer sample takes more segments than training ever showed.
 ``python -m rmt_lite.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
 ``copy_long`` and ``reverse_long`` (and the needle's three models, ``NEEDLE_FACTORS`` up to 32
-times as long) whose weights are committed (``--seed`` another seed), and writes one JSON file per run
+times as long; ``needle_lengths``: rmt trained on each of ``NEEDLE_TRAINED_LENGTHS``, up to twice
+as long) whose weights are there (``--seed`` another seed), and writes one JSON file per run
 under ``results/generalisation/<experiment>/<run_id>.json`` (read by :func:`load`).
 """
 
@@ -26,7 +27,11 @@ from .utils import git_sha
 FACTORS = (1, 1.5, 2, 4, 8)
 # the needle is tested far past its training length: 4 trained segments -> up to 128
 NEEDLE_FACTORS = (1, 2, 4, 8, 16, 32)
-EXPERIMENTS = {"copy_long": FACTORS, "reverse_long": FACTORS, "needle": NEEDLE_FACTORS}
+# claim 10 with the content of a segment held constant (experiments.py, needle_lengths): rmt trained
+# on each of these lengths, tested up to twice as long
+NEEDLE_TRAINED_LENGTHS = (64, 128, 192)
+TWICE = (1, 1.5, 2)
+EXPERIMENTS = {"copy_long": FACTORS, "reverse_long": FACTORS, "needle": NEEDLE_FACTORS, "needle_lengths": TWICE}
 FOLDER = "generalisation"
 
 
@@ -162,9 +167,10 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = args.only or list(EXPERIMENTS)
     for experiment in wanted:
-        models = ("xl", "rmt", "transformer") if experiment == "needle" else ("xl", "rmt")
-        for model in models:
-            cfg = resolve(experiment, model, "cpu", args.seed)
+        models = {"needle": ("xl", "rmt", "transformer"), "needle_lengths": ("rmt",)}.get(experiment, ("xl", "rmt"))
+        lengths = NEEDLE_TRAINED_LENGTHS if experiment == "needle_lengths" else (None,)
+        for model, length in ((m, n) for m in models for n in lengths):
+            cfg = resolve(experiment, model, "cpu", args.seed, {"length": length} if length else None)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
             if not (run_dir / RECORD).exists():  # not trained, or still training
                 print(f"skipped {run_dir}: no finished run")

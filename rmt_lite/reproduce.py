@@ -129,8 +129,9 @@ def queue() -> list[Run]:
 
 
 def paper_settings() -> list[Run]:
-    """Claims 2, 4 and 5 at the paper's own settings where the setting decides them, and RMT combined
-    with Transformer-XL (``rmt_xl``) where xl falls short; cheapest groups first, each seed-major."""
+    """Claims 2, 4 and 5 at the paper's own settings where the setting decides them, claim 10 on the
+    needle, and RMT combined with Transformer-XL (``rmt_xl``) where xl falls short; cheapest groups
+    first, each seed-major."""
     cheap = _sweep("copy", ("xl", "rmt"), (6,), seeds=SEEDS, mem_size=6)  # paper rows: xl 0.54, rmt 1.00
     cheap += _sweep("reverse", ("xl", "rmt"), (4,), seeds=SEEDS, mem_size=6)  # xl 0.80, rmt 1.00
     cheap += _sweep("copy", ("rmt_xl",), (6,), seeds=SEEDS, mem_size=12)  # claim 2's settings where xl < 1
@@ -148,7 +149,15 @@ def paper_settings() -> list[Run]:
     ]
     # the paper's 5-segment retrieval row, the one setting where its xl beats rmt (0.988 vs 0.965)
     five = _sweep("retrieval_long", ("xl", "rmt"), (5,), seeds=SEEDS, mem_size=2, curriculum="1,2,3,5")
-    return [r for group in (cheap, retrieval, quadratic, five) for r in sorted(group, key=lambda r: r.seed)]
+    groups = (needle_lengths(), cheap, retrieval, quadratic, five)
+    return [r for group in groups for r in sorted(group, key=lambda r: r.seed)]
+
+
+def needle_lengths() -> list[Run]:
+    """Claim 10 with a segment's content held constant: rmt trained on the needle at each length."""
+    from .generalisation import NEEDLE_TRAINED_LENGTHS
+
+    return [Run("needle_lengths", "rmt", s, {"length": n}) for s in SEEDS for n in NEEDLE_TRAINED_LENGTHS]
 
 
 CV_SEEDS = (0, 1, 2, 3, 4)  # claim 8 over 5 seeds and 5 folds of presidents

@@ -329,7 +329,7 @@ def test_longer_samples_compare_xl_and_rmt_at_the_profile_memory_size_length_by_
     assert claims.longer_samples(table(rows("rmt", 3, [1.0]))).verdict == claims.NOT_RUN
 
 
-def test_beyond_trained_reads_the_generalisation_records_of_rmt():
+def test_the_capacity_row_reads_the_copy_and_reverse_generalisation_records_of_rmt():
     def gen(accs):
         return pd.DataFrame(
             [
@@ -347,11 +347,42 @@ def test_beyond_trained_reads_the_generalisation_records_of_rmt():
             ]
         )
 
-    kept = claims.beyond_trained(pd.DataFrame(), gen([1.0, 0.99, 0.97, 0.4]))
+    kept = claims.fixed_memory_capacity(pd.DataFrame(), gen([1.0, 0.99, 0.97, 0.4]))
     assert kept.verdict == "holds (tentative: 1 seed)"  # 4x is shown, not judged
     assert "x1.5 0.99 (9 seg)" in kept.ours and "x4 0.40 (24 seg)" in kept.ours
-    assert claims.beyond_trained(pd.DataFrame(), gen([1.0, 0.6, 0.3, 0.1])).verdict.startswith("does not hold")
-    assert claims.beyond_trained(pd.DataFrame()).verdict == claims.NOT_RUN
+    assert claims.fixed_memory_capacity(pd.DataFrame(), gen([1.0, 0.6, 0.3, 0.1])).verdict.startswith("does not hold")
+    assert claims.fixed_memory_capacity(pd.DataFrame()).verdict == claims.NOT_RUN
+
+
+def test_claim_10_reads_the_needle_trained_on_each_length_seed_by_seed():
+    def gen(trained, accs_by_seed):
+        return [
+            dict(
+                experiment="needle_lengths",
+                model="rmt",
+                seed=s,
+                profile="cpu",
+                run_id=f"rmt-s{s}-{trained}",
+                factor=f,
+                acc=a,
+                segments=int(trained * f),
+            )
+            for s, accs in enumerate(accs_by_seed)
+            for f, a in zip((1, 1.5, 2), accs)
+        ]
+
+    rows = gen(2, [[1.0, 0.99, 0.98]] * 3) + gen(4, [[1.0, 1.0, 0.97]] * 3)
+    v = claims.beyond_trained(pd.DataFrame(), pd.DataFrame(rows))
+    assert (
+        v.verdict == "holds"
+        and "trained on 2 seg: x1 1.00" in v.ours
+        and "4 seg: x1 1.00 ± 0.00 / x2 0.97" in v.ours_short
+    )
+    seed_falls = gen(6, [[1.0, 1.0, 1.0], [1.0, 0.9, 0.5], [1.0, 1.0, 0.99]])
+    v = claims.beyond_trained(pd.DataFrame(), pd.DataFrame(rows + seed_falls))
+    assert v.verdict == "inconclusive"  # one seed falls off when trained on 6 segments
+    copy = pd.DataFrame(rows).assign(experiment="copy_long")  # the capacity reading is not claim 10's
+    assert claims.beyond_trained(pd.DataFrame(), copy).verdict == claims.NOT_RUN
 
 
 def test_retrieval_rests_on_the_longer_runs_once_both_models_have_both_segment_counts():
@@ -391,7 +422,7 @@ def test_the_committed_generalisation_records_load_with_their_factors():
     for (experiment, _), g in gen.groupby(["experiment", "run_id"]):
         assert sorted(g["factor"]) == sorted(generalisation.EXPERIMENTS[experiment])
         assert g.loc[g["factor"] == 1, "trained"].all() and not g.loc[g["factor"] > 1, "trained"].any()
-    v = claims.beyond_trained(pd.DataFrame(), gen)
+    v = claims.fixed_memory_capacity(pd.DataFrame(), gen)
     assert v.verdict != claims.NOT_RUN and "x1.5" in v.ours
 
 

@@ -17,6 +17,7 @@ CLOSE = 0.05  # quadratic "close to the whole-sample transformer" = at most 5 po
 HOLDS, FAILS, INCONCLUSIVE, PARTLY = "holds", "does not hold", "inconclusive", "partly"
 NOT_RUN = "not run yet"
 RMT, BASELINES = "RMT", "baselines"
+CAPACITY = "capacity (not a claim of the paper)"
 
 
 @dataclass(frozen=True)

@@ -614,3 +614,18 @@ def test_the_language_modelling_rows_say_how_far_the_regime_is_from_the_papers()
     text = claims.language.regime(rows)
     assert text.startswith("20.5M training tokens") and "rmt 2.00 bpc" in text
     assert "gains 4.8 % (the paper: " in text and "% on WikiText-103)" in text
+
+
+def test_the_word_runs_trained_longer_replace_the_first_ones_once_a_seed_has_all_three_models():
+    def rows(experiment, values):
+        return [
+            dict(experiment=experiment, model=m, mem_size=10, bptt_depth=2, seed=0, profile="cpu", test_ppl=v)
+            for m, v in values.items()
+        ]
+
+    first = rows("lm_words", {"transformer": 221.0, "xl": 214.0, "rmt": 219.0})
+    partial = first + rows("lm_words_long", {"transformer": 150.0, "rmt": 140.0})
+    assert set(claims.lm_runs(pd.DataFrame(partial))["experiment"]) == {"lm_words"}
+    longer = first + rows("lm_words_long", {"transformer": 150.0, "xl": 141.0, "rmt": 140.0})
+    assert set(claims.lm_runs(pd.DataFrame(longer))["experiment"]) == {"lm_words_long"}
+    assert claims.language_modelling(pd.DataFrame(longer)).verdict == "holds (tentative: 1 seed)"

@@ -112,3 +112,20 @@ def test_costs_count_the_finished_runs_of_the_queue_and_their_time(tmp_path, cap
     assert reproduce.main(["--costs", "--only", "quadratic"]) == 0  # the committed records
     row = capsys.readouterr().out.splitlines()[1].split()
     assert row[:3] == ["quadratic", "9", "9"] and int(row[3]) > 0
+
+
+def test_the_longer_language_modelling_and_the_needle_memory_runs_are_queued_after_the_paper_settings():
+    runs = reproduce.queue()
+    names = [r.name for r in runs]
+    assert names.index("lm_bytes_long/rmt-s2") > names.index(
+        "retrieval_long/rmt-s2-curriculum=1,2,3,5,mem_size=2,num_segments=5"
+    )
+    assert {r.seed for r in runs if r.experiment == "lm_bytes_long" and r.model == "rmt" and not r.overrides} == {
+        0,
+        1,
+        2,
+    }
+    assert {(r.model, r.seed) for r in runs if r.overrides.get("mem_size") == 50} == {
+        (m, s) for m in ("xl", "rmt") for s in (0, 1)
+    }
+    assert {r.overrides.get("length") for r in runs if r.experiment == "needle" and r.overrides} >= {256, 512}

@@ -624,4 +624,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from .cli import run
+
+    sys.exit(run(main))

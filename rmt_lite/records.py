@@ -29,6 +29,8 @@ CONFIG = "config.json"
 CHECKPOINT = "checkpoint.pt"
 WEIGHTS = "weights.pt"
 SUMMARY = "summary.csv"
+SUMMARY_LOCK = ".summary.csv.lock"  # held while summary.csv is rebuilt (not committed)
+TMP_SUFFIX = ".tmp"  # atomic writes go through hidden ".<name>.<random>.tmp" files
 
 
 # ------------------------------------------------------------------------------------------------
@@ -49,7 +51,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    except OSError as e:  # a read-only or forbidden folder: name the file meant, not the temporary one
+        raise OSError(e.errno, e.strerror, str(path)) from e
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is ordinary
         with os.fdopen(fd, "wb") as f:
@@ -57,10 +62,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename in (None, tmp):  # a full disk names no file
+            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a killed process left in ``folder`` (one writer per run folder:
+    call it before a run starts writing there); returns what was deleted."""
+    stale = sorted(Path(folder).glob(f".*{TMP_SUFFIX}"))
+    for p in stale:
+        with contextlib.suppress(OSError):
+            p.unlink()
+    return stale
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -100,6 +117,17 @@ def _jsonable(obj: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------
+_REQUIRED = {
+    "run_id": str,
+    "experiment": str,
+    "model": str,
+    "profile": str,
+    "seed": int,
+    "config": dict,
+    "metrics": dict,
+}
+
+
 @dataclass
 class RunRecord:
     """What one finished run leaves behind (with provenance)."""
@@ -139,7 +167,23 @@ class RunRecord:
 
     @classmethod
     def load(cls, path: str | Path) -> RunRecord:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """The record in ``path``; a damaged file raises a ValueError that names it and what to do."""
+        path = Path(path)
+        advice = f"delete {path.parent} to train that run again"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} is damaged ({e.__class__.__name__}: {e}); {advice}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path} is damaged (a JSON {type(data).__name__}, not a record); {advice}")
+        wrong = [
+            f"{k} ({'missing' if k not in data else type(data[k]).__name__})"
+            for k, kind in _REQUIRED.items()
+            if not isinstance(data.get(k), kind) or isinstance(data.get(k), bool)
+        ]
+        if wrong:
+            raise ValueError(f"{path} is damaged (not a run record: {', '.join(wrong)}); {advice}")
+        return cls.from_dict(data)
 
     def flat(self) -> dict:
         """One row: identity, headline config, ``test_*`` and ``valid_*`` metrics, provenance."""
@@ -196,12 +240,16 @@ def read_records(results: str | Path, experiment: str | None = None) -> list[Run
 
 
 def write_summary(results: str | Path, experiment: str) -> Path:
-    """Rebuild ``<results>/<experiment>/summary.csv`` from every record of the experiment."""
+    """Rebuild ``<results>/<experiment>/summary.csv`` from every record of the experiment, under a
+    file lock: two runs finishing together each read every record after the other's is written."""
     import pandas as pd
+    from filelock import FileLock
 
-    rows = [r.flat() for r in read_records(results, experiment)]
     path = Path(results) / experiment / SUMMARY
-    atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.parent / SUMMARY_LOCK):
+        rows = [r.flat() for r in read_records(results, experiment)]
+        atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
     return path
 
 

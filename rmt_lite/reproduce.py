@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,10 +251,15 @@ def main(argv: list[str] | None = None) -> int:
         _report(map(_train_one, jobs), len(runs))
     else:  # fresh interpreters (spawn): no state shared with this process or each other
         threads = max(1, (os.cpu_count() or 1) // args.jobs)
-        with ProcessPoolExecutor(
-            args.jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_torch_threads, initargs=(threads,)
-        ) as pool:
-            _report(pool.map(_train_one, jobs), len(runs))
+        pool = multiprocessing.get_context("spawn").Pool(
+            args.jobs, initializer=_worker_start, initargs=(threads, os.getpid())
+        )
+        try:
+            _report(pool.imap(_train_one, jobs), len(runs))
+            pool.close()
+        finally:  # Ctrl-C or an error here: the workers stop too (their last checkpoints are kept)
+            pool.terminate()
+            pool.join()
     print(f"queue done in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return 0
 
@@ -286,10 +290,22 @@ def _report(lines, total: int) -> None:
         print(f"[{i}/{total}] {line}", flush=True)
 
 
-def _torch_threads(n: int) -> None:
+def _worker_start(threads: int, queue_pid: int) -> None:
+    """A worker trains on ``threads`` threads, leaves Ctrl-C to the queue (which stops it) and ends
+    when the queue's process ends, even by ``kill -9`` (Linux: the parent-death signal)."""
+    import signal
+
     import torch
 
-    torch.set_num_threads(n)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != queue_pid:  # the queue died before the signal was set
+            os._exit(1)
+    torch.set_num_threads(threads)
 
 
 def _train_one(job: tuple) -> str:
@@ -313,4 +329,6 @@ def _train_one(job: tuple) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import run
+
+    sys.exit(run(main))

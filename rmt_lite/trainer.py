@@ -54,6 +54,7 @@ from .records import (
     atomic_torch_save,
     atomic_write_json,
     default_results_dir,
+    remove_stale_temporaries,
     write_summary,
 )
 from .runner import replay_memory, run_segments
@@ -807,7 +808,14 @@ def train_experiment(
             raise ValueError(f"out_dir={str(out)!r} is not allowed: {folder} exists and is not a folder")
     cfg_path, rec_path, ck_path = run_dir / CONFIG, run_dir / RECORD, run_dir / CHECKPOINT
     if cfg_path.exists() and not rerun:
-        saved = json.loads(cfg_path.read_text())
+        try:
+            saved = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(
+                f"{cfg_path} is damaged ({e}); delete {run_dir} to train the run again, or pass --rerun"
+            ) from None
+        if not isinstance(saved, dict):
+            raise ValueError(f"{cfg_path} is damaged (not a configuration); delete {run_dir} or pass --rerun")
         if not same_config(saved, cfg.to_dict()):
             raise ValueError(
                 f"out_dir={str(out)!r} is not allowed for this run: {run_dir} holds a run with another "
@@ -817,6 +825,7 @@ def train_experiment(
             )
     if rec_path.exists() and not rerun:
         record = RunRecord.load(rec_path)
+        write_summary(out, experiment)  # a run killed between its record and the summary is repaired here
         (log or print)(
             f"{experiment}/{rid}: finished run found at {rec_path}; loaded, not retrained (rerun=True / "
             "--rerun retrains)"
@@ -841,6 +850,8 @@ def train_experiment(
         elif ck_path.exists():
             trainer.load_checkpoint(ck_path)
             trainer.log(f"resumed {experiment}/{rid} from step {trainer.step} ({ck_path})")
+        if rank == 0:  # what a killed writer left half-written in this folder
+            remove_stale_temporaries(run_dir)
         _barrier(world)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         sha = git_sha()  # the code this process loaded, not later edits

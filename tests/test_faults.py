@@ -1,0 +1,142 @@
+"""Faults end in one clear line and lose nothing (issue 36): operating-system errors and Ctrl-C at
+the command lines, a full disk during a write, damaged files, half-written leftovers, a summary
+out of step with the records, and a queue killed while its workers train."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rmt_lite import cli, records, train
+from rmt_lite.records import RunRecord, atomic_write_json, load_records
+from rmt_lite.trainer import train_experiment
+
+
+def _quiet(*_):
+    pass
+
+
+def test_ctrl_c_at_a_command_line_is_one_line_and_exit_130(capsys):
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    assert cli.run(interrupted) == cli.INTERRUPTED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted" in err and "run the same command again to resume" in err
+
+
+def test_an_operating_system_error_names_the_path_and_the_cause(capsys):
+    def full(argv):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "results/copy/rmt-cpu-s0/checkpoint.pt")
+
+    assert cli.run(full) == cli.OS_ERROR
+    assert capsys.readouterr().err == (
+        "error: cannot use results/copy/rmt-cpu-s0/checkpoint.pt: no space left on device\n"
+    )
+    assert cli.run(lambda argv: None) == 0 and cli.run(lambda argv: 3) == 3
+
+
+def test_a_full_disk_during_a_write_names_the_file_and_leaves_the_old_one_whole(tmp_path, monkeypatch):
+    target = tmp_path / "record.json"
+    atomic_write_json(target, {"old": 1})
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records.os, "fsync", no_space)
+    with pytest.raises(OSError) as caught:
+        atomic_write_json(target, {"new": 2})
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert json.loads(target.read_text()) == {"old": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "content, what",
+    [("", "JSONDecodeError"), ('{"run_id": "x", "seed"', "JSONDecodeError"), ("[]", "a JSON list"), ("{}", "missing")],
+)
+def test_a_damaged_record_is_named_with_what_is_wrong_and_what_to_do(tmp_path, content, what):
+    path = tmp_path / "copy" / "rmt-cpu-s0" / "record.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(ValueError) as caught:
+        load_records(tmp_path)
+    message = str(caught.value)
+    assert str(path) in message and what in message and f"delete {path.parent}" in message
+
+
+def test_a_damaged_config_is_one_line_from_the_command_line(tmp_path, capsys):
+    run_dir = tmp_path / "copy" / "rmt-smoke-s0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text("{not json")
+    code = train.main(["--experiment", "copy", "--profile", "smoke", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and str(run_dir / "config.json") in err and "--rerun" in err
+
+
+def test_a_finished_run_found_again_repairs_the_summary_and_a_dead_writers_temporaries_go(tmp_path):
+    record = train_experiment("copy", "rmt", "smoke", 0, out_dir=tmp_path, log=_quiet, progress=False)
+    summary = tmp_path / "copy" / "summary.csv"
+    summary.unlink()  # killed between its record and the summary
+    train_experiment("copy", "rmt", "smoke", 0, out_dir=tmp_path, log=_quiet, progress=False)
+    assert record.run_id in summary.read_text()
+
+    run_dir = tmp_path / "copy" / "xl-smoke-s0"
+    run_dir.mkdir(parents=True)
+    leftover = run_dir / ".checkpoint.pt.k1ll3d.tmp"
+    leftover.write_bytes(b"half a checkpoint")
+    train_experiment("copy", "xl", "smoke", 0, out_dir=tmp_path, log=_quiet, progress=False)
+    assert not leftover.exists() and (run_dir / "record.json").exists()
+    assert RunRecord.load(run_dir / "record.json").model == "xl"
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_the_queues_workers_end_with_it_however_it_ends(tmp_path, how):
+    queue = subprocess.Popen(
+        [sys.executable, "-m", "rmt_lite.reproduce", "--profile", "smoke", "--jobs", "2", "--out", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    workers: set[int] = set()
+    while time.time() < deadline and not any((tmp_path / e).exists() for e in ("copy", "reverse")):
+        time.sleep(0.5)  # the workers have started training
+    workers = _children(queue.pid)
+    assert workers, "the queue started no workers"
+    queue.send_signal(how)
+    code = queue.wait(timeout=60)
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers)
+    if how == signal.SIGINT:
+        err = queue.stderr.read()
+        assert code == cli.INTERRUPTED and "Traceback" not in err and "interrupted" in err

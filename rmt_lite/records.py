@@ -19,7 +19,9 @@ import contextlib
 import json
 import math
 import os
+import platform
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ CHECKPOINT = "checkpoint.pt"
 WEIGHTS = "weights.pt"
 SUMMARY = "summary.csv"
 SUMMARY_LOCK = ".summary.csv.lock"  # held while summary.csv is rebuilt (not committed)
+RUN_LOCK, RUN_OWNER = ".run.lock", ".run.owner"  # held while a process trains in a run folder
 TMP_SUFFIX = ".tmp"  # atomic writes go through hidden ".<name>.<random>.tmp" files
 
 
@@ -68,6 +71,37 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         if isinstance(e, OSError) and e.filename in (None, tmp):  # a full disk names no file
             raise OSError(e.errno, e.strerror, str(path)) from e
         raise
+
+
+class RunInUse(RuntimeError):
+    """Another living process is training in this run folder."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | Path):
+    """Hold ``run_dir`` for one training process: a second one refuses with a message that names the
+    holder. The lock is the operating system's, so a killed holder's lock is free at once."""
+    from filelock import FileLock, Timeout
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    owner = run_dir / RUN_OWNER
+    lock = FileLock(run_dir / RUN_LOCK, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = owner.read_text().strip() if owner.exists() else "another process"
+        raise RunInUse(
+            f"{run_dir} is being trained by {holder}; wait for it to finish (a finished run is then loaded, "
+            "not retrained) or stop it, then run the same command again"
+        ) from None
+    try:
+        owner.write_text(f"process {os.getpid()} on {platform.node()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            owner.unlink()
+        lock.release()
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:

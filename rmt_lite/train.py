@@ -11,6 +11,7 @@ import sys
 
 from .config import VARIANTS
 from .experiments import CONFIG_KEYS, EXPERIMENTS, PROFILES, parse_overrides
+from .records import RunInUse
 
 PROFILE_HELP = {
     "smoke": "seconds; proves the code path (writes to runs/smoke/, never to results/)",
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     except FloatingPointError as e:  # TrainingDiverged: the last good checkpoint is kept
         print(f"error: {e}", file=sys.stderr)
         return 3
+    except RunInUse as e:  # another process trains in the same run folder
+        print(f"error: {e}", file=sys.stderr)
+        return 4
     print(f"record: {record.run_dir}/record.json")
     return 0
 

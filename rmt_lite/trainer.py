@@ -49,12 +49,15 @@ from .records import (
     CHECKPOINT,
     CONFIG,
     RECORD,
+    RUN_LOCK,
+    RUN_OWNER,
     WEIGHTS,
     RunRecord,
     atomic_torch_save,
     atomic_write_json,
     default_results_dir,
     remove_stale_temporaries,
+    run_lock,
     write_summary,
 )
 from .runner import replay_memory, run_segments
@@ -833,7 +836,10 @@ def train_experiment(
         return record
 
     rank, world, dev, created = _setup_distributed(device)
+    held = contextlib.ExitStack()
     try:
+        if rank == 0:  # one training process per run folder
+            held.enter_context(run_lock(run_dir))
         trainer = Trainer(
             cfg,
             device=dev,
@@ -861,7 +867,8 @@ def train_experiment(
             metrics = trainer.fit()
         except TrainingDiverged:
             if rank == 0 and not ck_path.exists():  # nothing worth keeping: leave no half-made run
-                cfg_path.unlink(missing_ok=True)
+                for p in (cfg_path, run_dir / RUN_OWNER, run_dir / RUN_LOCK):
+                    p.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     run_dir.rmdir()
             raise
@@ -902,6 +909,7 @@ def train_experiment(
         _barrier(world)
         return record
     finally:
+        held.close()
         if created:
             import torch.distributed as dist
 

@@ -140,3 +140,27 @@ def test_the_queues_workers_end_with_it_however_it_ends(tmp_path, how):
     if how == signal.SIGINT:
         err = queue.stderr.read()
         assert code == cli.INTERRUPTED and "Traceback" not in err and "interrupted" in err
+
+
+def test_a_second_process_in_the_same_run_folder_refuses_and_names_the_holder(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from rmt_lite.records import run_lock\n"
+            f"with run_lock({str(tmp_path / 'run')!r}):\n    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(records.RunInUse, match=f"being trained by process {holder.pid} "):
+            with records.run_lock(tmp_path / "run"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with records.run_lock(tmp_path / "run"):  # a killed holder's lock is free at once
+        assert (tmp_path / "run" / records.RUN_OWNER).read_text().startswith(f"process {os.getpid()} ")
+    assert not (tmp_path / "run" / records.RUN_OWNER).exists()

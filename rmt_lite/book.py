@@ -199,6 +199,11 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
             raise BookError(f"--only {missing} is not allowed: not a notebook of notebooks/")
     for nb in notebooks:  # check every notebook before running any
         check_parameters(nb, params)
+    from .chapters.parameters import problems
+
+    wrong = problems(params)  # the rules each notebook applies to itself after its parameters cell
+    if wrong:
+        raise BookError("--param " + "; ".join(wrong))
     EXECUTED.mkdir(parents=True, exist_ok=True)
     if params.get("PROFILE") == "smoke":  # tiny models: one thread is faster and immune to a loaded machine
         os.environ.setdefault("OMP_NUM_THREADS", "1")

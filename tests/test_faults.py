@@ -164,3 +164,28 @@ def test_a_second_process_in_the_same_run_folder_refuses_and_names_the_holder(tm
     with records.run_lock(tmp_path / "run"):  # a killed holder's lock is free at once
         assert (tmp_path / "run" / records.RUN_OWNER).read_text().startswith(f"process {os.getpid()} ")
     assert not (tmp_path / "run" / records.RUN_OWNER).exists()
+
+
+def test_wrong_notebook_parameters_are_refused_before_any_kernel_starts_naming_the_parameter():
+    from rmt_lite import book
+
+    with pytest.raises(book.BookError, match=r"SEED='abc' is not allowed: an integer >= 0"):
+        book.execute({"PROFILE": "smoke", "SEED": "abc"}, kernel="no-such-kernel", only=["09_claims"])
+    with pytest.raises(book.BookError, match=r"PROFILE='gpu' is not allowed: one of 'smoke', 'cpu', 'paper'"):
+        book.execute({"PROFILE": "gpu", "SEED": 0}, kernel="no-such-kernel", only=["09_claims"])
+
+
+def test_every_notebook_checks_its_own_parameters_and_its_defaults_pass():
+    import nbformat
+
+    from rmt_lite.chapters import parameters
+
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("notebooks/*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        first = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+        defaults: dict = {}
+        exec(cells[first].source, defaults)  # the notebook's own parameters cell
+        parameters.validate(defaults)
+        after = [c.source for c in cells[first + 1 : first + 3]]
+        assert any("validate(globals())" in s for s in after), path.name
+        assert "SEED" in parameters.RULES and parameters.problems({**defaults, "SEED": -1}), path.name

@@ -189,3 +189,26 @@ def test_every_notebook_checks_its_own_parameters_and_its_defaults_pass():
         after = [c.source for c in cells[first + 1 : first + 3]]
         assert any("validate(globals())" in s for s in after), path.name
         assert "SEED" in parameters.RULES and parameters.problems({**defaults, "SEED": -1}), path.name
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE and SIGXFSZ")
+def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint_and_leaves_nothing_half_written(tmp_path):
+    import resource
+
+    def small_disk():  # files may not grow past 20 kB: the checkpoint is the first that would
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rmt_lite.train", "--experiment", "copy", "--profile", "smoke"]
+        + ["--out", str(tmp_path), "--no-progress"],
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    run_dir = tmp_path / "copy" / "rmt-smoke-s0"
+    assert done.returncode == cli.OS_ERROR and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"error: cannot use {run_dir / 'checkpoint.pt'}: file too large"
+    assert not list(run_dir.glob(".*.tmp")) and not (run_dir / "checkpoint.pt").exists()

@@ -1,5 +1,5 @@
 """What the memory of a trained ``rmt`` holds while it solves copy and reverse (chapter 07), and
-where it loses the needle (chapter 10: :func:`needle_memory`, ``python -m rmt_lite.memory_analysis``).
+where it loses the needle (chapter 9: :func:`needle_memory`, ``python -m rmt_lite.memory_analysis``).
 
 Three measurements of one task model (paper section 5 looks at attention maps the same way):
 
@@ -409,7 +409,7 @@ def analyse(
 
 
 # ------------------------------------------------------------------------------------------------
-# the needle (chapter 10): is a fact lost when it is written, or while it is kept?
+# the needle (chapter 9): is a fact lost when it is written, or while it is kept?
 NEEDLE_FACTOR = 8  # test samples 8 times the trained length (32 segments for the cpu runs)
 
 

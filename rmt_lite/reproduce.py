@@ -1,4 +1,4 @@
-"""The reproduction queue: every run the claims of chapter 9 rest on, most important first.
+"""The reproduction queue: every run the claims of chapter 10 rest on, most important first.
 
 ``python -m rmt_lite.reproduce --profile cpu`` (``make reproduce PROFILE=cpu``) trains each run
 that has no finished record yet under ``results/`` and skips the others, so the queue can be
@@ -82,7 +82,7 @@ def queue() -> list[Run]:
         for s in SEEDS
         for model, extra in (("transformer", {"num_segments": 1}), ("xl", {}), ("rmt", {}))
     ]
-    # beyond the paper (chapter 10): the needle, tested far past its training length
+    # beyond the paper (chapter 9): the needle, tested far past its training length
     runs += [Run("needle", m, s) for s in SEEDS for m in ("rmt", "xl", "transformer")]
     # claims 6 and 7 trained until the order settles: 2 seeds, BPTT depth 0, 1 and 2 for rmt
     runs += [Run("lm_bytes_long", model, s, dict(extra)) for s in SEEDS[:2] for model, extra in LM_MODELS]

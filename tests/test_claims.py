@@ -1,4 +1,4 @@
-"""The claim checks of chapter 9 on hand-made record tables."""
+"""The claim checks of chapter 10 on hand-made record tables."""
 
 import pandas as pd
 import pytest

@@ -170,9 +170,9 @@ def test_wrong_notebook_parameters_are_refused_before_any_kernel_starts_naming_t
     from rmt_lite import book
 
     with pytest.raises(book.BookError, match=r"SEED='abc' is not allowed: an integer >= 0"):
-        book.execute({"PROFILE": "smoke", "SEED": "abc"}, kernel="no-such-kernel", only=["09_claims"])
+        book.execute({"PROFILE": "smoke", "SEED": "abc"}, kernel="no-such-kernel", only=["10_claims"])
     with pytest.raises(book.BookError, match=r"PROFILE='gpu' is not allowed: one of 'smoke', 'cpu', 'paper'"):
-        book.execute({"PROFILE": "gpu", "SEED": 0}, kernel="no-such-kernel", only=["09_claims"])
+        book.execute({"PROFILE": "gpu", "SEED": 0}, kernel="no-such-kernel", only=["10_claims"])
 
 
 def test_every_notebook_checks_its_own_parameters_and_its_defaults_pass():

@@ -1,4 +1,4 @@
-"""Chapter 9's first table: one row per claim, linked to a chapter that exists."""
+"""Chapter 10's first table: one row per claim, linked to a chapter that exists."""
 
 from pathlib import Path
 

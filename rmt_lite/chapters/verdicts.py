@@ -1,4 +1,4 @@
-"""Chapter 9's first table: every claim at a glance, with a link to the chapter that shows it."""
+"""Chapter 10's first table: every claim at a glance, with a link to the chapter that shows it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 
 from .tables import table as styled
 
-# claim number -> (short title, the notebook that shows it; "" = the details on chapter 9 itself)
+# claim number -> (short title, the notebook that shows it; "" = the details on chapter 10 itself)
 CLAIMS = {
     1: ("A segmented transformer is at chance on copy and reverse", "02_copy_reverse"),
     2: ("RMT matches or beats Transformer-XL at equal memory; the gap grows with segments", "02_copy_reverse"),
@@ -23,7 +23,7 @@ CLAIMS = {
     8: ("Long documents: memory beats truncation", "08_classification"),
     9: ("Longer samples at a fixed segment (Fig. 5): RMT level with or ahead of Transformer-XL", "04_longer_sequences"),
     10: ("Samples up to twice as long as trained on (the needle: more segments, the same content each)", ""),
-    11: ("Beyond the paper: a needle far beyond the trained length", "10_needle"),
+    11: ("Beyond the paper: a needle far beyond the trained length", "09_needle"),
     12: ("Memory tokens improve Transformer-XL (rmt_xl)", ""),
     13: ("Not the paper's: copy and reverse twice as long with the memory fixed (capacity)", "04_longer_sequences"),
 }

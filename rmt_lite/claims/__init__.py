@@ -1,4 +1,4 @@
-"""The paper's claims, checked one by one against our committed run records (chapter 9).
+"""The paper's claims, checked one by one against our committed run records (chapter 10).
 
 Each claim is a function of our records (``rmt_lite.load_records``, one row per run) and the
 paper's numbers (``rmt_lite.paper``). It returns the paper's number (mean, number of runs and

@@ -26,7 +26,7 @@ class Verdict:
     ours: str
     runs: str
     verdict: str
-    paper_short: str = ""  # the deciding comparison at a glance (chapter 9's first table)
+    paper_short: str = ""  # the deciding comparison at a glance (chapter 10's first table)
     ours_short: str = ""
     differs: str = ""  # how our setting differs from the paper's where that may decide the verdict
 

@@ -1,4 +1,4 @@
-"""The claims on the algorithmic tasks (chapters 2-5 and 10): claims 1-5 and 9-11."""
+"""The claims on the algorithmic tasks (chapters 2-5 and 9): claims 1-5 and 9-11."""
 
 from __future__ import annotations
 

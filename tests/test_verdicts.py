@@ -25,3 +25,10 @@ def test_the_summary_links_each_claim_and_escapes_the_text():
     assert out.loc[11, "claim"].startswith(f'<a href="{verdicts.DETAILS}">')
     assert out.loc[0, "where it may come from"] == "memory &lt;5&gt;"
     assert (out["verdict"] == f"<b>{claims.NOT_RUN}</b>").all()
+
+
+def test_from_another_page_the_links_reach_the_chapters_folder():
+    out = verdicts.summary(claims.claims_table(pd.DataFrame()), links="../notebooks/")
+    assert out.loc[0, "claim"].startswith('<a href="../notebooks/02_copy_reverse.html">')
+    assert out.loc[11, "claim"].startswith(f'<a href="../notebooks/{verdicts.VERDICTS}.html{verdicts.DETAILS}">')
+    assert (NOTEBOOKS / f"{verdicts.VERDICTS}.ipynb").exists()

@@ -28,16 +28,18 @@ CLAIMS = {
     13: ("Not the paper's: copy and reverse twice as long with the memory fixed (capacity)", "04_longer_sequences"),
 }
 DETAILS = "#the-claims-in-full"
+VERDICTS = "10_claims"  # the chapter that holds the details
 
 
-def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim of ``rmt_lite.claims.claims_table``: the claim (linked to its chapter),
-    the paper's deciding number, ours (mean ± standard deviation over seeds), the verdict and how
-    our setting differs from the paper's where that may decide it."""
+def summary(table: pd.DataFrame, links: str = "") -> pd.DataFrame:
+    """One row per claim of ``rmt_lite.claims.claims_table``: the claim (linked to its chapter;
+    ``links`` is the path from the page to the chapters' folder), the paper's deciding number, ours
+    (mean ± standard deviation over seeds), the verdict and how our setting differs from the
+    paper's where that may decide it."""
     rows = []
     for number, row in table.iterrows():
         title, notebook = CLAIMS.get(number, (row["claim"], ""))
-        href = f"{notebook}.html" if notebook else DETAILS
+        href = f"{links}{notebook}.html" if notebook else (f"{links}{VERDICTS}.html" if links else "") + DETAILS
         rows.append(
             {
                 "#": number,
@@ -51,9 +53,9 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show(table: pd.DataFrame):
+def show(table: pd.DataFrame, links: str = ""):
     """:func:`summary` as a page table that fits the text column: small type, text wrapped."""
-    st = styled(summary(table))
+    st = styled(summary(table, links))
     return st.set_table_styles(
         [
             {

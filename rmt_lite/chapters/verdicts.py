@@ -22,7 +22,7 @@ CLAIMS = {
     7: ("BPTT depth 1 or more beats depth 0", "06_language_modelling"),
     8: ("Long documents: memory beats truncation", "08_classification"),
     9: ("Longer samples at a fixed segment (Fig. 5): RMT level with or ahead of Transformer-XL", "04_longer_sequences"),
-    10: ("Samples up to twice as long as trained on (the needle: more segments, the same content each)", ""),
+    10: ("Samples up to twice as long as trained on (the needle: more segments, the same content each)", "09_needle"),
     11: ("Beyond the paper: a needle far beyond the trained length", "09_needle"),
     12: ("Memory tokens improve Transformer-XL (rmt_xl)", ""),
     13: ("Not the paper's: copy and reverse twice as long with the memory fixed (capacity)", "04_longer_sequences"),

@@ -212,3 +212,26 @@ def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint_and_leaves
     assert done.returncode == cli.OS_ERROR and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"error: cannot use {run_dir / 'checkpoint.pt'}: file too large"
     assert not list(run_dir.glob(".*.tmp")) and not (run_dir / "checkpoint.pt").exists()
+
+
+_WRITER = """
+import sys
+from rmt_lite.records import RunRecord, write_summary
+
+record = RunRecord("late", "copy", "rmt", "cpu", 0, {"task": {}}, {"test": {"acc": 1.0}})
+record.save(sys.argv[1] + "/copy/late/record.json")
+write_summary(sys.argv[1], "copy")
+"""
+
+
+@pytest.mark.slow
+def test_a_summary_is_rebuilt_only_while_no_other_process_rebuilds_it(tmp_path):
+    from filelock import FileLock
+
+    summary = tmp_path / "copy" / records.SUMMARY
+    summary.parent.mkdir(parents=True)
+    with FileLock(summary.parent / records.SUMMARY_LOCK):  # another run is rebuilding it
+        writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path)])
+        time.sleep(5)
+        assert writer.poll() is None and not summary.exists()  # it waits rather than read half the records
+    assert writer.wait(timeout=60) == 0 and "late" in summary.read_text()

@@ -13,6 +13,7 @@ def test_the_lengths_table_has_one_row_per_training_length_and_a_column_per_test
         for f in (1, 1.5, 2)
     ] + [dict(experiment="needle", run_id="other", seed=0, factor=1, segments=4, acc=0.1)]
     out = needle.lengths_table(pd.DataFrame(rows))
-    assert list(out["trained on (segments)"]) == [2, 4] and list(out["seeds"]) == ["0, 1", "0, 1"]
-    assert out.loc[0, "x2 (4 seg)"] == "0.95 ± 0.07" and out.loc[1, "x1.5 (6 seg)"] == "0.95 ± 0.07"
+    assert list(out["trained on"]) == [2, 4] and list(out["seeds"]) == ["0, 1", "0, 1"]
+    assert list(out["tested on"]) == ["2, 3, 4", "4, 6, 8"]
+    assert out.loc[0, "x2"] == "0.95 ± 0.07" and out.loc[1, "x1.5"] == "0.95 ± 0.07"
     assert needle.lengths_table(pd.DataFrame(rows[-1:])).empty and needle.lengths_table(pd.DataFrame()).empty

@@ -235,3 +235,19 @@ def test_a_summary_is_rebuilt_only_while_no_other_process_rebuilds_it(tmp_path):
         time.sleep(5)
         assert writer.poll() is None and not summary.exists()  # it waits rather than read half the records
     assert writer.wait(timeout=60) == 0 and "late" in summary.read_text()
+
+
+def test_a_folder_that_may_not_be_written_names_the_file_meant_not_its_temporary(tmp_path, monkeypatch, capsys):
+    # root ignores permission bits, so the refusal of the operating system is played by mkstemp
+    def refused(prefix, suffix, dir):
+        name = os.path.join(dir, f"{prefix}x1y2{suffix}")
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+
+    monkeypatch.setattr(records.tempfile, "mkstemp", refused)
+    target = tmp_path / "copy" / "rmt-cpu-s0" / "record.json"
+
+    def write(argv):
+        atomic_write_json(target, {"a": 1})
+
+    assert cli.run(write) == cli.OS_ERROR
+    assert capsys.readouterr().err == f"error: cannot use {target}: permission denied\n"

@@ -773,6 +773,17 @@ _register(
     )
 )
 
+# Why the memory drops late needle facts (issue 31): rmt on the needle with one change at a time
+# from the profile (the queue's needle_memory runs), tested on up to 128 segments like the profile's.
+_register(
+    _variant(
+        "needle",
+        "needle_memory",
+        "the needle with one change at a time (more training segments, longer training): why late facts are lost",
+        cpu={},
+    )
+)
+
 # long-document classification (encoder mode, memory at the start); data_gen.load_classification
 # arguments: None = the loader's default (not passed)
 _SOTU = dict(dataset="sotu", label="era", split="president", min_count=2, max_vocab=None, fold=None)

@@ -5,13 +5,15 @@ A copy or reverse model is evaluated, at its own segment length, on samples of i
 ``python -m rmt_lite.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
 ``copy_long`` and ``reverse_long`` (and the needle's three models, ``NEEDLE_FACTORS`` up to 32
 times as long; ``needle_lengths``: rmt trained on each of ``NEEDLE_TRAINED_LENGTHS``, up to twice
-as long) whose weights are there (``--seed`` another seed), and writes one JSON file per run
+as long; ``needle_memory``: issue 31's runs, up to ``NEEDLE_FARTHEST`` segments) whose weights are
+there (``--seed`` another seed), and writes one JSON file per run
 under ``results/generalisation/<experiment>/<run_id>.json`` (read by :func:`load`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +33,14 @@ NEEDLE_FACTORS = (1, 2, 4, 8, 16, 32)
 # on each of these lengths, tested up to twice as long
 NEEDLE_TRAINED_LENGTHS = (64, 128, 192)
 TWICE = (1, 1.5, 2)
-EXPERIMENTS = {"copy_long": FACTORS, "reverse_long": FACTORS, "needle": NEEDLE_FACTORS, "needle_lengths": TWICE}
+EXPERIMENTS = {
+    "copy_long": FACTORS,
+    "reverse_long": FACTORS,
+    "needle": NEEDLE_FACTORS,
+    "needle_lengths": TWICE,
+    "needle_memory": NEEDLE_FACTORS,  # each run up to NEEDLE_FARTHEST segments
+}
+NEEDLE_FARTHEST = 128  # segments: where the profile's needle runs are tested farthest
 FOLDER = "generalisation"
 
 
@@ -167,10 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = args.only or list(EXPERIMENTS)
     for experiment in wanted:
-        models = {"needle": ("xl", "rmt", "transformer"), "needle_lengths": ("rmt",)}.get(experiment, ("xl", "rmt"))
-        lengths = NEEDLE_TRAINED_LENGTHS if experiment == "needle_lengths" else (None,)
-        for model, length in ((m, n) for m in models for n in lengths):
-            cfg = resolve(experiment, model, "cpu", args.seed, {"length": length} if length else None)
+        for model, overrides in _runs_of(experiment):
+            cfg = resolve(experiment, model, "cpu", args.seed, overrides)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
             if not (run_dir / RECORD).exists():  # not trained, or still training
                 print(f"skipped {run_dir}: no finished run")
@@ -178,11 +185,28 @@ def main(argv: list[str] | None = None) -> int:
             if not any((run_dir / f).exists() for f in ("checkpoint.pt", "weights.pt")):
                 print(f"skipped {run_dir}: no weights")
                 continue
-            record = measure(run_dir, EXPERIMENTS[experiment], n_samples=args.samples)
+            factors = EXPERIMENTS[experiment]
+            if experiment == "needle_memory":  # as far as the profile's runs are tested, not farther
+                trained = num_segments(sample_len(cfg), cfg.segment_len)
+                factors = tuple(f for f in factors if f * trained <= NEEDLE_FARTHEST)
+            record = measure(run_dir, factors, n_samples=args.samples)
             out = Path(args.results) / FOLDER / experiment / f"{record['run_id']}.json"
             atomic_write_json(out, record)
             print(f"{out}: " + ", ".join(f"{r['segments']} seg {r['acc']:.3f}" for r in record["rows"]))
     return 0
+
+
+def _runs_of(experiment: str) -> list[tuple[str, dict | None]]:
+    """(model, overrides) of the runs of ``experiment`` that this command evaluates."""
+    if experiment == "needle":
+        return [(m, None) for m in ("xl", "rmt", "transformer")]
+    if experiment == "needle_lengths":
+        return [("rmt", {"length": n}) for n in NEEDLE_TRAINED_LENGTHS]
+    if experiment == "needle_memory":
+        from .reproduce import needle_memory
+
+        return list({json.dumps(r.overrides, sort_keys=True): (r.model, r.overrides) for r in needle_memory()}.values())
+    return [("xl", None), ("rmt", None)]
 
 
 if __name__ == "__main__":

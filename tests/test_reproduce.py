@@ -128,4 +128,6 @@ def test_the_longer_language_modelling_and_the_needle_memory_runs_are_queued_aft
     assert {(r.model, r.seed) for r in runs if r.overrides.get("mem_size") == 50} == {
         (m, s) for m in ("xl", "rmt") for s in (0, 1)
     }
-    assert {r.overrides.get("length") for r in runs if r.experiment == "needle" and r.overrides} >= {256, 512}
+    memory = [r for r in runs if r.experiment == "needle_memory"]
+    assert {r.overrides.get("length") for r in memory} >= {256, 512} and {r.seed for r in memory} == {0, 1, 2}
+    assert names.index(memory[0].name) < names.index("retrieval_long/xl-s0-mem_size=3,num_segments=3")

@@ -1,0 +1,15 @@
+"""Which trained runs python -m rmt_lite.generalisation evaluates, and how far."""
+
+from rmt_lite import generalisation, reproduce
+
+
+def test_the_needle_memory_runs_are_each_evaluated_once_and_never_past_the_profiles_farthest_length():
+    runs = generalisation._runs_of("needle_memory")
+    assert {json_key(o) for _, o in runs} == {json_key(r.overrides) for r in reproduce.needle_memory()}
+    assert len(runs) == len({json_key(o) for _, o in runs}) and {m for m, _ in runs} == {"rmt"}
+    assert max(generalisation.EXPERIMENTS["needle"]) * 4 == generalisation.NEEDLE_FARTHEST  # 4 trained segments
+    assert [o["length"] for _, o in generalisation._runs_of("needle_lengths")] == [64, 128, 192]
+
+
+def json_key(overrides):
+    return tuple(sorted(overrides.items()))

@@ -11,8 +11,9 @@ Every (model, length, batch) runs in a fresh process, so that its peak resident 
 operating system's ``ru_maxrss``) is its own; the table gives the time per token and the peak
 minus the memory resident before the forward (the model and the input). The transformer stops at
 the first length that does not finish within ``--limit`` seconds or runs out of memory; the table
-says which, with the memory its quadratic fit predicts there. Results: ``results/bench/length.csv``
-and the targets (``TARGETS``) in ``results/bench/length_targets.csv``. Time it on a quiet machine.
+says which, with the memory its quadratic fit predicts there. Results: ``results/bench/length.csv``,
+the targets (``TARGETS``) in ``length_targets.csv`` and the provenance (commit, date, machine) in
+``length.json``. Time it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -134,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         keys = list(dict.fromkeys(k for r in rows for k in r))
         write_csv(out / "length.csv", [{k: r.get(k, "") for k in keys} for r in rows])
         write_csv(out / "length_targets.csv", targets)
+        from .bench import machine
+        from .records import atomic_write_json
+        from .utils import git_sha
+
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        about = dict(git_sha=git_sha(), date=when, threads=args.threads, batch=args.batch, limit_s=args.limit)
+        atomic_write_json(out / "length.json", about | dict(machine=machine()))
     return 0
 
 

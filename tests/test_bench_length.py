@@ -36,3 +36,13 @@ def test_a_sweep_measures_each_model_in_its_own_process_and_stops_a_model_at_its
     assert all(r["stopped"] == "" and r["seconds"] > 0 and r["us_per_token"] > 0 for r in rows)
     stopped = bench_length.sweep(lengths=(64, 128), models=("rmt",), limit=0.01)
     assert len(stopped) == 1 and stopped[0]["stopped"] == "over 0.01 s"
+
+
+@pytest.mark.slow
+def test_the_command_writes_the_table_its_targets_and_where_it_ran(tmp_path):
+    import json
+
+    assert bench_length.main(["--lengths", "64", "--out", str(tmp_path), "--limit", "60"]) == 0
+    assert (tmp_path / "length.csv").read_text().startswith("model,tokens,batch,threads,seconds")
+    about = json.loads((tmp_path / "length.json").read_text())
+    assert about["threads"] == 1 and about["git_sha"] and about["machine"]["cores"]

@@ -65,11 +65,13 @@ def measure(run_dir: str | Path, segments: int = SEGMENTS, n_samples: int = 100)
 
 
 def load(results_dir: str | Path) -> pd.DataFrame:
-    """Every committed record as one row per run and segment: seed, run_id, answered, segment, norm, spread."""
+    """Every committed record as one row per run and segment: seed, run_id, answered, the commit
+    that measured it, segment, norm and spread."""
     frames = []
     for path in sorted((Path(results_dir) / ANALYSIS_DIR / FOLDER).glob("*.json")):
         r = json.loads(path.read_text())
-        frames.append(pd.DataFrame(r["rows"]).assign(seed=r["seed"], run_id=r["run_id"], answered=r["answered"]))
+        keys = {k: r[k] for k in ("seed", "run_id", "answered", "analysis_git_sha")}
+        frames.append(pd.DataFrame(r["rows"]).assign(**keys))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -17,3 +17,16 @@ def test_the_lengths_table_has_one_row_per_training_length_and_a_column_per_test
     assert list(out["tested on"]) == ["2, 3, 4", "4, 6, 8"]
     assert out.loc[0, "x2"] == "0.95 ± 0.07" and out.loc[1, "x1.5"] == "0.95 ± 0.07"
     assert needle.lengths_table(pd.DataFrame(rows[-1:])).empty and needle.lengths_table(pd.DataFrame()).empty
+
+
+def test_the_norm_table_gives_each_seeds_largest_change_from_the_first_segment():
+    norms = pd.DataFrame(
+        [
+            dict(seed=s, answered=a, segment=i, norm=n)
+            for s, a, ns in ((0, 0.9, (5, 10, 11, 9)), (1, 0.3, (5, 10, 10, 10)))
+            for i, n in enumerate(ns)
+        ]
+    )
+    out = needle.norm_table(norms, at=(1, 3))
+    assert list(out.columns) == ["seed", "answered", "after 1", "after 3", "largest change (%)"]
+    assert list(out["largest change (%)"]) == [10.0, 0.0] and list(out["after 3"]) == [9.0, 10.0]

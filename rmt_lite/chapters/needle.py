@@ -28,3 +28,17 @@ def lengths_table(gen: pd.DataFrame) -> pd.DataFrame:
             row[f"x{f:g}"] = f"{acc.mean():.2f}{spread}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def norm_table(norms: pd.DataFrame, at: tuple[int, ...] = (1, 8, 32, 128)) -> pd.DataFrame:
+    """From ``rmt_lite.memory_norm.load``: one row per seed, the share answered at the longest
+    length, a memory slot's mean norm after each of the segments ``at`` and the largest change of
+    the norm from its value after the first segment, in % of that value."""
+    rows = []
+    for seed, g in norms.groupby("seed"):
+        by = g.set_index("segment")["norm"]
+        row = {"seed": int(seed), "answered": round(float(g["answered"].iloc[0]), 2)}
+        row |= {f"after {n}": round(float(by[n]), 2) for n in at if n in by}
+        row["largest change (%)"] = round(float(100 * (by.drop(0) - by[1]).abs().max() / by[1]), 1)
+        rows.append(row)
+    return pd.DataFrame(rows)

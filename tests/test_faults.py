@@ -251,3 +251,18 @@ def test_a_folder_that_may_not_be_written_names_the_file_meant_not_its_temporary
 
     assert cli.run(write) == cli.OS_ERROR
     assert capsys.readouterr().err == f"error: cannot use {target}: permission denied\n"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_run_is_one_line_keeps_the_checkpoint_and_exits_130(tmp_path):
+    cmd = [sys.executable, "-m", "rmt_lite.train", "--experiment", "copy", "--profile", "smoke"]
+    cmd += ["--out", str(tmp_path), "--no-progress", "--set", "steps=100000"]
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / "copy" / "rmt-smoke-s0-steps100000" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not checkpoint.exists():
+        time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == cli.INTERRUPTED
+    err = run.stderr.read()
+    assert err.count("\n") == 1 and err.startswith("interrupted:") and checkpoint.exists()

@@ -562,30 +562,43 @@ def retrieval_runs(n, memory, accs, models=("xl", "rmt")):
     ]
 
 
-def test_retrieval_reads_the_papers_memory_size_once_both_models_have_run_there():
+def test_retrieval_reads_the_papers_memory_size_once_both_models_have_three_seeds_there():
     at_two = retrieval_runs(2, 5, {"xl": [1.0] * 3, "rmt": [1.0] * 3})
     memory5 = retrieval_runs(3, 5, {"xl": [1.0] * 3, "rmt": [1.0] * 3})  # a tie at the ceiling
     v = claims.retrieval(pd.DataFrame(at_two + memory5))
     assert v.verdict == "partly" and "memory 5 at 3 segments" in v.differs
-    memory3 = retrieval_runs(3, 3, {"xl": [0.8, 0.9], "rmt": [1.0, 0.99]})  # two seeds so far
+    two_seeds = retrieval_runs(3, 3, {"xl": [0.8, 0.9], "rmt": [1.0, 0.99]})  # still training: not read yet
+    assert claims.retrieval(pd.DataFrame(at_two + memory5 + two_seeds)).verdict == "partly"
+    memory3 = retrieval_runs(3, 3, {"xl": [0.8, 0.9, 0.85], "rmt": [1.0, 0.99, 0.98]})
     v = claims.retrieval(pd.DataFrame(at_two + memory5 + memory3))
-    assert v.verdict == "holds (tentative: 2 seeds)" and v.differs.startswith("none known")
+    assert v.verdict == "holds" and v.differs.startswith("none known")
     assert "3 seg, memory 3: xl 0.85" in v.ours and "not read: 3 seg, memory 5" in v.ours
-    assert v.ours_short == "3 seg, memory 3: xl 0.85 ± 0.07 / rmt 0.99 ± 0.01"
-    only_rmt = retrieval_runs(3, 3, {"rmt": [1.0]}, models=("rmt",))  # xl not there yet: memory 5 still read
-    assert claims.retrieval(pd.DataFrame(at_two + memory5 + only_rmt)).verdict == "partly"
+    assert v.ours_short == "3 seg, memory 3: xl 0.85 ± 0.05 / rmt 0.99 ± 0.01"
 
 
 def test_quadratic_reads_memory_as_long_as_the_segment_and_the_longest_trained_transformer():
-    small = quadratic_rows([0.84, 0.11, 0.73], root_range=25).assign(experiment="quadratic_small")
+    def seeds(frame, n=3):
+        return pd.concat([frame.assign(seed=s) for s in range(n)], ignore_index=True)
+
+    small = seeds(quadratic_rows([0.84, 0.11, 0.73], root_range=25).assign(experiment="quadratic_small"))
     v = claims.quadratic(small)
-    assert v.verdict == "partly (tentative: 1 seed)" and "memory 10 on 30-token segments" in v.differs
+    assert v.verdict == "partly" and "memory 10 on 30-token segments" in v.differs
     paper_memory = quadratic_rows([0.95, 0.60, 0.92], root_range=25).assign(experiment="quadratic_small")
     paper_memory["mem_size"] = 30
     paper_memory.loc[paper_memory["model"] == "transformer", "steps"] = 9000
-    v = claims.quadratic(pd.concat([small, paper_memory], ignore_index=True))
-    assert v.verdict == "holds (tentative: 1 seed)" and "memory 10" not in v.differs
+    one_seed = claims.quadratic(pd.concat([small, seeds(paper_memory, 1)], ignore_index=True))
+    assert one_seed.verdict == "partly" and "memory 10 on" in one_seed.differs  # not read before 3 seeds
+    v = claims.quadratic(pd.concat([small, seeds(paper_memory)], ignore_index=True))
+    assert v.verdict == "holds" and "memory 10" not in v.differs
     assert "rmt 0.920" in v.ours and "not read: rmt, memory 10, 3000 steps 0.730" in v.ours
+
+
+def test_a_copy_setting_still_training_is_shown_not_read():
+    three = table(task_rows("copy", "xl", 9, [0.3] * 3), task_rows("copy", "rmt", 9, [1.0] * 3))
+    three = pd.concat([three, table(task_rows("copy", "xl", 3, [1.0] * 3), task_rows("copy", "rmt", 3, [1.0] * 3))])
+    new = table(task_rows("copy", "xl", 6, [0.5], mem_size=6), task_rows("copy", "rmt", 6, [0.2], mem_size=6))
+    v = claims.rmt_matches_xl_and_gap_grows(pd.concat([three, new], ignore_index=True))
+    assert v.verdict == "holds" and "not read until 3 seeds: copy 6 seg, memory 6 (1 seed)" in v.ours
 
 
 def test_rmt_xl_beats_xl_only_where_xl_falls_short_of_the_ceiling():

@@ -13,6 +13,9 @@ and a verdict by one stated rule, the **seed rule**:
   does not hold when a part does not hold and none holds, is ``partly`` when some parts hold and
   some do not, and is inconclusive otherwise;
 - ``(tentative: n seeds)`` is added where a compared group has fewer than ``MIN_SEEDS`` seeds;
+- a setting that joins a claim (the paper's own memory size, a longer-trained baseline) is read
+  once every compared model has ``MIN_SEEDS`` seeds there; until then it is shown, not read, so
+  that a verdict does not change setting run by run;
 - language modelling (claims 6 and 7), given the validation curves: a seed counts only where its
   statement reads the same at every validation of the last quarter of training as on the test
   split (``SETTLED_FROM``); where it still changes, that corpus is ``inconclusive``;

@@ -12,6 +12,7 @@ from .rule import (
     CLOSE,
     HOLDS,
     MATCH_MARGIN,
+    MIN_SEEDS,
     NEAR_ONE,
     NOT_RUN,
     Verdict,
@@ -76,6 +77,13 @@ def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
     pairs = _paired(ours, keys)
     if pairs.empty or not {"xl", "rmt"} <= set(pairs.columns):
         return Verdict("-", "-", _runs(ours), NOT_RUN)
+    seeds_at = pairs.groupby(level=keys).size()
+    if (seeds_at >= MIN_SEEDS).any():  # a setting still training is shown, not read
+        waiting = seeds_at[seeds_at < MIN_SEEDS]
+        pairs = pairs[~pairs.index.droplevel("seed").isin(waiting.index)]
+        ours = ours[~ours.set_index(keys).index.isin(waiting.index)]
+    else:
+        waiting = seeds_at.iloc[0:0]
     settings = (
         pairs.reset_index()[keys]
         .drop_duplicates()
@@ -117,6 +125,14 @@ def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
             f"{exp} {n} seg: " + " / ".join(f"{x} {_paper_mean(_paper_at(ref, exp, n, m, x))}" for x in ("xl", "rmt"))
         )
         ours_short.append(f"{exp} {n} seg: xl {_mean_sd(p['xl'])} / rmt {_mean_sd(p['rmt'])}")
+    if len(waiting):
+        ours_parts.append(
+            f"not read until {MIN_SEEDS} seeds: "
+            + ", ".join(
+                f"{e} {int(n)} seg, memory {int(m)} ({k} seed{'s' if k > 1 else ''})"
+                for (e, n, m), k in waiting.items()
+            )
+        )
     return Verdict(
         "; ".join(paper_parts),
         "; ".join(ours_parts),
@@ -345,10 +361,12 @@ PAPER_RETRIEVAL_MEMORY = {2: 5, 3: 3, 5: 2}
 
 
 def _closest(runs: pd.DataFrame, models: tuple[str, ...], preferred: pd.Series) -> pd.DataFrame:
-    """The runs at the paper's setting (``preferred`` True) once every one of ``models`` has one
-    there in some seed; until then the runs at the other settings."""
-    at = runs[preferred]
-    return at if set(models) <= set(at["model"]) else runs[~preferred]
+    """The runs at the paper's setting (``preferred`` True) once every one of ``models`` has
+    ``MIN_SEEDS`` seeds there (a verdict does not change setting run by run); until then the runs
+    at the other settings, or the paper's setting if there is no other."""
+    at, other = runs[preferred], runs[~preferred]
+    ready = all(at.loc[at["model"] == m, "seed"].nunique() >= MIN_SEEDS for m in models)
+    return at if ready or other.empty else other
 
 
 def retrieval(records: pd.DataFrame) -> Verdict:
@@ -452,7 +470,7 @@ def quadratic(records: pd.DataFrame) -> Verdict:
     if small:  # memory as long as the segment (the paper's), the transformer trained longest
         seg, whole = ours[ours["name"].isin(["xl", "rmt"])], ours[ours["name"] == "transformer (whole)"]
         seg = _closest(seg, ("xl", "rmt"), seg["mem_size"] == seg["segment_len"])
-        whole = whole[whole["steps"] == whole["steps"].max()]
+        whole = _closest(whole, ("transformer",), whole["steps"] == whole["steps"].max())
         rest, ours = ours.drop([*seg.index, *whole.index]), pd.concat([seg, whole])
     pairs = _paired(ours, [], "test_answer_acc", "name")
     if not {"xl", "rmt"} <= set(pairs.columns):

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "executed"
 STAGE = BUILD / "stage"
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "rmt_lite")  # rmt_lite: chapter 1 includes its source
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "_static", "book", "rmt_lite")  # rmt_lite: chapter 1 includes its source
 
 
 class BookError(RuntimeError):

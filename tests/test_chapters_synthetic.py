@@ -628,3 +628,14 @@ def test_needle_memory_table_splits_the_sample_into_runs_of_segments_per_seed():
     with pytest.raises(ValueError, match="bins"):
         cs.needle_memory_table(samples, bins=0)
     plt.close("all")
+
+
+def test_the_headline_rows_keep_memory_as_long_as_a_segment_and_the_transformer():
+    import pandas as pd
+
+    from rmt_lite.chapters import synthetic as cs
+
+    recs = pd.DataFrame(
+        dict(model=["xl", "rmt", "rmt", "transformer"], mem_size=[12, 12, 6, 24], segment_len=[12, 12, 12, 72])
+    )
+    assert list(cs.memory_as_long_as_segment(recs).index) == [0, 1, 3]

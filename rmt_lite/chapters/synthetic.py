@@ -145,6 +145,14 @@ def _sort(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def memory_as_long_as_segment(records: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose memory (or cache) is as long as a segment, the paper's headline rows, and the
+    transformer's, which has none."""
+    if not len(records):
+        return records
+    return records[(records["mem_size"] == records["segment_len"]) | (records["model"] == "transformer")]
+
+
 def load_task_records(results_dir: str | Path, experiments: Sequence[str], profile: str) -> pd.DataFrame:
     """:func:`rmt_lite.load_records` of several experiments at one profile, in one table (empty,
     without columns, when none has a record)."""

@@ -32,6 +32,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from .language import LM_METRICS, bptt_depth_matters, classification, language_modelling, lm_runs
+from .lengths import FAR, beyond_trained, fixed_memory_capacity, needle_far_beyond
 from .rule import (
     AHEAD,
     BASELINES,
@@ -55,13 +56,9 @@ from .rule import (
     every,
 )
 from .tasks import (
-    FAR,
     QUADRATIC_SMALL,
-    beyond_trained,
-    fixed_memory_capacity,
     longer_samples,
     memory_tokens_improve_xl,
-    needle_far_beyond,
     quadratic,
     quadratic_runs,
     retrieval,

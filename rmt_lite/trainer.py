@@ -828,7 +828,8 @@ def train_experiment(
             )
     if rec_path.exists() and not rerun:
         record = RunRecord.load(rec_path)
-        write_summary(out, experiment)  # a run killed between its record and the summary is repaired here
+        with contextlib.suppress(OSError):  # a run killed between record and summary is repaired here;
+            write_summary(out, experiment)  # a folder that may not be written still loads its runs
         (log or print)(
             f"{experiment}/{rid}: finished run found at {rec_path}; loaded, not retrained (rerun=True / "
             "--rerun retrains)"

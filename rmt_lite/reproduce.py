@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.costs:
         print(costs(runs, args.profile, args.out))
         return 0
+    runs = _fitting(runs, args.profile)
     start = time.perf_counter()
     jobs = [(run, args.profile, args.out, args.device) for run in runs]
     if args.jobs == 1:
@@ -283,6 +284,22 @@ def costs(runs: list[Run], profile: str, out: str | None = None) -> str:
         lines.append(f"{experiment:16} {len(queued):6d} {len(done):5d} {minutes:8.0f}")
     lines.append(f"{'total':16} {len(runs):6d} {'':5} {total:8.0f}  ({total / 60:.1f} CPU-hours measured)")
     return "\n".join(lines)
+
+
+def _fitting(runs: list[Run], profile: str) -> list[Run]:
+    """The runs whose settings the profile can hold; the others are named and skipped (the queue is
+    written for ``cpu``: a ``smoke`` model of 16 steps cannot warm up for 300, for example)."""
+    from .experiments import resolve
+
+    kept = []
+    for r in runs:
+        try:
+            resolve(r.experiment, r.model, profile, r.seed, r.overrides)
+        except ValueError as e:
+            print(f"skipped {r.name}: not at profile {profile} ({e})", flush=True)
+            continue
+        kept.append(r)
+    return kept
 
 
 def _report(lines, total: int) -> None:

@@ -96,6 +96,12 @@ def test_a_finished_run_found_again_repairs_the_summary_and_a_dead_writers_tempo
     assert RunRecord.load(run_dir / "record.json").model == "xl"
 
 
+def _ctrl_c_reaches_it():
+    """A shell that runs the tests in the background ignores SIGINT for them, and a process that
+    starts with SIGINT ignored never sees Ctrl-C: the command under test gets the default back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -124,6 +130,7 @@ def test_the_queues_workers_end_with_it_however_it_ends(tmp_path, how):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_reaches_it,
     )
     deadline = time.time() + 120
     workers: set[int] = set()
@@ -257,7 +264,9 @@ def test_a_folder_that_may_not_be_written_names_the_file_meant_not_its_temporary
 def test_ctrl_c_during_a_run_is_one_line_keeps_the_checkpoint_and_exits_130(tmp_path):
     cmd = [sys.executable, "-m", "rmt_lite.train", "--experiment", "copy", "--profile", "smoke"]
     cmd += ["--out", str(tmp_path), "--no-progress", "--set", "steps=100000"]
-    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches_it
+    )
     checkpoint = tmp_path / "copy" / "rmt-smoke-s0-steps100000" / "checkpoint.pt"
     deadline = time.time() + 120
     while time.time() < deadline and not checkpoint.exists():

@@ -131,3 +131,12 @@ def test_the_longer_language_modelling_and_the_needle_memory_runs_are_queued_aft
     memory = [r for r in runs if r.experiment == "needle_memory"]
     assert {r.overrides.get("length") for r in memory} >= {256, 512} and {r.seed for r in memory} == {0, 1, 2}
     assert names.index(memory[0].name) < names.index("retrieval_long/xl-s0-mem_size=3,num_segments=3")
+
+
+def test_runs_a_profile_cannot_hold_are_named_and_skipped(capsys):
+    runs = [r for r in reproduce.queue() if r.experiment == "retrieval_study" or r.name.startswith("copy/xl-s0")]
+    kept = reproduce._fitting(runs, "smoke")
+    out = capsys.readouterr().out
+    assert "skipped retrieval_study/rmt-s0-warmup_steps=300: not at profile smoke (warmup_steps=300" in out
+    assert len(kept) < len(runs) and all("warmup_steps" not in r.overrides for r in kept)
+    assert reproduce._fitting(runs, "cpu") == runs

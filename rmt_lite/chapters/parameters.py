@@ -31,6 +31,12 @@ def _text() -> tuple[Callable[[Any], bool], str]:
 
 
 _POSITIVE = _int(1)[0]
+
+
+def _positive_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "PROFILE": _choice(PROFILES),
     "COMMITTED_PROFILE": _choice(PROFILES),
@@ -52,10 +58,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MEM_SIZES": _list_of(_POSITIVE, "positive integers"),
     "MEMORY_SIZES": _list_of(_POSITIVE, "positive integers"),
     "BPTT_DEPTHS": _list_of(_int(0)[0], "integers >= 0"),
-    "FACTORS": _list_of(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "numbers > 0"),
-    "GENERALISE_FACTORS": _list_of(
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "numbers > 0"
-    ),
+    "FACTORS": _list_of(_positive_number, "numbers > 0"),
+    "GENERALISE_FACTORS": _list_of(_positive_number, "numbers > 0"),
 }
 for _name in ("N_EXAMPLES", "N_SAMPLES", "GENERALISE_SAMPLES", "DECODE_SAMPLES", "N_ATTENTION", "N_PROBE_TEST"):
     RULES[_name] = _int(1)
@@ -79,6 +83,6 @@ def problems(values: dict[str, Any]) -> list[str]:
 def validate(values: dict[str, Any]) -> None:
     """Raise a ValueError naming every parameter in ``values`` (a notebook passes ``globals()``)
     whose value breaks its rule."""
-    found = problems({k: v for k, v in values.items() if k in RULES})
+    found = problems(values)
     if found:
         raise ValueError("; ".join(found))

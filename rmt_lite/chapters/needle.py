@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..claims.rule import mean_sd  # how chapter 10 shows a spread over seeds
+
 EXPERIMENT = "needle_lengths"
 
 
@@ -23,9 +25,7 @@ def lengths_table(gen: pd.DataFrame) -> pd.DataFrame:
         tested = ", ".join(str(int(k)) for k in sorted(by["segments"].unique()))
         row = {"trained on": int(n), "tested on": tested, "seeds": ", ".join(map(str, sorted(by["seed"].unique())))}
         for f, at in by.groupby("factor"):
-            acc = at["acc"]
-            spread = f" ± {acc.std(ddof=1):.2f}" if len(acc) > 1 else ""
-            row[f"x{f:g}"] = f"{acc.mean():.2f}{spread}"
+            row[f"x{f:g}"] = mean_sd(at["acc"])
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -17,7 +17,6 @@ from .rule import (
     SETTLED_FROM,
     Verdict,
     _decide,
-    _mean_sd,
     _min_seeds,
     _paired,
     _paper_mean,
@@ -25,6 +24,7 @@ from .rule import (
     _runs,
     _spread,
     every,
+    mean_sd,
 )
 
 LM_METRICS = {"lm_bytes": "test_bpc", "lm_bytes_long": "test_bpc", "lm_words": "test_ppl", "lm_words_long": "test_ppl"}
@@ -144,7 +144,7 @@ def language_modelling(records: pd.DataFrame, history: pd.DataFrame | None = Non
     if not parts:
         return Verdict(paper_text, "-", _runs(lm), NOT_RUN)
     short = [
-        f"{'bytes' if e.startswith('lm_bytes') else 'words'}: xl {_mean_sd(p['xl'], 3)} / rmt {_mean_sd(p['rmt'], 3)}"
+        f"{'bytes' if e.startswith('lm_bytes') else 'words'}: xl {mean_sd(p['xl'], 3)} / rmt {mean_sd(p['rmt'], 3)}"
         for e, g in lm.groupby("experiment")
         for p in [_lm_pairs(g, 10)]
         if {"xl", "rmt"} <= set(p.columns)
@@ -244,7 +244,7 @@ def bptt_depth_matters(records: pd.DataFrame, history: pd.DataFrame | None = Non
     depths = ref.groupby("bptt_depth")["value"].mean()
     short = [
         f"{'bytes' if e.startswith('lm_bytes') else 'words'}: "
-        + " / ".join(f"depth {int(d)} {_mean_sd(v, 3)}" for d, v in _paired(g, [], "value", "bptt_depth").items())
+        + " / ".join(f"depth {int(d)} {mean_sd(v, 3)}" for d, v in _paired(g, [], "value", "bptt_depth").items())
         for e, g in lm.groupby("experiment")
     ]
     return Verdict(
@@ -305,7 +305,7 @@ def classification(records: pd.DataFrame) -> Verdict:
         _decide(parts, min(seeds)),
         f"Hyperpartisan: transformer {paper.HYPERPARTISAN['transformer'] / 100:.2f} / "
         f"rmt {paper.HYPERPARTISAN['rmt'] / 100:.2f}",
-        f"State of the Union: transformer {_mean_sd(sotu['transformer'])} / rmt {_mean_sd(sotu['rmt'])}"
+        f"State of the Union: transformer {mean_sd(sotu['transformer'])} / rmt {mean_sd(sotu['rmt'])}"
         if sotu is not None and len(sotu)
         else "-",
         "State of the Union eras, trained from scratch (the paper: Hyperpartisan, pretrained RoBERTa)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .rule import CLOSE, NOT_RUN, Verdict, _decide, _mean_sd, _spread, every
+from .rule import CLOSE, NOT_RUN, Verdict, _decide, _spread, every, mean_sd
 
 
 def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
@@ -41,7 +41,7 @@ def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = 
                 f"x{f:g} {_spread(g.sort_values('seed')['acc'])}" for f, g in by_length.groupby("factor") if f > 1
             )
         )
-        short.append(f"{int(n)} seg: x1 {_mean_sd(pd.Series(at1))} / x2 {_mean_sd(pd.Series(at2))}")
+        short.append(f"{int(n)} seg: x1 {mean_sd(pd.Series(at1))} / x2 {mean_sd(pd.Series(at2))}")
     if not parts:
         return Verdict(paper_text, "-", "-", NOT_RUN, "-", differs=differs)
     runs = gen.drop_duplicates("run_id")
@@ -128,6 +128,6 @@ def needle_far_beyond(records: pd.DataFrame, generalisation: pd.DataFrame | None
         f"{len(seeds)} trained rmt runs evaluated, seeds " + ",".join(str(s) for s in seeds),
         _decide([every(pd.Series(oks))], len(oks)),
         "about 2M tokens answered",
-        f"{int(far['segments'].max())} seg: rmt {_mean_sd(far['acc'])}",
+        f"{int(far['segments'].max())} seg: rmt {mean_sd(far['acc'])}",
         "4 training segments of 32 tokens, one fact and no distractors (the paper: 7 of 512, BERT pretrained)",
     )

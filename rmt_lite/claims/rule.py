@@ -79,15 +79,13 @@ def _paired(df: pd.DataFrame, keys: list[str], value: str = "test_acc", column: 
 def _spread(values: pd.Series, digits: int = 2) -> str:
     """Ours: mean ± standard deviation [value of each seed, in seed order]."""
     values = values.dropna()
-    if len(values) == 0:
-        return "-"
-    if len(values) == 1:
-        return f"{values.iloc[0]:.{digits}f}"
+    if len(values) < 2:
+        return mean_sd(values, digits)
     each = ", ".join(f"{v:.{digits}f}" for v in values)
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} [{each}]"
+    return f"{mean_sd(values, digits)} [{each}]"
 
 
-def _mean_sd(values: pd.Series, digits: int = 2) -> str:
+def mean_sd(values: pd.Series, digits: int = 2) -> str:
     """Ours at a glance: mean ± standard deviation over seeds (the value alone for one seed)."""
     values = values.dropna()
     if len(values) == 0:

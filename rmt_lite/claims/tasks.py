@@ -18,7 +18,6 @@ from .rule import (
     Verdict,
     _by_seed,
     _decide,
-    _mean_sd,
     _min_seeds,
     _paired,
     _paper_mean,
@@ -29,6 +28,7 @@ from .rule import (
     _tentative,
     combine,
     every,
+    mean_sd,
 )
 
 
@@ -55,9 +55,7 @@ def segmented_transformer_at_chance(records: pd.DataFrame) -> Verdict:
     )
     verdict = _decide([every(ok)], _min_seeds(ours, ["experiment", "num_segments"]))
     paper_short = f"transformer {_paper_mean(ref['accuracy'])} (chance 0.10)"
-    return Verdict(
-        paper_text, ours_text, _runs(ours), verdict, paper_short, f"transformer {_mean_sd(ours['test_acc'])}"
-    )
+    return Verdict(paper_text, ours_text, _runs(ours), verdict, paper_short, f"transformer {mean_sd(ours['test_acc'])}")
 
 
 def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
@@ -124,7 +122,7 @@ def rmt_matches_xl_and_gap_grows(records: pd.DataFrame) -> Verdict:
         paper_short.append(
             f"{exp} {n} seg: " + " / ".join(f"{x} {_paper_mean(_paper_at(ref, exp, n, m, x))}" for x in ("xl", "rmt"))
         )
-        ours_short.append(f"{exp} {n} seg: xl {_mean_sd(p['xl'])} / rmt {_mean_sd(p['rmt'])}")
+        ours_short.append(f"{exp} {n} seg: xl {mean_sd(p['xl'])} / rmt {mean_sd(p['rmt'])}")
     if len(waiting):
         ours_parts.append(
             f"not read until {MIN_SEEDS} seeds: "
@@ -171,7 +169,7 @@ def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
         _runs(ours),
         _decide(parts, _min_seeds(ours, [*keys, "model"])),
         f"mt {_paper_mean(ref.loc[ref['model'] == 'mt', 'accuracy'])}",
-        f"mt {_mean_sd(pairs['mt'])}",
+        f"mt {mean_sd(pairs['mt'])}",
     )
 
 
@@ -204,7 +202,7 @@ def longer_samples(records: pd.DataFrame) -> Verdict:
             texts.append(f"{exp} {int(n)} seg: xl {_spread(p['xl'])}, rmt {_spread(p['rmt'])}")
         last = by_task.xs(longest, level="num_segments")
         parts.append(every(last["rmt"] > last["xl"] + AHEAD))
-        short.append(f"{exp} {int(longest)} seg: xl {_mean_sd(last['xl'])} / rmt {_mean_sd(last['rmt'])}")
+        short.append(f"{exp} {int(longest)} seg: xl {mean_sd(last['xl'])} / rmt {mean_sd(last['rmt'])}")
     seeds = _min_seeds(ours, [*keys, "model"])
     far = ref[ref["model"].isin(["xl", "rmt"]) & (ref["n_segments"] == ref["n_segments"].max())]
     paper_short = f"copy {int(far['n_segments'].max())} seg: " + " / ".join(
@@ -305,7 +303,7 @@ def retrieval(records: pd.DataFrame) -> Verdict:
         _runs(read),
         verdict,
         paper_at(3, short=True),
-        f"{label(three, 3)}: xl {_mean_sd(three['xl'])} / rmt {_mean_sd(three['rmt'])}",
+        f"{label(three, 3)}: xl {mean_sd(three['xl'])} / rmt {mean_sd(three['rmt'])}",
         differs,
     )
 
@@ -382,7 +380,7 @@ def quadratic(records: pd.DataFrame) -> Verdict:
             f"{m} {_paper_mean(ref.loc[ref['model'] == m, 'answer_accuracy'])}"
             for m in ("xl", "rmt", "transformer (whole)")
         ),
-        " / ".join(f"{k} {_mean_sd(pairs[k])}" for k in ("xl", "rmt", "transformer (whole)") if k in pairs),
+        " / ".join(f"{k} {mean_sd(pairs[k])}" for k in ("xl", "rmt", "transformer (whole)") if k in pairs),
         differs,
     )
 
@@ -423,7 +421,7 @@ def memory_tokens_improve_xl(records: pd.DataFrame) -> Verdict:
         parts.append(every(p["rmt_xl"] > p["xl"] + AHEAD))
         seeds.append(len(p))
         texts.append(text)
-        short.append(f"{exp} {int(n)} seg: xl {_mean_sd(p['xl'])} / rmt_xl {_mean_sd(p['rmt_xl'])}")
+        short.append(f"{exp} {int(n)} seg: xl {mean_sd(p['xl'])} / rmt_xl {mean_sd(p['rmt_xl'])}")
     read = ours.set_index(keys).index.isin(pairs.index.droplevel("seed"))
     return Verdict(
         paper_text,

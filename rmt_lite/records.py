@@ -287,6 +287,17 @@ def write_summary(results: str | Path, experiment: str) -> Path:
     return path
 
 
+def in_summary(results: str | Path, experiment: str, run_id: str) -> bool:
+    """Whether ``<results>/<experiment>/summary.csv`` has a row for ``run_id`` (no file: False)."""
+    import csv
+
+    try:
+        with (Path(results) / experiment / SUMMARY).open(newline="", encoding="utf-8") as f:
+            return any(row.get("run_id") == run_id for row in csv.DictReader(f))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return False
+
+
 def load_records(
     results_dir: str | Path | None = None, experiment: str | None = None, *, profile: str | None = None
 ) -> Any:

@@ -56,6 +56,7 @@ from .records import (
     atomic_torch_save,
     atomic_write_json,
     default_results_dir,
+    in_summary,
     remove_stale_temporaries,
     run_lock,
     write_summary,
@@ -828,8 +829,9 @@ def train_experiment(
             )
     if rec_path.exists() and not rerun:
         record = RunRecord.load(rec_path)
-        with contextlib.suppress(OSError):  # a run killed between record and summary is repaired here;
-            write_summary(out, experiment)  # a folder that may not be written still loads its runs
+        if not in_summary(out, experiment, rid):  # killed between its record and the summary: repair
+            with contextlib.suppress(OSError):  # a folder that may not be written still loads its runs
+                write_summary(out, experiment)
         (log or print)(
             f"{experiment}/{rid}: finished run found at {rec_path}; loaded, not retrained (rerun=True / "
             "--rerun retrains)"

@@ -48,7 +48,7 @@ check-book: $(STAMP)
 
 ## make reproduce: every run the claims rest on, at PROFILE (use cpu), JOBS runs at a time; finished runs are skipped
 reproduce: $(STAMP)
-	$(PY) -m rmt_lite.reproduce --profile $(PROFILE) --jobs $(JOBS)
+	$(PY) -m rmt_lite.repro.reproduce --profile $(PROFILE) --jobs $(JOBS)
 
 ## make bench: the benchmark suite; results land in results/bench/. The peer library it is compared
 ## with is installed into .bench-peer/ (git-ignored), never into .venv; without it its row is skipped.
@@ -58,7 +58,7 @@ bench: $(STAMP)
 	test -d $(BENCH_PEER)/recurrent_memory_transformer_pytorch || \
 	  $(PY) -m pip install --quiet --no-deps --target $(BENCH_PEER) $(PEER_PKGS) || \
 	  echo "bench: could not install the peer into $(BENCH_PEER); its row will be skipped"
-	$(PY) -m rmt_lite.bench $(BENCH_ARGS)
+	$(PY) -m rmt_lite.tools.bench $(BENCH_ARGS)
 
 ## make colab-cells: write every notebook's Colab set-up cell from the repository URL and branch in _config.yml
 colab-cells: $(STAMP)

@@ -7,34 +7,106 @@ from dataclasses import asdict, dataclass, fields
 
 @dataclass(frozen=True)
 class Variant:
-    """What a variant has: memory tokens, an XL cache, and whether its memory is written at the
-    end of a segment (``[M ; x ; M]``) rather than only read at the start (``[M ; x]``)."""
+    """Everything the package knows about one model variant, in one place (design notes,
+    book/design.md, section 1, describe each).
+
+    What the model has: ``memory`` tokens, an XL ``cache``, and whether its memory is ``writes``
+    (written at the end of a segment, ``[M ; x ; M]``) rather than only read at the start
+    (``[M ; x]``). ``memory_optional``: it still runs with 0 memory tokens (an ablation);
+    ``encoder``: it serves encoder mode (classification). How the book shows it: ``label`` (a few
+    words for a legend), ``colour`` (in every figure; seaborn's colorblind palette) and ``rank``
+    (its place when a table or figure lists the models: no memory first)."""
 
     memory: bool
     cache: bool
     writes: bool
+    memory_optional: bool
+    encoder: bool
+    label: str
+    colour: str
+    rank: int
+
+    @property
+    def carries(self) -> bool:
+        """Whether anything crosses a segment boundary (written memory or the XL cache): only then
+        can a curriculum over the number of segments help."""
+        return self.writes or self.cache
+
+    @property
+    def remembers(self) -> bool:
+        """Whether a memory size means anything for it (memory tokens or an XL cache)."""
+        return self.memory or self.cache
+
+    @property
+    def needs_memory(self) -> bool:
+        """Whether it needs a memory size of at least 1 (its tokens, or its cache)."""
+        return self.cache or (self.memory and not self.memory_optional)
 
 
-# The one registry of the variants: everything that asks "does this model have memory / a cache"
-# asks it (the design notes, book/design.md, section 1, describe each).
+# The one registry of the variants: everything that asks "does this model have memory / a cache",
+# "may it classify", "what is it called, which colour, in which order" asks it.
+_NO_MEMORY = dict(memory=False, writes=False, memory_optional=False)
 REGISTRY = {
-    "transformer": Variant(memory=False, cache=False, writes=False),
-    "xl": Variant(memory=False, cache=True, writes=False),
-    "rmt": Variant(memory=True, cache=False, writes=True),
-    "mt": Variant(memory=True, cache=False, writes=False),
-    "rmt_xl": Variant(memory=True, cache=True, writes=True),
+    "transformer": Variant(**_NO_MEMORY, cache=False, encoder=True, label="no memory", colour="#0173b2", rank=1),
+    "xl": Variant(**_NO_MEMORY, cache=True, encoder=False, label="XL cache", colour="#029e73", rank=3),
+    "rmt": Variant(
+        memory=True,
+        cache=False,
+        writes=True,
+        memory_optional=True,
+        encoder=True,
+        label="memory tokens, written",
+        colour="#d55e00",
+        rank=4,
+    ),
+    "mt": Variant(
+        memory=True,
+        cache=False,
+        writes=False,
+        memory_optional=False,
+        encoder=False,
+        label="memory tokens, read only",
+        colour="#cc78bc",
+        rank=2,
+    ),
+    "rmt_xl": Variant(
+        memory=True,
+        cache=True,
+        writes=True,
+        memory_optional=False,
+        encoder=False,
+        label="memory tokens and XL cache",
+        colour="#de8f05",
+        rank=5,
+    ),
 }
 VARIANTS = tuple(REGISTRY)
 MEMORY_VARIANTS = tuple(v for v, has in REGISTRY.items() if has.memory)
 CACHE_VARIANTS = tuple(v for v, has in REGISTRY.items() if has.cache)
+ENCODER_VARIANTS = tuple(v for v, has in REGISTRY.items() if has.encoder)
+#: the book's name of a transformer that reads the whole sample in one segment (the upper bound)
+WHOLE = "transformer (whole)"
+WHOLE_COLOUR = "#949494"
 MEM_INITS = ("distinct", "shared")
 
 
 def display_name(model: str, num_segments: int | float | None) -> str:
     """The book's name of a run: a ``transformer`` that reads the whole sample in one segment is
     ``transformer (whole)`` (the full-attention upper bound), as in the paper's tables."""
-    whole = model == "transformer" and num_segments is not None and num_segments == num_segments  # not NaN
-    return "transformer (whole)" if whole and int(num_segments) == 1 else model
+    plain = model in REGISTRY and not REGISTRY[model].remembers
+    whole = plain and num_segments is not None and num_segments == num_segments  # not NaN
+    return WHOLE if whole and int(num_segments) == 1 else model
+
+
+def remembers(model: str) -> bool:
+    """Whether a run of ``model`` has a memory size that means something (memory tokens or an XL
+    cache); the transformer's ``mem_size`` field is left over from its profile."""
+    return REGISTRY[model].remembers
+
+
+def stated_memory(model: str, mem_size: int) -> int:
+    """The memory size a table states for a run of ``model``: 0 where :func:`remembers` is false."""
+    return int(mem_size) if remembers(model) else 0
 
 
 def _allowed(name: str, value, allowed: str) -> ValueError:
@@ -110,7 +182,7 @@ class ModelConfig:
                 self.num_mem_tokens,
                 f"0 for variant={v!r}, which has no memory tokens (use rmt, mt or rmt_xl)",
             )
-        if v in ("mt", "rmt_xl") and self.num_mem_tokens == 0:
+        if REGISTRY[v].memory and not REGISTRY[v].memory_optional and self.num_mem_tokens == 0:
             raise _allowed("num_mem_tokens", 0, f"an integer >= 1 for variant={v!r}")
         if not REGISTRY[v].cache and self.mem_len:
             raise _allowed("mem_len", self.mem_len, f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
@@ -122,9 +194,9 @@ class ModelConfig:
                 self.mem_pos_gap,
                 f"0 for variant={v!r} (a gap needs memory tokens and no XL cache: rmt or mt)",
             )
-        if self.read_mem_from_cache and v != "rmt_xl":
+        if self.read_mem_from_cache and not (REGISTRY[v].memory and REGISTRY[v].cache):
             raise _allowed("read_mem_from_cache", True, f"False for variant={v!r} (only rmt_xl has both)")
-        if self.encoder and v not in ("transformer", "rmt"):
+        if self.encoder and not REGISTRY[v].encoder:
             raise _allowed("encoder", True, f"False for variant={v!r} (encoder mode serves transformer and rmt)")
         if self.encoder and self.num_classes < 2:
             raise _allowed("num_classes", self.num_classes, "an integer >= 2 in encoder mode")

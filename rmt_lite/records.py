@@ -186,7 +186,7 @@ class RunRecord:
     started: str = ""
     finished: str = ""
     run_dir: str = ""
-    implementation: str = "rmt_lite"  # or the peer's name (rmt_lite.peer)
+    implementation: str = "rmt_lite"  # or the peer's name (rmt_lite.tools.peer)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -319,7 +319,7 @@ def load_history(
 ) -> Any:
     """Training curves: one row per evaluation of every run (columns run_id, model, profile,
     seed, step, stage, segments and the validation metrics), ready for
-    :func:`rmt_lite.plots.plot_training_curves`."""
+    :func:`rmt_lite.book.plots.plot_training_curves`."""
     import pandas as pd
 
     rows = []

@@ -10,8 +10,8 @@ import argparse
 import sys
 
 from .config import VARIANTS
-from .experiments import CONFIG_KEYS, EXPERIMENTS, PROFILES, parse_overrides
 from .records import RunInUse
+from .run_config import CONFIG_KEYS, EXPERIMENTS, PROFILES, describe, parse_overrides
 
 PROFILE_HELP = {
     "smoke": "seconds; proves the code path (writes to runs/smoke/, never to results/)",
@@ -81,8 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.list:
             import pandas as pd
 
-            from .experiments import describe
-
             with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_colwidth", 40):
                 print(describe().to_string(index=False))
             return 0
@@ -98,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.show:
             import json
 
-            from .experiments import resolve
+            from .run_config import resolve
 
             cfg = resolve(args.experiment, args.model, args.profile, args.seed, overrides)
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
-        from .trainer import train_experiment
+        from .runs import train_experiment
 
         seed = args.seed
         record = train_experiment(

@@ -10,8 +10,9 @@ import torch
 from conftest import make_model, random_tokens
 
 from rmt_lite import generate, load_model, resolve
+from rmt_lite.runs import train_experiment
 from rmt_lite.train import main as train_main
-from rmt_lite.trainer import TrainingDiverged, read_checkpoint, train_experiment
+from rmt_lite.trainer import TrainingDiverged, read_checkpoint
 
 QUIET = dict(log=lambda line: None)
 SHORT = {"steps": 4, "eval_interval": 2, "warmup_steps": 0}

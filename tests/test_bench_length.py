@@ -1,9 +1,9 @@
-"""Cost against length (rmt_lite.bench_length): what the table and its targets say; timing is the
+"""Cost against length (rmt_lite.tools.bench_length): what the table and its targets say; timing is the
 benchmark's, never a test's."""
 
 import pytest
 
-from rmt_lite import bench_length
+from rmt_lite.tools import bench_length
 
 
 def test_targets_compare_rmt_at_a_million_tokens_with_four_thousand():

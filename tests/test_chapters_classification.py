@@ -1,4 +1,4 @@
-"""Chapter 8 helpers (rmt_lite.chapters.classification): data, baselines, runs, tables."""
+"""Chapter 8 helpers (rmt_lite.book.chapters.classification): data, baselines, runs, tables."""
 
 import pandas as pd
 import pytest
@@ -6,8 +6,8 @@ import torch
 
 from data_gen.classification import ClassificationData
 from rmt_lite import RunRecord, resolve
-from rmt_lite.chapters import classification as cc
-from rmt_lite.chapters.runs import records_provenance
+from rmt_lite.book.chapters import classification as cc
+from rmt_lite.book.chapters.provenance import records_provenance
 
 
 def tiny_data() -> ClassificationData:

@@ -1,4 +1,4 @@
-"""Chapter 5 helpers (rmt_lite.chapters.equations): samples, chunks, decoding, per-chunk accuracy, tables."""
+"""Chapter 5 helpers (rmt_lite.book.chapters.equations): samples, chunks, decoding, per-chunk accuracy, tables."""
 
 import math
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from rmt_lite import MemoryTransformer, ModelConfig, RunRecord
-from rmt_lite.chapters import equations as eq
+from rmt_lite.book.chapters import equations as eq
+from rmt_lite.book.plots.equations import CHUNK_NAMES
 from rmt_lite.evaluate import greedy_predictions
-from rmt_lite.plots.equations import CHUNK_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +175,7 @@ def test_answer_table_and_summary_with_plain_columns():
 
 
 def test_paper_rows_sit_beside_ours():
-    from rmt_lite import paper
+    from rmt_lite.repro import paper
 
     tidy = eq.answer_accuracy_table(_records([("rmt", 6, 30, 0, 0.5)]), paper.quadratic(), label="ours (smoke)")
     assert eq.source_order(tidy["source"]) == ["ours (smoke)", "paper"]
@@ -213,7 +213,7 @@ def test_runs_table_names_each_setting_and_its_metrics():
 
 
 def test_settings_are_the_reproduction_queues():
-    from rmt_lite.reproduce import queue
+    from rmt_lite.repro.reproduce import queue
 
     queued = {(r.model, tuple(sorted(dict(r.overrides).items()))) for r in queue() if r.experiment == "quadratic"}
     assert {(m, tuple(sorted(o.items()))) for m, o in eq.SETTINGS.values()} == queued

@@ -1,4 +1,4 @@
-"""Chapter 6 helpers (rmt_lite.chapters.lm): what runs, tidy tables, the paper's rows, the numbers
+"""Chapter 6 helpers (rmt_lite.book.chapters.lm): what runs, tidy tables, the paper's rows, the numbers
 of the prose."""
 
 import math
@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmt_lite import RunRecord, paper, resolve
-from rmt_lite.chapters import lm
+from rmt_lite import RunRecord, resolve
+from rmt_lite.book.chapters import lm
+from rmt_lite.repro import paper
 
 
 def test_corpus_overrides_point_at_the_real_corpus_only_with_a_path():

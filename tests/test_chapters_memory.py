@@ -1,4 +1,4 @@
-"""Chapter 7 helpers (rmt_lite.chapters.memory): which analysis is shown, its provenance line, the
+"""Chapter 7 helpers (rmt_lite.book.chapters.memory): which analysis is shown, its provenance line, the
 accuracy beside the paper's, the block and probe tables and the numbers of the prose; and that the
 chapter's models come from the one train-or-reuse policy."""
 
@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from rmt_lite import RunRecord, paper
-from rmt_lite import memory_analysis as ma
-from rmt_lite.chapters import memory as cm
+from rmt_lite import RunRecord
+from rmt_lite.book.chapters import memory as cm
+from rmt_lite.repro import memory_analysis as ma
+from rmt_lite.repro import paper
 
 M, T, N_SEG, L = 2, 3, 3, 4  # slots, segment length, segments, input symbols
 
@@ -125,7 +126,7 @@ def test_analysis_provenance_is_the_records_line():
 
 
 def test_models_table_names_the_folder_inside_the_checkout(tmp_path, monkeypatch):
-    import rmt_lite.chapters.memory as module
+    import rmt_lite.book.chapters.memory as module
 
     monkeypatch.setattr(module, "repo_root", lambda: tmp_path)
     rec = RunRecord(

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rmt_lite.chapters import needle
+from rmt_lite.book.chapters import needle
 
 
 def test_the_lengths_table_has_one_row_per_training_length_and_a_column_per_test_length():

@@ -1,4 +1,4 @@
-"""rmt_lite.chapters.synthetic and rmt_lite.plots.tasks: the tables, numbers and figures of chapters
+"""rmt_lite.book.chapters.synthetic and rmt_lite.book.plots.tasks: the tables, numbers and figures of chapters
 02-04 (copy and reverse, associative retrieval, longer sequences)."""
 
 import json
@@ -14,10 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import data_gen  # noqa: E402
 from rmt_lite import MemoryTransformer, RunRecord, resolve  # noqa: E402
-from rmt_lite.chapters import runs  # noqa: E402
-from rmt_lite.chapters import synthetic as cs  # noqa: E402
+from rmt_lite.book.chapters import (
+    longer,  # noqa: E402
+    needle,  # noqa: E402
+    provenance,  # noqa: E402
+    retrieval,  # noqa: E402
+)
+from rmt_lite.book.chapters import synthetic as cs  # noqa: E402
+from rmt_lite.book.plots import tasks as tp  # noqa: E402
 from rmt_lite.config import display_name  # noqa: E402
-from rmt_lite.plots import tasks as tp  # noqa: E402
 
 
 def record(
@@ -71,7 +76,7 @@ def record(
 
 
 def frame(*records):
-    return runs.records_frame(records)
+    return provenance.records_frame(records)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -131,9 +136,9 @@ def test_summarise_records_of_nothing_is_an_empty_table_with_the_columns():
 
 
 def test_records_provenance_names_profile_seeds_runs_and_commits():
-    line = runs.records_provenance(frame(record(seed=0), record(seed=2, sha="x9")), "results/")
+    line = provenance.records_provenance(frame(record(seed=0), record(seed=2, sha="x9")), "results/")
     assert "profile=cpu" in line and "seeds 0,2" in line and "2 runs" in line and "abc1234" in line and "x9" in line
-    assert "no runs" in runs.records_provenance(pd.DataFrame(), "results/")
+    assert "no runs" in provenance.records_provenance(pd.DataFrame(), "results/")
 
 
 def test_runs_table_has_one_row_per_run():
@@ -195,10 +200,10 @@ def test_comparison_table_puts_ours_beside_the_paper():
 
 def test_memory_sweeps_tabulate_the_settings_run_at_several_memory_sizes():
     recs = frame(record(mem_size=2, acc=0.2), record(mem_size=8, acc=0.9), record(model="xl", mem_size=8, acc=0.3))
-    sw = cs.memory_sweeps(cs.summarise_records(recs))
+    sw = longer.memory_sweeps(cs.summarise_records(recs))
     assert list(sw.columns) == ["task", "model", "tokens", "segments", "memory 2", "memory 8"]
     assert len(sw) == 1 and sw.iloc[0]["memory 8"] == pytest.approx(0.9)
-    assert len(cs.memory_sweeps(cs.summarise_records(frame(record(mem_size=8))))) == 0
+    assert len(longer.memory_sweeps(cs.summarise_records(frame(record(mem_size=8))))) == 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -209,9 +214,9 @@ def hist(step, stage, segments, acc):
 def test_history_with_config_and_curriculum_table(tmp_path):
     h = [hist(50, 0, 1, 0.5), hist(100, 0, 1, 0.95), hist(150, 1, 2, 0.4), hist(200, 1, 2, 0.7), hist(250, 2, 3, 0.6)]
     r = record(experiment="copy_long", history=h, curriculum=(1, 2, 3), task={"length": 12, "num_symbols": 8})
-    df = cs.history_with_config(None, "copy_long", records=[r, record(experiment="copy")])
+    df = longer.history_with_config(None, "copy_long", records=[r, record(experiment="copy")])
     assert len(df) == 5 and set(df["curriculum"]) == {"1,2,3"} and set(df["label"]) == {"rmt"}
-    table = cs.curriculum_table(df)
+    table = longer.curriculum_table(df)
     assert list(table["steps"]) == [100, 100, 50]
     assert (
         list(table["model"]) == ["rmt"] * 3
@@ -222,8 +227,8 @@ def test_history_with_config_and_curriculum_table(tmp_path):
     folder = tmp_path / "copy_long" / r.run_id
     folder.mkdir(parents=True)
     r.save(folder / "record.json")
-    assert len(cs.history_with_config(tmp_path, "copy_long", profile="cpu")) == 5
-    assert len(cs.history_with_config(tmp_path, "copy_long", profile="smoke")) == 0
+    assert len(longer.history_with_config(tmp_path, "copy_long", profile="cpu")) == 5
+    assert len(longer.history_with_config(tmp_path, "copy_long", profile="smoke")) == 0
 
 
 def test_profile_settings_leaves_out_the_sweeps():
@@ -234,7 +239,7 @@ def test_profile_settings_leaves_out_the_sweeps():
         record(experiment="copy_long", model="transformer", mem_size=cfg.mem_size + 1, task=dict(cfg.task)),
         record(experiment="copy_long", mem_size=cfg.mem_size, task={**cfg.task, "length": 3}),
     )
-    kept = cs.profile_settings(recs, "copy_long", "cpu")
+    kept = longer.profile_settings(recs, "copy_long", "cpu")
     assert len(kept) == 2 and set(kept["model"]) == {"rmt", "transformer"}
 
 
@@ -327,7 +332,7 @@ def test_figures_draw_ours_paper_and_empty_panels():
         )
     )
     fig = tp.plot_curriculum(
-        cs.history_with_config(
+        longer.history_with_config(
             None,
             "copy_long",
             records=[record(experiment="copy_long", history=[hist(50, 0, 1, 0.5), hist(100, 1, 2, 0.4)])],
@@ -364,7 +369,7 @@ def test_records_frame_matches_load_records(tmp_path):
     folder.mkdir(parents=True)
     r.save(folder / "record.json")
     loaded = load_records(tmp_path, "copy")
-    assert json.loads(loaded.to_json()) == json.loads(runs.records_frame([r]).to_json())
+    assert json.loads(loaded.to_json()) == json.loads(provenance.records_frame([r]).to_json())
     assert len(cs.load_task_records(tmp_path, ["copy", "reverse"], "cpu")) == 1
     assert len(cs.load_task_records(tmp_path, ["reverse"], "cpu")) == 0
 
@@ -406,7 +411,7 @@ def test_format_sweeps_puts_accuracies_in_one_column():
             "memory 6": [float("nan")],
         }
     )
-    out = cs.format_sweeps(sw)
+    out = longer.format_sweeps(sw)
     assert list(out.columns) == ["task", "model", "tokens", "segments", "memory: accuracy"]
     assert out.iloc[0]["memory: accuracy"] == "12: 0.83 | 24: 1.00"
 
@@ -449,7 +454,7 @@ def test_generalisation_runs_tests_the_fresh_run_without_a_committed_checkpoint(
 
 
 def test_training_curves_draw_one_line_per_model_or_per_seed():
-    from rmt_lite import plots
+    from rmt_lite.book import plots
 
     df = pd.DataFrame(
         [
@@ -473,7 +478,7 @@ def test_training_curves_draw_one_line_per_model_or_per_seed():
 def test_every_text_of_a_figure_renders_at_nine_points_or_more_in_the_book():
     import matplotlib.pyplot as plt
 
-    from rmt_lite import plots
+    from rmt_lite.book import plots
 
     plots.set_style()
     for width in (5.0, 8.5, 12.0):  # narrower than the column, and two that are shown scaled down
@@ -520,7 +525,7 @@ def test_how_runs_learned_finds_the_jump_its_layout_and_the_last_gain():
             for step in range(250, 3001, 250)
         ]
     )
-    out = cs.how_runs_learned(history, runs).set_index(["model", "seed"])
+    out = retrieval.how_runs_learned(history, runs).set_index(["model", "seed"])
     assert out.loc[("xl", 0), "learned_at"] == 750 and out.loc[("xl", 0), "learned_on"] == 1
     assert out.loc[("rmt", 0), "learned_at"] == 2750 and out.loc[("rmt", 0), "learned_on"] == 3
     assert math.isnan(out.loc[("rmt", 1), "learned_at"])
@@ -550,7 +555,7 @@ def test_length_generalisation_figure_can_leave_out_exact_match_and_space_length
 
 
 def test_generalisation_cli_skips_a_run_still_training(tmp_path, capsys):
-    from rmt_lite import generalisation
+    from rmt_lite.repro import generalisation
 
     folder = tmp_path / "needle" / "rmt-cpu-s0"
     folder.mkdir(parents=True)
@@ -561,9 +566,9 @@ def test_generalisation_cli_skips_a_run_still_training(tmp_path, capsys):
 
 
 def test_needle_generalisation_records_each_sample_with_the_depth_of_its_fact(tmp_path):
-    from rmt_lite import generalisation
     from rmt_lite.records import atomic_write_json
-    from rmt_lite.trainer import train_experiment
+    from rmt_lite.repro import generalisation
+    from rmt_lite.runs import train_experiment
 
     over = {"steps": 2, "eval_interval": 2, "warmup_steps": 0}
     run = train_experiment("needle", "rmt", "smoke", 0, over, out_dir=tmp_path / "needle", log=lambda line: None)
@@ -592,7 +597,7 @@ def test_depth_accuracy_pools_seeds_within_equal_shares_of_the_sample():
             correct=[True, False, True, True, False, True],
         )
     )
-    df = cs.depth_accuracy(samples, bins=2).set_index(["segments", "depth"])
+    df = needle.depth_accuracy(samples, bins=2).set_index(["segments", "depth"])
     assert df.loc[(8, "0-50%"), "acc"] == 0.5 and df.loc[(8, "0-50%"), "n"] == 2
     assert df.loc[(8, "50-100%"), "acc"] == 1.0 and df.loc[(8, "50-100%"), "seeds"] == 1
     assert df.loc[(16, "0-50%"), "seeds"] == 2 and (16, "50-100%") not in df.index
@@ -600,10 +605,10 @@ def test_depth_accuracy_pools_seeds_within_equal_shares_of_the_sample():
     fig.canvas.draw()
     cells = [t.get_text() for t in fig.axes[0].texts]
     assert cells == ["0.50", "0.50", "1.00"]  # rows: the start of the sample first
-    per_seed = cs.depth_accuracy(samples, bins=2, by=["model", "seed"]).set_index(["seed", "segments", "depth"])
+    per_seed = needle.depth_accuracy(samples, bins=2, by=["model", "seed"]).set_index(["seed", "segments", "depth"])
     assert per_seed.loc[(0, 8, "0-50%"), "acc"] == 0.5 and per_seed.loc[(1, 16, "0-50%"), "acc"] == 1.0
     with pytest.raises(ValueError, match="bins"):
-        cs.depth_accuracy(samples, bins=0)
+        needle.depth_accuracy(samples, bins=0)
     plt.close("all")
 
 
@@ -618,7 +623,7 @@ def test_needle_memory_table_splits_the_sample_into_runs_of_segments_per_seed():
             answered=[True, True, False, True],
         )
     )
-    df = cs.needle_memory_table(samples, bins=2)
+    df = needle.needle_memory_table(samples, bins=2)
     assert df["where"].tolist() == ["segments 1-4", "segments 5-8", "segments 5-8"]
     first = df.iloc[0]
     assert (first["written"], first["kept"], first["answered"], first["n"]) == (1.0, 0.5, 1.0, 2)
@@ -626,14 +631,14 @@ def test_needle_memory_table_splits_the_sample_into_runs_of_segments_per_seed():
     assert [ax.get_title() for ax in fig.axes] == ["seed 0", "seed 1"]
     assert list(fig.axes[0].lines[1].get_ydata()) == [0.5, 0.0]  # kept, by part of the sample
     with pytest.raises(ValueError, match="bins"):
-        cs.needle_memory_table(samples, bins=0)
+        needle.needle_memory_table(samples, bins=0)
     plt.close("all")
 
 
 def test_the_headline_rows_keep_memory_as_long_as_a_segment_and_the_transformer():
     import pandas as pd
 
-    from rmt_lite.chapters import synthetic as cs
+    from rmt_lite.book.chapters import synthetic as cs
 
     recs = pd.DataFrame(
         dict(model=["xl", "rmt", "rmt", "transformer"], mem_size=[12, 12, 6, 24], segment_len=[12, 12, 12, 72])

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from rmt_lite import book
+from rmt_lite.book import build as book
 
 needs_browser = pytest.mark.skipif(
     not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import rmt_lite
-from rmt_lite import claims
+from rmt_lite.repro import claims
 
 
 def task_rows(experiment, model, num_segments, accs, num_symbols=10, mem_size=8):
@@ -413,8 +413,8 @@ def test_retrieval_rests_on_the_longer_runs_once_both_models_have_both_segment_c
 
 
 def test_the_committed_generalisation_records_load_with_their_factors():
-    from rmt_lite import generalisation
     from rmt_lite.records import default_results_dir
+    from rmt_lite.repro import generalisation
 
     gen = generalisation.load(default_results_dir())
     if gen.empty:

@@ -4,7 +4,8 @@ import pytest
 import torch
 from conftest import make_model, random_tokens
 
-from rmt_lite import ModelConfig, generate, get_device, run_segments
+from rmt_lite import ModelConfig, generate, get_device, resolve, run_segments
+from rmt_lite.config import REGISTRY, VARIANTS, WHOLE
 
 BAD = [
     (dict(variant="lstm"), "variant='lstm'", "transformer, xl, rmt, mt, rmt_xl"),
@@ -71,3 +72,47 @@ def test_get_device():
     assert get_device("auto").type in ("cpu", "cuda", "mps")
     with pytest.raises(ValueError, match="device='tpu'"):
         get_device("tpu")
+
+
+# --- the variant registry: what it says of a variant is what the model and the checks do ----------
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_registry_says_which_variants_carry_context_across_a_boundary(variant):
+    """``carries`` (the reproduction trains the others without a curriculum) is true exactly for the
+    variants whose second segment depends on the first segment's tokens."""
+    model = make_model(variant)
+    x = random_tokens(2, 8)
+    y = x.clone()
+    y[:, :4] = (y[:, :4] + 1) % 11  # another first segment, the same second one
+    second = [run_segments(model, t, 4).logits[:, 4:] for t in (x, y)]
+    assert (not torch.equal(*second)) == REGISTRY[variant].carries
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_registry_says_which_variants_need_a_memory_size_and_serve_encoder_mode(variant):
+    has = REGISTRY[variant]
+    no_memory = dict(num_mem_tokens=0) if has.memory else {}
+    no_cache = dict(mem_len=0) if has.cache else {}
+    zero = {**no_memory, **no_cache, "read_mem_from_cache": False}
+    if has.needs_memory:
+        with pytest.raises(ValueError, match="an integer >= 1"):
+            make_model(variant, **zero)
+    else:
+        make_model(variant, **zero)
+    if has.remembers:
+        assert resolve("copy", variant, "smoke", overrides={"mem_size": 3}).mem_size == 3
+    else:
+        with pytest.raises(ValueError, match="mem_size=3 is not allowed"):
+            resolve("copy", variant, "smoke", overrides={"mem_size": 3})
+    if has.encoder:
+        assert resolve("classification", variant, "smoke").model == variant
+    else:
+        with pytest.raises(ValueError, match=f"model={variant!r} is not allowed: transformer or rmt"):
+            resolve("classification", variant, "smoke")
+
+
+def test_the_book_lists_and_colours_the_models_from_the_registry():
+    from rmt_lite.book.plots import MODEL_COLORS, MODEL_ORDER
+
+    assert MODEL_ORDER[0] == WHOLE and set(MODEL_ORDER[1:]) == set(VARIANTS)
+    ranks = [REGISTRY[v].rank for v in MODEL_ORDER[1:]]
+    assert ranks == sorted(ranks) and len(set(MODEL_COLORS.values())) == len(MODEL_COLORS) == len(MODEL_ORDER)

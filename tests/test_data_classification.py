@@ -208,7 +208,7 @@ def test_tokenize():
 
 @pytest.mark.parametrize("profile", ["smoke", "cpu"])
 def test_hyperpartisan_files_are_accepted_at_every_profile(tmp_path, profile):
-    from rmt_lite.experiments import resolve
+    from rmt_lite.run_config import resolve
 
     pa, pg = write_hyperpartisan_like(tmp_path)
     cfg = resolve(

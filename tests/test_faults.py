@@ -15,7 +15,7 @@ import pytest
 
 from rmt_lite import cli, records, train
 from rmt_lite.records import RunRecord, atomic_write_json, load_records
-from rmt_lite.trainer import train_experiment
+from rmt_lite.runs import train_experiment
 
 
 def _quiet(*_):
@@ -126,7 +126,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_the_queues_workers_end_with_it_however_it_ends(tmp_path, how):
     queue = subprocess.Popen(
-        [sys.executable, "-m", "rmt_lite.reproduce", "--profile", "smoke", "--jobs", "2", "--out", str(tmp_path)],
+        [sys.executable, "-m", "rmt_lite.repro.reproduce", "--profile", "smoke", "--jobs", "2", "--out", str(tmp_path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -174,7 +174,7 @@ def test_a_second_process_in_the_same_run_folder_refuses_and_names_the_holder(tm
 
 
 def test_wrong_notebook_parameters_are_refused_before_any_kernel_starts_naming_the_parameter():
-    from rmt_lite import book
+    from rmt_lite.book import build as book
 
     with pytest.raises(book.BookError, match=r"SEED='abc' is not allowed: an integer >= 0"):
         book.execute({"PROFILE": "smoke", "SEED": "abc"}, kernel="no-such-kernel", only=["10_claims"])
@@ -185,7 +185,7 @@ def test_wrong_notebook_parameters_are_refused_before_any_kernel_starts_naming_t
 def test_every_notebook_checks_its_own_parameters_and_its_defaults_pass():
     import nbformat
 
-    from rmt_lite.chapters import parameters
+    from rmt_lite.book.chapters import parameters
 
     for path in sorted(Path(__file__).resolve().parent.parent.glob("notebooks/*.ipynb")):
         cells = nbformat.read(path, as_version=4).cells

@@ -1,6 +1,6 @@
-"""Which trained runs python -m rmt_lite.generalisation evaluates, and how far."""
+"""Which trained runs python -m rmt_lite.repro.generalisation evaluates, and how far."""
 
-from rmt_lite import generalisation, reproduce
+from rmt_lite.repro import generalisation, reproduce
 
 
 def test_the_needle_memory_runs_are_each_evaluated_once_and_never_past_the_profiles_farthest_length():

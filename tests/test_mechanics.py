@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from conftest import VOCAB, make_model, random_tokens
 
-from rmt_lite import VARIANTS, analysis, generate, run_segments
+from rmt_lite import VARIANTS, generate, run_segments
+from rmt_lite.repro import analysis
 
 DECODERS = VARIANTS
 SEG = 4

@@ -2,8 +2,10 @@
 
 import torch
 
-from rmt_lite import MemoryTransformer, memory_norm
-from rmt_lite.experiments import make_task, resolve
+from rmt_lite import MemoryTransformer
+from rmt_lite.curriculum import make_task
+from rmt_lite.repro import memory_norm
+from rmt_lite.run_config import resolve
 
 
 def test_one_row_per_segment_boundary_from_the_initial_memory_on():

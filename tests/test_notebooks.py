@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rmt_lite import book
+from rmt_lite.book import build as book
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

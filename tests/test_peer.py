@@ -1,4 +1,4 @@
-"""The peer adapter (rmt_lite.peer): the other implementation runs under our runner and trainer."""
+"""The peer adapter (rmt_lite.tools.peer): the other implementation runs under our runner and trainer."""
 
 import math
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from rmt_lite import ModelConfig, run_segments
-from rmt_lite.peer import PeerSegmentModel, load_peer, peer_settings
-from rmt_lite.trainer import train_experiment
+from rmt_lite.runs import train_experiment
+from rmt_lite.tools.peer import PeerSegmentModel, load_peer, peer_settings
 
 needs_peer = pytest.mark.skipif(load_peer()[0] is None, reason="peer not installed (make bench installs it)")
 CFG = ModelConfig(variant="rmt", vocab_size=11, d_model=32, n_layers=2, n_heads=4, d_ff=64, num_mem_tokens=2)

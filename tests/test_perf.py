@@ -7,8 +7,17 @@ from conftest import make_model, random_tokens
 from torch.utils.flop_counter import FlopCounterMode
 
 from rmt_lite import run_segments
-from rmt_lite.bench import TARGETS, PeakMemory, main, markdown_tables, measured, model_flops, profile_step, target_rows
 from rmt_lite.model import _rotate_pairs
+from rmt_lite.tools.bench import (
+    TARGETS,
+    PeakMemory,
+    main,
+    markdown_tables,
+    measured,
+    model_flops,
+    profile_step,
+    target_rows,
+)
 
 SEG = 4
 

@@ -1,4 +1,5 @@
-"""Chapter 8 figures (rmt_lite.plots.classification): they draw what rmt_lite.chapters.classification prepares."""
+"""Chapter 8 figures (rmt_lite.book.plots.classification): they draw what
+rmt_lite.book.chapters.classification prepares."""
 
 import matplotlib
 
@@ -8,9 +9,9 @@ import pytest  # noqa: E402
 import seaborn as sns  # noqa: E402
 from test_chapters_classification import record, tiny_data  # noqa: E402
 
-from rmt_lite.chapters import classification as cc  # noqa: E402
-from rmt_lite.plots import MODEL_COLORS, min_font_pt  # noqa: E402
-from rmt_lite.plots import classification as pc  # noqa: E402
+from rmt_lite.book.chapters import classification as cc  # noqa: E402
+from rmt_lite.book.plots import MODEL_COLORS, min_font_pt  # noqa: E402
+from rmt_lite.book.plots import classification as pc  # noqa: E402
 
 
 def _texts(fig):

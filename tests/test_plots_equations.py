@@ -1,4 +1,4 @@
-"""Chapter 5 figures (rmt_lite.plots.equations): they draw what rmt_lite.chapters.equations prepares."""
+"""Chapter 5 figures (rmt_lite.book.plots.equations): they draw what rmt_lite.book.chapters.equations prepares."""
 
 import matplotlib
 
@@ -9,10 +9,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rmt_lite import paper  # noqa: E402
-from rmt_lite.chapters import equations as ch  # noqa: E402
-from rmt_lite.plots import MODEL_COLORS, min_font_pt  # noqa: E402
-from rmt_lite.plots import equations as eq  # noqa: E402
+from rmt_lite.book.chapters import equations as ch  # noqa: E402
+from rmt_lite.book.plots import MODEL_COLORS, min_font_pt  # noqa: E402
+from rmt_lite.book.plots import equations as eq  # noqa: E402
+from rmt_lite.repro import paper  # noqa: E402
 
 
 def _texts(fig):

@@ -1,4 +1,4 @@
-"""Chapter 6 figure (rmt_lite.plots.lm): two panels per source, drawn from prepared rows."""
+"""Chapter 6 figure (rmt_lite.book.plots.lm): two panels per source, drawn from prepared rows."""
 
 import matplotlib
 
@@ -8,9 +8,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from test_chapters_lm import _records  # noqa: E402  (the same records as the tables' tests)
 
-from rmt_lite import paper  # noqa: E402
-from rmt_lite.chapters import lm  # noqa: E402
-from rmt_lite.plots import lm as plm  # noqa: E402
+from rmt_lite.book.chapters import lm  # noqa: E402
+from rmt_lite.book.plots import lm as plm  # noqa: E402
+from rmt_lite.repro import paper  # noqa: E402
 
 
 def test_figure_has_two_panels_per_source_and_handles_missing_runs():

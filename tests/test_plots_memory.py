@@ -1,5 +1,5 @@
-"""Memory analysis of chapter 07: the measurements (rmt_lite.memory_analysis) and the figures
-(rmt_lite.plots.memory). The chapter's tables and numbers are tested in test_chapters_memory.py."""
+"""Memory analysis of chapter 07: the measurements (rmt_lite.repro.memory_analysis) and the figures
+(rmt_lite.book.plots.memory). The chapter's tables and numbers are tested in test_chapters_memory.py."""
 
 import json
 import math
@@ -13,9 +13,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from rmt_lite import MemoryTransformer, RunRecord, resolve, run_segments  # noqa: E402
-from rmt_lite import memory_analysis as ma  # noqa: E402
-from rmt_lite.experiments import make_task  # noqa: E402
-from rmt_lite.plots import memory as pm  # noqa: E402
+from rmt_lite.book.plots import memory as pm  # noqa: E402
+from rmt_lite.curriculum import make_task  # noqa: E402
+from rmt_lite.repro import memory_analysis as ma
+from rmt_lite.repro import needle_analysis  # noqa: E402
 
 
 def smoke_copy_model(seed=0):
@@ -76,7 +77,7 @@ def test_needle_memory_scores_each_sample_whose_fact_needs_the_memory():
     torch.manual_seed(0)
     model = MemoryTransformer(cfg.model_config(task.vocab_size)).eval()
     length = 4 * task.length
-    df = ma.needle_memory(model, cfg, length, n_train=40, n_test=30)
+    df = needle_analysis.needle_memory(model, cfg, length, n_train=40, n_test=30)
     longer = make_task(cfg, length)
     test = longer.fixed_set("test", 30)
     n = -(-longer.seq_len // cfg.segment_len)
@@ -86,7 +87,7 @@ def test_needle_memory_scores_each_sample_whose_fact_needs_the_memory():
     assert df["answered"].tolist() == streamed_exact(model, test, cfg.segment_len)[needs].tolist()
     assert df["written"].dtype == bool and df["kept"].dtype == bool
     with pytest.raises(ValueError, match="allowed: the needle, rmt"):
-        ma.needle_memory(model, resolve("copy", "rmt", "smoke"), 12)
+        needle_analysis.needle_memory(model, resolve("copy", "rmt", "smoke"), 12)
 
 
 def test_mean_attention_respects_the_mask_and_block_mass_sums_to_one():
@@ -172,11 +173,15 @@ def test_analysis_survives_json(analysis, tmp_path):
 
 
 def test_figures_are_drawn_and_stamped(analysis):
-    for fn in (pm.plot_attention_maps, pm.plot_read_write, pm.plot_probes, pm.plot_memory_norms):
+    for fn in (pm.plot_attention_maps, pm.plot_probes, pm.plot_memory_norms):
         fig = fn(analysis, "PROVENANCE LINE")
         assert any(t.get_text() == "PROVENANCE LINE" for t in fig.texts)
         plt.close(fig)
-    fig = pm.plot_read_write(analysis, "p", layers=[0])
+    fig = pm.plot_read_write(analysis, ma.read_write_layers(analysis), "PROVENANCE LINE")
+    assert any(t.get_text() == "PROVENANCE LINE" for t in fig.texts)
+    assert len([ax for ax in fig.axes if ax.get_ylabel().startswith("layer")]) == 2 * analysis.attention[0].shape[0]
+    plt.close(fig)
+    fig = pm.plot_read_write(analysis, ma.read_write_layers(analysis, [0]), "p")
     titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titled == ["writing: write slot -> input token", "reading: later token -> read slot"]
     plt.close(fig)
@@ -196,13 +201,13 @@ def test_read_write_maps_cut_the_memory_blocks_out_of_the_attention(analysis):
 
 def test_needle_memory_records_load_back_one_row_per_sample(tmp_path):
     from rmt_lite.records import atomic_write_json
-    from rmt_lite.trainer import train_experiment
+    from rmt_lite.runs import train_experiment
 
     over = {"steps": 2, "eval_interval": 2, "warmup_steps": 0}
     run = train_experiment("needle", "rmt", "smoke", 1, over, out_dir=tmp_path / "needle", log=lambda line: None)
-    record = ma.measure_needle_memory(run.run_dir, factor=2, n_train=20, n_test=10)
+    record = needle_analysis.measure_needle_memory(run.run_dir, factor=2, n_train=20, n_test=10)
     assert record["length"] == 2 * resolve("needle", "rmt", "smoke").task["length"]
     atomic_write_json(tmp_path / "memory_analysis" / "needle" / f"{record['run_id']}.json", record)
-    back = ma.load_needle_memory(tmp_path)
+    back = needle_analysis.load_needle_memory(tmp_path)
     assert len(back) == len(record["samples"]["answered"]) and set(back["seed"]) == {1}
     assert back["answered"].tolist() == record["samples"]["answered"]

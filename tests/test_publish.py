@@ -10,8 +10,8 @@ import nbformat
 import pytest
 import yaml
 
-from rmt_lite import book
-from rmt_lite.colab import setup
+from rmt_lite.book import build as book
+from rmt_lite.book.colab import setup
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"

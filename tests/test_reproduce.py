@@ -2,8 +2,8 @@
 
 import pytest
 
-from rmt_lite import reproduce
-from rmt_lite.experiments import resolve
+from rmt_lite.repro import reproduce
+from rmt_lite.run_config import resolve
 
 
 def test_every_queued_run_resolves_and_names_are_unique():

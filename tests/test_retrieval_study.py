@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from rmt_lite import retrieval_study as rs
+from rmt_lite.repro import retrieval_study as rs
 
 
 def record(run_id, model="rmt", seed=0, test_acc=0.3, **config):
@@ -117,8 +117,8 @@ def test_the_finding_names_the_settings_that_learn_as_the_transformer_does():
 
 
 def test_every_setting_the_study_varies_reaches_the_records_table():
-    from rmt_lite.experiments import resolve
     from rmt_lite.records import RunRecord
+    from rmt_lite.run_config import resolve
 
     cfg = resolve("retrieval_study", "rmt", "cpu", 0, {"warmup_steps": 300, "lr": 3e-3, "mem_pos_gap": 1000})
     row = RunRecord(

@@ -1,13 +1,13 @@
-"""rmt_lite.chapters.runs: the one train-or-reuse policy of the chapters, and the provenance line."""
+"""rmt_lite.runs.train_or_reuse: the one train-or-reuse policy; and the provenance line of the chapters."""
 
 import json
 
 import pandas as pd
 import pytest
 
-from rmt_lite import RunRecord, resolve
-from rmt_lite.chapters import runs
-from rmt_lite.trainer import default_run_id
+from rmt_lite import RunRecord, resolve, runs
+from rmt_lite.book.chapters import provenance
+from rmt_lite.runs import default_run_id
 
 
 def record_of(cfg, run_id):
@@ -79,7 +79,7 @@ def test_bad_input_is_refused_before_anything_is_written(calls, tmp_path):
 
 def test_provenance_line_counts_runs_and_names_seeds_and_commits():
     one = pd.DataFrame([dict(profile="cpu", seed=0, git_sha="abc1234")])
-    assert runs.records_provenance(one, "results") == "results: 1 run, profile=cpu, seed 0, commit abc1234"
+    assert provenance.records_provenance(one, "results") == "results: 1 run, profile=cpu, seed 0, commit abc1234"
     many = pd.DataFrame([dict(profile="cpu", seed=s, git_sha=f"c{s}") for s in range(5)])
-    assert runs.records_provenance(many, "r") == "r: 5 runs, profile=cpu, seeds 0-4, commits c0,c1,c2 +2 more"
-    assert runs.records_provenance(pd.DataFrame(), "r") == "r: no runs"
+    assert provenance.records_provenance(many, "r") == "r: 5 runs, profile=cpu, seeds 0-4, commits c0,c1,c2 +2 more"
+    assert provenance.records_provenance(pd.DataFrame(), "r") == "r: no runs"

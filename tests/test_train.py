@@ -14,10 +14,11 @@ import torch
 
 import data_gen
 from rmt_lite import run_segments
-from rmt_lite.experiments import EXPERIMENTS, MODELS, PROFILES, describe, resolve
 from rmt_lite.records import load_history, load_records
+from rmt_lite.run_config import EXPERIMENTS, MODELS, PROFILES, describe, resolve
+from rmt_lite.runs import default_run_id, load_model, train_experiment
 from rmt_lite.train import main
-from rmt_lite.trainer import Trainer, TrainingDiverged, default_run_id, load_model, train_experiment
+from rmt_lite.trainer import Trainer, TrainingDiverged
 
 
 # ------------------------------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def test_bad_input_writes_nothing(tmp_path):
 
 
 def test_smoke_never_writes_into_committed_results():
-    from rmt_lite.trainer import _committed_results_dir
+    from rmt_lite.runs import _committed_results_dir
 
     with pytest.raises(ValueError, match="smoke"):
         train_experiment("copy", "rmt", "smoke", out_dir=_committed_results_dir(), log=_quiet)
@@ -355,7 +356,7 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch):
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    from rmt_lite.trainer import TaskRegime
+    from rmt_lite.regimes import TaskRegime
 
     real = TaskRegime.loss_fn
     calls = {"n": 0}

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rmt_lite import claims
-from rmt_lite.chapters import verdicts
+from rmt_lite.book.chapters import verdicts
+from rmt_lite.repro import claims
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from rmt_lite import load_model, run_segments
+from rmt_lite.curriculum import make_task
 from rmt_lite.evaluate import evaluate_task
-from rmt_lite.experiments import make_task
 from rmt_lite.records import RunRecord, default_results_dir
-from rmt_lite.trainer import ship_weights, train_experiment
+from rmt_lite.runs import ship_weights, train_experiment
 
 SHIPPED = sorted(default_results_dir().glob("*/*/weights.pt"))
 LIMIT_MB = 25

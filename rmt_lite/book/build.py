@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "executed"
 STAGE = BUILD / "stage"
@@ -89,7 +89,7 @@ SETUP_CELL = """import sys
 if "google.colab" in sys.modules:   # Colab: the package, the committed results, the notebooks folder
     import subprocess
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}@{branch}"], check=True)
-    from rmt_lite.colab import setup
+    from rmt_lite.book.colab import setup
     setup("{url}", "{branch}")"""
 
 
@@ -393,9 +393,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    from .cli import run
-
-    sys.exit(run(main))

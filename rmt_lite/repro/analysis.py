@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .model import MemoryTransformer
-from .runner import run_segments, segment_bounds
+from ..model import MemoryTransformer
+from ..runner import run_segments, segment_bounds
 
 
 def gradient_reach(model: MemoryTransformer, tokens: Tensor, segment_len: int, bptt_depth: int | None = None) -> Tensor:

@@ -2,7 +2,7 @@
 
 A copy or reverse model is evaluated, at its own segment length, on samples of its task that are
 ``FACTORS`` times as long, so that a longer sample takes more segments than training ever showed.
-``python -m rmt_lite.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
+``python -m rmt_lite.repro.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
 ``copy_long`` and ``reverse_long`` (and the needle's three models, ``NEEDLE_FACTORS`` up to 32
 times as long; ``needle_lengths``: rmt trained on each of ``NEEDLE_TRAINED_LENGTHS``, up to twice
 as long; ``needle_memory``: issue 31's runs, up to ``NEEDLE_FARTHEST`` segments) whose weights are
@@ -21,15 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluate import evaluate_task, streamed_exact
-from .experiments import make_task, num_segments, resolve, sample_len
-from .records import RECORD, RunRecord, atomic_write_json
-from .utils import git_sha
+from ..curriculum import make_task, num_segments, sample_len
+from ..evaluate import evaluate_task, streamed_exact
+from ..records import RECORD, RunRecord, atomic_write_json
+from ..run_config import resolve
+from ..utils import git_sha
 
 FACTORS = (1, 1.5, 2, 4, 8)
 # the needle is tested far past its training length: 4 trained segments -> up to 128
 NEEDLE_FACTORS = (1, 2, 4, 8, 16, 32)
-# claim 10 with the content of a segment held constant (experiments.py, needle_lengths): rmt trained
+# claim 10 with the content of a segment held constant (repro/experiments/needle.py, needle_lengths): rmt trained
 # on each of these lengths, tested up to twice as long
 NEEDLE_TRAINED_LENGTHS = (64, 128, 192)
 TWICE = (1, 1.5, 2)
@@ -107,7 +108,7 @@ def generalisation_lengths(cfg, factors: Sequence[float]) -> list[int]:
 
 def measure(run_dir: str | Path, factors: Sequence[float] = FACTORS, n_samples: int = 200) -> dict:
     """The generalisation record of one finished run: where it came from and one row per length."""
-    from .trainer import load_model
+    from ..runs import load_model
 
     model, cfg = load_model(run_dir, device="cpu")
     rows, samples = _measure_lengths(model, cfg, generalisation_lengths(cfg, factors), n_samples)
@@ -163,7 +164,7 @@ def load_samples(results_dir: str | Path) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rmt_lite.generalisation",
+        prog="python -m rmt_lite.repro.generalisation",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -172,18 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--only", action="append", choices=sorted(EXPERIMENTS), help="only these experiments")
     args = parser.parse_args(argv)
-    from .trainer import default_run_id
+    from ..runs import default_run_id, finished
 
     wanted = args.only or list(EXPERIMENTS)
     for experiment in wanted:
         for model, overrides in _runs_of(experiment):
             cfg = resolve(experiment, model, "cpu", args.seed, overrides)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
-            if not (run_dir / RECORD).exists():  # not trained, or still training
-                print(f"skipped {run_dir}: no finished run")
-                continue
-            if not any((run_dir / f).exists() for f in ("checkpoint.pt", "weights.pt")):
-                print(f"skipped {run_dir}: no weights")
+            if not finished(run_dir):  # not trained, still training, or trained elsewhere (no weights here)
+                print(f"skipped {run_dir}: no finished run with its weights")
                 continue
             factors = EXPERIMENTS[experiment]
             if experiment == "needle_memory":  # as far as the profile's runs are tested, not farther
@@ -210,6 +208,6 @@ def _runs_of(experiment: str) -> list[tuple[str, dict | None]]:
 
 
 if __name__ == "__main__":
-    from .cli import run
+    from ..cli import run
 
     sys.exit(run(main))

@@ -1,6 +1,6 @@
 """Does the needle's memory grow or collapse as it is carried along (issue 31)?
 
-``python -m rmt_lite.memory_norm`` streams the needle's committed ``rmt`` models (every seed with
+``python -m rmt_lite.repro.memory_norm`` streams the needle's committed ``rmt`` models (every seed with
 weights) over test samples of ``SEGMENTS`` segments and records, after each segment, the mean
 length (L2 norm) of a memory slot, its spread over samples and slots, and the share of samples
 answered right in the end. One JSON file per run under
@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .evaluate import segment_bounds, streamed_exact
-from .experiments import make_task, resolve
+from ..curriculum import make_task
+from ..evaluate import segment_bounds, streamed_exact
+from ..records import RECORD, RunRecord, atomic_write_json
+from ..run_config import resolve
+from ..utils import git_sha
 from .memory_analysis import ANALYSIS_DIR
-from .records import RECORD, RunRecord, atomic_write_json
-from .utils import git_sha
 
 SEGMENTS = 128  # as far as the needle's runs are tested (chapter 9)
 FOLDER = "needle_norm"
@@ -44,7 +45,7 @@ def memory_norms(model, cfg, segments: int = SEGMENTS, n_samples: int = 100) -> 
 
 
 def measure(run_dir: str | Path, segments: int = SEGMENTS, n_samples: int = 100) -> dict:
-    from .trainer import load_model
+    from ..runs import load_model
 
     model, cfg = load_model(run_dir, device="cpu")
     model.eval()
@@ -76,16 +77,16 @@ def load(results_dir: str | Path) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rmt_lite.memory_norm", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rmt_lite.repro.memory_norm", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", default="results")
     p.add_argument("--samples", type=int, default=100)
     args = p.parse_args(argv)
-    from .trainer import default_run_id
+    from ..runs import default_run_id, finished
 
     torch.set_num_threads(1)
     for seed in (0, 1, 2):
         run_dir = Path(args.results) / "needle" / default_run_id(resolve("needle", "rmt", "cpu", seed))
-        if not (run_dir / RECORD).exists():
+        if not finished(run_dir):
             print(f"skipped {run_dir}: no finished run")
             continue
         record = measure(run_dir, n_samples=args.samples)
@@ -100,6 +101,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from .cli import run
+    from ..cli import run
 
     sys.exit(run(main))

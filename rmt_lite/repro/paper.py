@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import display_name
+from ..config import display_name
 
-PAPER_DIR = Path(__file__).resolve().parent.parent / "results" / "paper"
+PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
 SOURCE = "Bulatov et al. 2022, raw result CSVs (results/paper/)"
 # The paper's Hyperpartisan accuracy (%), not in its raw CSVs: Bulatov, Kuratov, Burtsev,
 # "Recurrent Memory Transformer", NeurIPS 2022, the Hyperpartisan row of its results table (also the

@@ -1,6 +1,6 @@
 """The reproduction queue: every run the claims of chapter 10 rest on, most important first.
 
-``python -m rmt_lite.reproduce --profile cpu`` (``make reproduce PROFILE=cpu``) trains each run
+``python -m rmt_lite.repro.reproduce --profile cpu`` (``make reproduce PROFILE=cpu``) trains each run
 that has no finished record yet under ``results/`` and skips the others, so the queue can be
 stopped and restarted at any time; ``--list`` prints it; ``--only copy`` keeps one experiment,
 ``--seed 0`` one seed; ``--jobs 2`` trains two runs at a time, each on its share of the cores
@@ -16,6 +16,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..config import REGISTRY
 
 SEEDS = (0, 1, 2)
 LONG_LENGTHS = (18, 36, 54)  # copy_long / reverse_long: symbols per sample, segments of 18 (Fig. 5)
@@ -37,7 +39,7 @@ class Run:
 # Models that cannot carry anything across a boundary train directly at the tested number of
 # segments: a segment curriculum cannot help them, and one they never finish leaves them tested
 # on a layout they were not trained on (a weakened baseline).
-NO_CURRICULUM = ("transformer", "mt")
+NO_CURRICULUM = tuple(v for v, has in REGISTRY.items() if not has.carries)
 
 
 def _sweep(experiment: str, models: tuple[str, ...], segments: tuple[int, ...], seeds=(0,), **extra) -> list[Run]:
@@ -213,7 +215,9 @@ def study_queue() -> list[Run]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rmt_lite.reproduce", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m rmt_lite.repro.reproduce",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "paper"))
     parser.add_argument("--only", action="append", metavar="EXPERIMENT", help="keep only these experiments")
@@ -268,9 +272,9 @@ def main(argv: list[str] | None = None) -> int:
 def costs(runs: list[Run], profile: str, out: str | None = None) -> str:
     """A table of the queue: per experiment, runs queued, runs with a finished record and the
     training time those records measured (one thread per run)."""
-    from .experiments import resolve
-    from .records import read_records
-    from .trainer import default_out_dir, default_run_id
+    from ..records import read_records
+    from ..run_config import resolve
+    from ..runs import default_out_dir, default_run_id
 
     root = default_out_dir(profile) if out is None else Path(out)
     lines = [f"{'experiment':16} {'queued':>6} {'done':>5} {'minutes':>8}"]
@@ -289,7 +293,7 @@ def costs(runs: list[Run], profile: str, out: str | None = None) -> str:
 def _fitting(runs: list[Run], profile: str) -> list[Run]:
     """The runs whose settings the profile can hold; the others are named and skipped (the queue is
     written for ``cpu``: a ``smoke`` model of 16 steps cannot warm up for 300, for example)."""
-    from .experiments import resolve
+    from ..run_config import resolve
 
     kept = []
     for r in runs:
@@ -326,7 +330,7 @@ def _worker_start(threads: int, queue_pid: int) -> None:
 
 
 def _train_one(job: tuple) -> str:
-    from .trainer import train_experiment
+    from ..runs import train_experiment
 
     run, profile, out, device = job
     t0 = time.perf_counter()
@@ -346,6 +350,6 @@ def _train_one(job: tuple) -> str:
 
 
 if __name__ == "__main__":
-    from .cli import run
+    from ..cli import run
 
     sys.exit(run(main))

@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from .experiments import resolve
+from ..run_config import resolve
 
 LEARNED = 0.5
 # the settings a study run may change: the memory's (rmt only) and the optimiser's (any model)

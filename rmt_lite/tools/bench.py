@@ -1,4 +1,4 @@
-"""The benchmark suite of ``make bench`` : ``python -m rmt_lite.bench``.
+"""The benchmark suite of ``make bench`` : ``python -m rmt_lite.tools.bench``.
 
 Five measurements, each written to ``results/bench/<part>.csv``, and ``summary.json`` with the
 provenance (machine, torch version, threads, git commit, date) and the targets:
@@ -40,26 +40,34 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import time
 import warnings
-import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
-from .config import REGISTRY, ModelConfig
-from .model import MemoryTransformer
+from ..config import REGISTRY, ModelConfig
+from ..model import MemoryTransformer
+from ..runner import run_segments
+from ..utils import git_sha
+from .measure import (
+    CLOCKS,
+    PeakMemory,
+    _load,
+    clock,
+    interleaved,
+    machine,
+    matmul_peak,
+    model_flops,
+    paired_ratio,
+    write_csv,
+)
 from .peer import load_peer, peer_settings
-from .runner import run_segments
-from .utils import git_sha
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # the paper's copy configuration (section 4.1)
 COPY = dict(vocab_size=12, d_model=128, n_layers=4, n_heads=4, d_ff=256)
@@ -74,106 +82,6 @@ def copy_config(variant: str, **overrides) -> ModelConfig:
         kw["mem_len"] = SEG_LEN
     kw.update(overrides)
     return ModelConfig(**kw)
-
-
-# ---------------------------------------------------------------------------------------------
-# measuring
-class PeakMemory(TorchDispatchMode):
-    """Exact peak of live tensor bytes created inside the ``with`` block (CPU tensors).
-
-    Every op's outputs are seen by ``__torch_dispatch__``; each new storage adds its size and a
-    finaliser subtracts it when the storage is freed. Views share a storage and count once.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.live = 0
-        self.peak = 0
-        self._seen: set[int] = set()
-
-    def _free(self, key: int, nbytes: int) -> None:
-        self.live -= nbytes
-        self._seen.discard(key)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and t.device.type == "cpu":
-                storage = t.untyped_storage()
-                key, nbytes = storage.data_ptr(), storage.nbytes()
-                if nbytes == 0 or key in self._seen:
-                    continue
-                self._seen.add(key)
-                self.live += nbytes
-                self.peak = max(self.peak, self.live)
-                weakref.finalize(storage, self._free, key, nbytes)
-        return out
-
-
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-_clock = time.process_time
-
-
-def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
-    """Seconds (of the chosen clock) of each candidate per round; the order rotates every round."""
-    names = list(candidates)
-    for _ in range(warmup):
-        for n in names:
-            candidates[n]()
-    times = {n: [] for n in names}
-    for r in range(rounds):
-        k = r % len(names)
-        for n in names[k:] + names[:k]:
-            t0 = _clock()
-            candidates[n]()
-            times[n].append(_clock() - t0)
-    return times
-
-
-def paired_ratio(num: list[float], den: list[float]) -> float:
-    return statistics.median(a / b for a, b in zip(num, den))
-
-
-def matmul_peak(threads: int, quick: bool) -> dict:
-    """Best fp32 GFLOP/s of ``a @ b`` over a few square sizes (best of several repeats)."""
-    best, per_size = 0.0, {}
-    for n in (512, 1024) if quick else (1024, 2048):
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        flop = 2 * n**3
-        reps = max(2, int(3e9 / flop))
-        a @ b
-        rates = []
-        for _ in range(3 if quick else 5):
-            t0 = _clock()
-            for _ in range(reps):
-                a @ b
-            rates.append(flop * reps / max(_clock() - t0, 1e-9) / 1e9)
-        per_size[n] = max(rates)
-        best = max(best, per_size[n])
-    return dict(peak_gflops=best, per_size={str(k): round(v, 1) for k, v in per_size.items()}, threads=threads)
-
-
-def model_flops(cfg: ModelConfig, batch: int, segment_len: int, n_segments: int, training: bool = True) -> float:
-    """Matmul FLOPs of one pass over ``n_segments`` segments (dense attention over the whole mask,
-    as SDPA computes it; logits included; no recomputation). Training = 3 x forward."""
-    d, f, V = cfg.d_model, cfg.d_ff, cfg.vocab_size
-    M = cfg.num_mem_tokens if cfg.has_memory else 0
-    rows = segment_len + (2 * M if cfg.writes_at_end else M)
-    total, cache = 0.0, 0
-    for _ in range(n_segments):
-        keys = cache + rows
-        per_layer = (
-            2 * rows * d * d  # queries
-            + 2 * keys * d * 2 * d  # keys and values (for the cache rows too)
-            + 2 * rows * d * d  # output projection
-            + 2 * rows * d * 2 * f  # feed-forward
-            + 2 * 2 * rows * keys * d
-        )  # scores and weighted values
-        total += cfg.n_layers * per_layer + 2 * segment_len * d * V
-        if cfg.has_cache:
-            cache = min(cfg.mem_len, cache + segment_len)
-    total *= batch
-    return 3 * total if training else total
 
 
 def train_step_fn(
@@ -227,7 +135,7 @@ def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float
 
 # ---------------------------------------------------------------------------------------------
 # the parts
-# The targets (issue 16), each a ratio measured within one run: name -> (bound, "at least" / "at most").
+# The targets, each a ratio measured within one run (book/benchmarks.md): name -> (bound, "at least" / "at most").
 TARGETS = {
     "rmt tokens/s / peer's, 1 thread": (2.0, "at least"),
     "rmt tokens/s / peer's, 2 threads": (2.0, "at least"),
@@ -308,14 +216,12 @@ def part_throughput(args, out: dict) -> list[dict]:
 def two_thread_ratio(cands: dict[str, Callable[[], float]], rounds: int) -> float:
     """Peer step time / ours with two torch threads on the wall clock (the process CPU clock would
     add up both threads' time): meaningful only on an otherwise idle machine."""
-    global _clock
-    kept_clock, kept_threads = _clock, torch.get_num_threads()
-    _clock = time.perf_counter
+    kept_threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        times = interleaved(cands, rounds)
+        with clock("wall"):
+            times = interleaved(cands, rounds)
     finally:
-        _clock = kept_clock
         torch.set_num_threads(kept_threads)
     return paired_ratio(times["peer"], times["rmt"])
 
@@ -436,7 +342,7 @@ def part_memory(args, out: dict) -> list[dict]:
 
 def part_lm(args, out: dict) -> list[dict]:
     """Part 5: LM evaluation tokens/s, memory and cache carried along B streams."""
-    from .evaluate import evaluate_stream
+    from ..evaluate import evaluate_stream
 
     seg, batch = 64, 16
     n_tokens = batch * seg * (4 if args.quick else 32) + 1
@@ -494,48 +400,6 @@ def profile_step(steps: int = 5, warmup: int = 3) -> str:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = None
-    try:
-        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    return dict(
-        cpu=cpu,
-        cores=os.cpu_count(),
-        memory_gib=mem_gib,
-        system=platform.system(),
-        python=platform.python_version(),
-        torch=torch.__version__,
-        cpu_capability=torch.backends.cpu.get_cpu_capability(),
-    )
-
-
-def _load() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (OSError, AttributeError):
-        return None
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
-
-
 def markdown_tables(out_dir: str | Path) -> str:
     """The committed CSV files of ``out_dir`` as Markdown tables (for book/benchmarks.md)."""
     out_dir = Path(out_dir)
@@ -554,7 +418,7 @@ def markdown_tables(out_dir: str | Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m rmt_lite.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rmt_lite.tools.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="folder for the CSV and JSON files")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: per-core numbers)")
     p.add_argument(
@@ -584,48 +448,47 @@ def main(argv: list[str] | None = None) -> dict:
         p.error(f"--parts: unknown part(s) {bad}; allowed: {', '.join(PARTS)}")
     if args.threads < 1 or args.rounds < 1:
         p.error("--threads and --rounds must be >= 1")
-    global _clock
-    _clock = CLOCKS[args.clock]
-    torch.set_num_threads(args.threads)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary: dict = dict(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
-        commit=git_sha(),
-        machine=machine(),
-        threads=args.threads,
-        clock=args.clock,
-        rounds=args.rounds,
-        quick=args.quick,
-        load_average_at_start=_load(),
-        dtype="float32",
-        device="cpu",
-    )
-    t_start = time.perf_counter()
-    for name in parts:
-        t0 = time.perf_counter()
-        print(f"[bench] {name} ...", flush=True)
-        rows = PARTS[name](args, summary)
-        write_csv(out_dir / f"{name}.csv", rows)
-        for r in rows:
-            print("   ", ", ".join(f"{k}={v}" for k, v in r.items()), flush=True)
-        summary.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
-    targets = target_rows(summary.get("targets", {}))
-    write_csv(out_dir / "targets.csv", targets)
-    for r in targets:
-        print(f"    target: {r['target']}: {r['measured']} ({r['bound']}) met: {r['met']}", flush=True)
-    summary["seconds"]["total"] = round(time.perf_counter() - t_start, 1)
-    summary["load_average_at_end"] = _load()
-    tmp = out_dir / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    tmp.replace(out_dir / "summary.json")
-    print(f"[bench] done in {summary['seconds']['total']} s; results in {out_dir}")
-    return summary
+    with clock(args.clock):  # the parts, and the matmul peak they are compared with, on one clock
+        torch.set_num_threads(args.threads)
+        out_dir = Path(args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        summary: dict = dict(
+            date=datetime.now(UTC).isoformat(timespec="seconds"),
+            commit=git_sha(),
+            machine=machine(),
+            threads=args.threads,
+            clock=args.clock,
+            rounds=args.rounds,
+            quick=args.quick,
+            load_average_at_start=_load(),
+            dtype="float32",
+            device="cpu",
+        )
+        t_start = time.perf_counter()
+        for name in parts:
+            t0 = time.perf_counter()
+            print(f"[bench] {name} ...", flush=True)
+            rows = PARTS[name](args, summary)
+            write_csv(out_dir / f"{name}.csv", rows)
+            for r in rows:
+                print("   ", ", ".join(f"{k}={v}" for k, v in r.items()), flush=True)
+            summary.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
+        targets = target_rows(summary.get("targets", {}))
+        write_csv(out_dir / "targets.csv", targets)
+        for r in targets:
+            print(f"    target: {r['target']}: {r['measured']} ({r['bound']}) met: {r['met']}", flush=True)
+        summary["seconds"]["total"] = round(time.perf_counter() - t_start, 1)
+        summary["load_average_at_end"] = _load()
+        tmp = out_dir / "summary.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        tmp.replace(out_dir / "summary.json")
+        print(f"[bench] done in {summary['seconds']['total']} s; results in {out_dir}")
+        return summary
 
 
 if __name__ == "__main__":
     import sys
 
-    from .cli import run
+    from ..cli import run
 
     sys.exit(run(main))

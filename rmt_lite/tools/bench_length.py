@@ -1,4 +1,4 @@
-"""Cost against the length of the input (issue 30): ``python -m rmt_lite.bench_length``.
+"""Cost against the length of the input (issue 30): ``python -m rmt_lite.tools.bench_length``.
 
 RMT exists so that reading a long input costs time linear in its length and memory that stays
 flat, where a transformer that reads the whole sample at once pays quadratically. This measures
@@ -42,12 +42,13 @@ def one(model_name: str, length: int, batch: int, threads: int) -> dict:
     """Time one forward over ``length`` tokens in this process; the peak memory is this process's."""
     import torch
 
-    from .experiments import make_task, resolve
+    from ..curriculum import make_task
+    from ..run_config import resolve
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = resolve("needle", model_name, "cpu")
-    from .model import MemoryTransformer
+    from ..model import MemoryTransformer
 
     model = MemoryTransformer(cfg.model_config(make_task(cfg).vocab_size)).eval()
     tokens = torch.randint(6, model.cfg.vocab_size, (batch, length))
@@ -71,7 +72,7 @@ def sweep(lengths=LENGTHS, models=MODELS, batch: int = 1, threads: int = 1, limi
     for name in models:
         for length in lengths:
             row = dict(model=name, tokens=length, batch=batch, threads=threads)
-            cmd = [sys.executable, "-m", "rmt_lite.bench_length", "--one", name, str(length), str(batch)]
+            cmd = [sys.executable, "-m", "rmt_lite.tools.bench_length", "--one", name, str(length), str(batch)]
             cmd += ["--threads", str(threads)]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
@@ -108,7 +109,7 @@ def target_rows(rows: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rmt_lite.bench_length", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rmt_lite.tools.bench_length", description=__doc__.split("\n\n")[0])
     p.add_argument("--one", nargs=3, metavar=("MODEL", "TOKENS", "BATCH"), help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help="torch threads per measurement (default 1)")
     p.add_argument("--batch", type=int, default=1, help="samples read side by side (default 1)")
@@ -128,16 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows + targets:
         print(r, flush=True)
     if args.out != "-":
-        from .bench import REPO, write_csv
+        from .bench import REPO
+        from .measure import write_csv
 
         out = Path(args.out) if args.out else REPO / "results" / "bench"
         out.mkdir(parents=True, exist_ok=True)
         keys = list(dict.fromkeys(k for r in rows for k in r))
         write_csv(out / "length.csv", [{k: r.get(k, "") for k in keys} for r in rows])
         write_csv(out / "length_targets.csv", targets)
-        from .bench import machine
-        from .records import atomic_write_json
-        from .utils import git_sha
+        from ..records import atomic_write_json
+        from ..utils import git_sha
+        from .measure import machine
 
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         about = dict(git_sha=git_sha(), date=when, threads=args.threads, batch=args.batch, limit_s=args.limit)
@@ -146,6 +148,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from .cli import run
+    from ..cli import run
 
     sys.exit(run(main))

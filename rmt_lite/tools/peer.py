@@ -5,7 +5,7 @@ of the project: ``make bench`` installs it into ``.bench-peer/`` (git-ignored), 
 here says why when it is missing. :class:`PeerSegmentModel` gives it the interface of
 :class:`rmt_lite.MemoryTransformer` (one segment per call, a :class:`SegmentState` between calls,
 ``extend`` for greedy decoding), so that our trainer, data and evaluation drive it unchanged:
-``python -m rmt_lite.peer --seed 0`` trains it on one-segment retrieval (chapter 3).
+``python -m rmt_lite.tools.peer --seed 0`` trains it on one-segment retrieval (chapter 3).
 
 How it differs from ``rmt_lite`` at the same sizes (its defaults, as the bench uses them): memory
 slots start from N(0, 0.02) and a separate read-memory embedding is added to the incoming memory;
@@ -25,14 +25,14 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .config import ModelConfig
-from .model import SegmentOutput, SegmentState
+from ..config import ModelConfig
+from ..model import SegmentOutput, SegmentState
 
 PEER_PACKAGE = "recurrent-memory-transformer-pytorch==0.7.0"
 PEER_DEPS = "hyper-connections==0.1.15 einops==0.8.2"
 PEER_DIR = ".bench-peer"  # where `make bench` installs the peer (ignored by git)
 IMPLEMENTATION = "recurrent-memory-transformer-pytorch 0.7.0"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def load_peer():
@@ -121,7 +121,7 @@ class PeerSegmentModel(nn.Module):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rmt_lite.peer",
+        prog="python -m rmt_lite.tools.peer",
         description="Train the peer RMT on one-segment retrieval (experiment retrieval_study, chapter 3) with our "
         "data, optimiser, schedule and evaluation; the record lands beside ours as peer-rmt-<profile>-s<seed>.",
     )
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     classes, why = load_peer()
     if classes is None:
         parser.error(why)
-    from .trainer import train_experiment
+    from ..runs import train_experiment
 
     for seed in args.seed or (0, 1, 2):
         if seed < 0:
@@ -151,6 +151,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from .cli import run
+    from ..cli import run
 
     sys.exit(run(main))

@@ -1,9 +1,11 @@
 """The chapters' helpers: the code a notebook calls to pick, tabulate and prepare what it shows.
 
-This is the upper floor. It imports the library (``config``, ``model``, ``runner``, ``trainer``,
-``evaluate``, ``experiments``, ``records``, ``paper``, ``claims``, ...) and ``plots``; nothing in
-the library imports it. One module per chapter family (``synthetic`` for chapters 2-4,
-``equations``, ``lm``, ``memory``, ``classification``) and ``runs`` for what they share: the one
-policy for training or reusing a run, and the provenance line under every figure. ``plots`` only
-draws what these functions hand it; the sentences are written in the notebooks.
+The book's floor: it imports the core (``rmt_lite.runs``, ``records``, ``evaluate``, ...), the
+reproduction (``rmt_lite.repro``: experiments, claims, studies) and the figures (``..plots``);
+nothing below imports it. One module per chapter (``longer`` 4, ``retrieval`` 3, ``equations`` 5,
+``lm`` 6, ``memory`` 7, ``classification`` 8, ``needle`` 9, ``verdicts`` 10), ``synthetic`` for
+what chapters 2-4 and 9 share (records of the algorithmic tasks, the paper's rows beside them),
+``provenance`` for the line under every figure, ``parameters`` and ``tables`` for every notebook.
+Training or reusing a run is the core's one policy, :func:`rmt_lite.runs.train_or_reuse`; the
+figures only draw what these functions hand them; the sentences are written in the notebooks.
 """

@@ -1,7 +1,7 @@
 """Chapter 8 (long-document classification): the data, the bag-of-words baselines, the runs of an
 encoder ``rmt`` that reads several segments and of a ``transformer`` that reads the first one, and
 the paper's Hyperpartisan numbers as a table. The figures are drawn by
-:mod:`rmt_lite.plots.classification`."""
+:mod:`rmt_lite.book.plots.classification`."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import pandas as pd
 
 from data_gen.classification import DEFAULT_FOLD, SOTU_FOLDS
 
-from .. import paper
-from ..experiments import resolve
-from ..records import RunRecord
+from ...records import RunRecord
+from ...repro import paper
+from ...run_config import resolve
 
 #: the models the chapter trains, in the order its tables list them
 MODELS = ("transformer", "rmt")
 
 
 def paper_table() -> pd.DataFrame:
-    """The paper's Hyperpartisan numbers (``rmt_lite.paper.HYPERPARTISAN``) as a table: model,
+    """The paper's Hyperpartisan numbers (``rmt_lite.repro.paper.HYPERPARTISAN``) as a table: model,
     accuracy (a fraction, like ours), dataset, setting, source."""
     return pd.DataFrame(
         [
@@ -37,10 +37,10 @@ def paper_table() -> pd.DataFrame:
 
 
 def queue_overrides(model: str) -> dict:
-    """The overrides the reproduction queue (:mod:`rmt_lite.reproduce`) trains ``model`` with on
+    """The overrides the reproduction queue (:mod:`rmt_lite.repro.reproduce`) trains ``model`` with on
     the classification experiment (the transformer: ``max_segments=1``, one segment), so that a
     notebook run at a real profile finds the queue's finished runs instead of training again."""
-    from ..reproduce import queue
+    from ...repro.reproduce import queue
 
     found = [dict(r.overrides) for r in queue() if r.experiment == "classification" and r.model == model]
     return found[0] if found else {}
@@ -116,7 +116,7 @@ def bow_at(bow: pd.DataFrame) -> dict[int | None, float]:
 
 
 def bow_references(bow: pd.DataFrame, reads: dict[str, int], majority: float, whole: str = "whole document") -> dict:
-    """Horizontal reference lines for :func:`rmt_lite.plots.classification.plot_accuracy`: the bag
+    """Horizontal reference lines for :func:`rmt_lite.book.plots.classification.plot_accuracy`: the bag
     of words on the spans the models read (``reads``: model -> tokens) and on the whole document,
     and the majority class (``{label: accuracy}``)."""
     at = bow_at(bow)
@@ -173,7 +173,7 @@ def committed_records(
     """The committed classification records of ``profile`` on ``dataset`` under ``results_dir``;
     on State of the Union those of one ``fold`` of presidents (the default split), or of every
     fold with ``fold=None``."""
-    from ..records import read_records
+    from ...records import read_records
 
     return [
         r
@@ -239,7 +239,7 @@ def runs_table(records: Iterable[RunRecord]) -> pd.DataFrame:
     tokens read per document (segment length x the segments the model reads: all of
     ``max_segments`` for rmt, the first one for the transformer), test/valid accuracy, test
     documents, steps, wall time and commit; the transformer first, then by seed. The columns
-    profile, seed and git_sha are what :func:`rmt_lite.chapters.runs.records_provenance` reads."""
+    profile, seed and git_sha are what :func:`rmt_lite.book.chapters.provenance.records_provenance` reads."""
     rows = []
     for r in records:
         cfg, m = r.config, r.metrics

@@ -4,7 +4,7 @@ accuracy and the answer-accuracy tables, ours beside the paper's.
 A sample is six chunks of ``chunk_len`` (30) characters: problem | canonical form | discriminant |
 root 1 | root 2 | answer (``data_gen.QuadraticTask``). With 30-token segments, input segment ``i``
 predicts exactly chunk ``i``; the paper's metric, *answer accuracy*, is the whole final chunk
-exactly right under greedy decoding. The figures are drawn by :mod:`rmt_lite.plots.equations`.
+exactly right under greedy decoding. The figures are drawn by :mod:`rmt_lite.book.plots.equations`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..config import display_name
-from ..evaluate import greedy_predictions
-from ..experiments import make_task, resolve
+from ...config import display_name, stated_memory
+from ...curriculum import make_task
+from ...evaluate import greedy_predictions
+from ...records import RunRecord
+from ...run_config import resolve
 from ..plots.equations import CHUNK_NAMES, SETTING_ORDER
-from ..records import RunRecord
 
 #: what the chapter trains: the name of a setting -> (model, overrides), as the reproduction queue runs them
 SETTINGS = {
@@ -196,7 +197,7 @@ def runs_table(records: Mapping[str, RunRecord]) -> pd.DataFrame:
             {
                 "setting": name,
                 "segments": r.metrics["segments"],
-                "memory": 0 if r.model == "transformer" else r.config["mem_size"],
+                "memory": stated_memory(r.model, r.config["mem_size"]),
                 "steps": r.steps,
                 "train time (s)": r.wall_time_s,
                 "answer accuracy": test["answer_acc"],
@@ -221,7 +222,8 @@ def answer_accuracy_table(
 ) -> pd.DataFrame:
     """Tidy rows ``source, setting, mem_size, segment_len, seed, answer_accuracy`` from our
     records (``rmt_lite.load_records``: ``test_answer_acc``; source = ``label``) and the paper's
-    (``rmt_lite.paper.quadratic()``; source = "paper"), for :func:`rmt_lite.plots.equations.plot_answer_accuracy`."""
+    (``rmt_lite.repro.paper.quadratic()``; source = "paper"), for
+    :func:`rmt_lite.book.plots.equations.plot_answer_accuracy`."""
     frames = []
     if records is not None and len(records):
         frames.append(
@@ -229,7 +231,7 @@ def answer_accuracy_table(
                 {
                     "source": label,
                     "setting": [setting_of(m, n) for m, n in zip(records["model"], records["num_segments"])],
-                    "mem_size": [0 if m == "transformer" else s for m, s in zip(records["model"], records["mem_size"])],
+                    "mem_size": [stated_memory(m, s) for m, s in zip(records["model"], records["mem_size"])],
                     "segment_len": records["segment_len"],
                     "seed": records["seed"],
                     "answer_accuracy": records["test_answer_acc"].astype(float),

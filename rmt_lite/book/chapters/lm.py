@@ -5,7 +5,7 @@ Experiments ``lm_bytes`` (bits per byte, the enwik8 metric) and ``lm_words`` (pe
 WikiText-103 metric) train on the shipped Wikipedia excerpt by default, or on enwik8 / WikiText-103
 when a path is given (:func:`corpus_overrides`). "Memory size" is the XL cache length for ``xl``
 and the number of memory tokens for ``rmt``, as in the paper. The figure is drawn by
-:func:`rmt_lite.plots.lm.plot_lm`; training goes through :func:`rmt_lite.chapters.runs.train_or_reuse`.
+:func:`rmt_lite.book.plots.lm.plot_lm`; training goes through :func:`rmt_lite.runs.train_or_reuse`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..claims import MATCH_MARGIN, SETTLED_FROM
-from ..config import MEMORY_VARIANTS
-from ..experiments import resolve
-from ..records import RunRecord
-from .runs import records_provenance
+from ...config import MEMORY_VARIANTS, REGISTRY, remembers
+from ...records import RunRecord
+from ...repro.claims import MATCH_MARGIN, SETTLED_FROM
+from ...run_config import resolve
+from .provenance import records_provenance
 
 #: experiment -> (record column of the test metric, short name, axis label, the paper's data set)
 METRICS = {
@@ -33,7 +33,7 @@ METRICS = {
 DIGITS = {"lm_bytes": 3, "lm_bytes_long": 3, "lm_words": 1}
 #: corpus used when a path is given
 REAL_CORPUS = {"lm_bytes": "enwik8", "lm_words": "wt103"}
-_MODEL_RANK = {"transformer": 0, "xl": 1, "rmt": 2}
+_MODEL_RANK = {m: REGISTRY[m].rank for m in ("transformer", "xl", "rmt")}  # the models of the LM runs
 
 
 # ------------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def ours_table(records: pd.DataFrame, experiment: str) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "model": df["model"].to_numpy(),
-            "mem_size": np.where(df["model"] == "transformer", 0, df["mem_size"]).astype(int),
+            "mem_size": df["mem_size"].where(df["model"].map(remembers), 0).astype(int).to_numpy(),
             "bptt_depth": np.where(has_mem, pd.to_numeric(df["bptt_depth"], errors="coerce"), np.nan),
             "seed": df["seed"].to_numpy(),
             "value": df[column].astype(float).to_numpy(),
@@ -144,7 +144,7 @@ def paper_table(paper_lm: pd.DataFrame, experiment: str, segment_len: int) -> tu
     training segment length closest to ``segment_len`` (ties: the shorter), as tidy rows
     ``model, mem_size, bptt_depth, seed, value``; returns them and the segment length chosen.
     Only transformer, xl and rmt rows (the few "mt" rows of the CSVs are uncertain, see
-    ``rmt_lite.paper.language_modelling``)."""
+    ``rmt_lite.repro.paper.language_modelling``)."""
     dataset = METRICS[experiment][3]
     ref = paper_lm[(paper_lm["dataset"] == dataset) & paper_lm["model"].isin(["transformer", "xl", "rmt"])]
     ref = ref[ref["segment_len"] == ref["eval_segment_len"]]
@@ -157,7 +157,7 @@ def paper_table(paper_lm: pd.DataFrame, experiment: str, segment_len: int) -> tu
     out = pd.DataFrame(
         {
             "model": ref["model"].to_numpy(),
-            "mem_size": np.where(ref["model"] == "transformer", 0, ref["mem_size"]).astype(int),
+            "mem_size": ref["mem_size"].where(ref["model"].map(remembers), 0).astype(int).to_numpy(),
             "bptt_depth": np.where(ref["model"] == "rmt", ref["bptt_depth"], np.nan),
             "seed": np.arange(len(ref)),  # the CSV has no seed column; each row is one run
             "value": ref["value"].astype(float).to_numpy(),
@@ -178,7 +178,7 @@ def memory_curve(tidy: pd.DataFrame) -> pd.DataFrame:
 
 
 def figure_panels(tidy: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What :func:`rmt_lite.plots.lm.plot_lm` draws for one source: the :func:`memory_curve` rows
+    """What :func:`rmt_lite.book.plots.lm.plot_lm` draws for one source: the :func:`memory_curve` rows
     and the rmt rows at every BPTT depth."""
     rmt = tidy[tidy["model"] == "rmt"] if len(tidy) else tidy
     return memory_curve(tidy), rmt.reset_index(drop=True)

@@ -2,7 +2,7 @@
 and numbers of the chapter.
 
 The measurements (attention means, block mass, memory states, probes, norms) and the saved
-analyses are :mod:`rmt_lite.memory_analysis`; the figures :mod:`rmt_lite.plots.memory`. Here: the
+analyses are :mod:`rmt_lite.repro.memory_analysis`; the figures :mod:`rmt_lite.book.plots.memory`. Here: the
 committed analyses, their provenance line, the accuracy beside the paper's, the probe and block
 tables, and the numbers the prose of the chapter glues in (the sentences are in the notebook).
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..memory_analysis import BLOCKS, MemoryAnalysis, find_analyses
-from ..records import RunRecord, repo_root
-from .runs import records_provenance
+from ...records import RunRecord, repo_root
+from ...repro.memory_analysis import BLOCKS, MemoryAnalysis, find_analyses
+from .provenance import records_provenance
 
 
 # ------------------------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ def committed_analysis(
 
 
 def analysis_provenance(analysis: MemoryAnalysis, where: str) -> str:
-    """The :func:`~rmt_lite.chapters.runs.records_provenance` line of the run an analysis comes
+    """The :func:`~rmt_lite.book.chapters.provenance.records_provenance` line of the run an analysis comes
     from, naming the run, and the commit of the analysis when it differs from the run's."""
     m = analysis.meta
     run = pd.DataFrame([dict(profile=m["profile"], seed=m["seed"], git_sha=m.get("git_sha", "?"))])
@@ -45,7 +45,7 @@ def analysis_provenance(analysis: MemoryAnalysis, where: str) -> str:
 
 def models_table(runs: dict[str, tuple[RunRecord, Path]]) -> pd.DataFrame:
     """One row per task of the runs ``{task: (record, run_dir)}`` of
-    :func:`~rmt_lite.chapters.runs.train_or_reuse`: the run, its folder (relative to the
+    :func:`~rmt_lite.runs.train_or_reuse`: the run, its folder (relative to the
     checkout), steps, why training stopped, training seconds, test accuracy and exact match, commit."""
     root = repo_root() or Path.cwd()
     rows = []
@@ -90,8 +90,8 @@ def accuracy_beside_paper(analysis: MemoryAnalysis, results_dir: str | Path, thi
     """Per-token test accuracy of ``rmt`` on the analysed task: the paper's runs with the same
     number of segments (its raw CSVs), our committed ``cpu`` records of that task and number of
     segments, and the analysed model (its row named ``this_run``)."""
-    from .. import paper
-    from ..records import load_records
+    from ...records import load_records
+    from ...repro import paper
 
     m = analysis.meta
     n_seg = len(m["segment_lens"])

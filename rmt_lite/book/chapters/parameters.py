@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..config import VARIANTS
-from ..experiments import EXPERIMENTS, PROFILES
+from ...config import VARIANTS
+from ...run_config import EXPERIMENTS, PROFILES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

@@ -25,16 +25,15 @@ import torch
 
 import data_gen
 
-from .. import paper
-from ..config import display_name
-from ..evaluate import greedy_predictions
-from ..experiments import EXPERIMENTS, resolve
-from ..generalisation import generalisation_lengths, length_generalisation
+from ...config import display_name, remembers
+from ...evaluate import greedy_predictions
+from ...records import RunRecord, load_records, read_records
+from ...repro import paper
+from ...repro.generalisation import generalisation_lengths, length_generalisation
+from ...run_config import EXPERIMENTS, resolve
+from ...runs import finished, load_model, train_or_reuse
 from ..plots import MODEL_ORDER, model_order
-from ..records import RunRecord, load_records, read_records
-from ..retrieval_study import LEARNED
-from ..trainer import load_model
-from .runs import format_seeds, records_provenance, train_or_reuse
+from .provenance import format_seeds, records_provenance
 
 SUMMARY_COLUMNS = [
     "source",
@@ -104,10 +103,10 @@ def summarise_records(
         if col not in df:
             raise ValueError(f"split={split!r} is not allowed for these records: they have no column {col!r}")
     df["label"] = [display_name(m, n) for m, n in zip(df["model"], df["num_segments"])]
-    df["mem_size"] = np.where(df["model"] == "transformer", 0, df["mem_size"]).astype(int)
+    df["mem_size"] = df["mem_size"].where(df["model"].map(remembers), 0).astype(int)
     if mem_size is not None:
         want = df["experiment"].map(mem_size) if isinstance(mem_size, dict) else mem_size
-        df = df[(df["mem_size"] == want) | (df["model"] == "transformer")]
+        df = df[(df["mem_size"] == want) | ~df["model"].map(remembers)]
     df["seq_len"] = [_seq_len(e, r) for e, (_, r) in zip(df["experiment"], df.iterrows())]
     rows = []
     keys = ["experiment", "label", "mem_size", "num_segments", "segment_len", "seq_len"]
@@ -150,7 +149,7 @@ def memory_as_long_as_segment(records: pd.DataFrame) -> pd.DataFrame:
     transformer's, which has none."""
     if not len(records):
         return records
-    return records[(records["mem_size"] == records["segment_len"]) | (records["model"] == "transformer")]
+    return records[(records["mem_size"] == records["segment_len"]) | ~records["model"].map(remembers)]
 
 
 def load_task_records(results_dir: str | Path, experiments: Sequence[str], profile: str) -> pd.DataFrame:
@@ -185,8 +184,7 @@ def find_checkpoint(results_dir: str | Path, experiment: str, model: str, profil
     found = []
     for r in read_records(results_dir, experiment):
         folder = Path(results_dir) / experiment / r.run_id
-        weights = any((folder / f).exists() for f in ("checkpoint.pt", "weights.pt"))
-        if r.model == model and r.profile == profile and weights:
+        if r.model == model and r.profile == profile and finished(folder):
             found.append((r.seed, r.run_id, folder))
     return sorted(found)[0][2] if found else None
 
@@ -261,7 +259,7 @@ def train_label(
     log=None,
 ) -> tuple[RunRecord, Path]:
     """One run of a book label through the chapters' one policy
-    (:func:`rmt_lite.chapters.runs.train_or_reuse`): ``"transformer (whole)"`` is a
+    (:func:`rmt_lite.runs.train_or_reuse`): ``"transformer (whole)"`` is a
     ``transformer`` on one segment, the others use ``num_segments`` (None: the profile's)."""
     model = "transformer" if label == "transformer (whole)" else label
     ov = dict(overrides or {})
@@ -286,7 +284,7 @@ def runs_table(records: pd.DataFrame) -> pd.DataFrame:
             "seed": df["seed"],
             "segments": df["num_segments"].astype(int),
             "seg. len": df["segment_len"],
-            "memory": np.where(df["model"] == "transformer", 0, df["mem_size"]),
+            "memory": df["mem_size"].where(df["model"].map(remembers), 0),
             "steps": df["steps_done"],
             "stop": df["stop_reason"].str.split(":").str[0],
             "time s": df["wall_time_s"].round(0).astype(int),
@@ -314,7 +312,7 @@ def paper_summary(
     segments: xl 0.28, rmt 1.0) and pools them by the number of segments the reference really
     made (``mem_sizes`` lists the sizes pooled); ``"all"`` keeps every memory size apart.
     ``segment_len`` is the real segment length, ``ceil(seq_len / num_segments)``. ``query`` is an extra
-    :meth:`pandas.DataFrame.query` filter on the columns of :func:`rmt_lite.paper.synthetic`.
+    :meth:`pandas.DataFrame.query` filter on the columns of :func:`rmt_lite.repro.paper.synthetic`.
     ``task`` renames the rows' task (e.g. to put the paper beside our experiment ``copy_long``).
     """
     if memory not in ("segment_len", "all"):
@@ -333,7 +331,7 @@ def paper_summary(
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     rows = []
     # the reference split with torch.chunk, so two nominal segment lengths can give the same
-    # number of segments (rmt_lite.paper.chunked_segments): group by the real number
+    # number of segments (rmt_lite.repro.paper.chunked_segments): group by the real number
     keys = ["task", "model", "n_segments", "seq_len"] + (["mem_size"] if memory == "all" else [])
     for key, g in df.groupby(keys, sort=False):
         d = dict(zip(keys, key))
@@ -362,97 +360,6 @@ def paper_summary(
             )
         )
     return _sort(pd.DataFrame(rows)[SUMMARY_COLUMNS])
-
-
-def history_with_config(
-    results_dir: str | Path, experiment: str, *, profile: str | None = None, records: Iterable | None = None
-) -> pd.DataFrame:
-    """:func:`rmt_lite.load_history` plus, for every row, the run's ``mem_size``, ``curriculum``
-    (as text, ``"-"`` for none), task ``length`` and ``label`` (read from the records themselves).
-    ``records``: :class:`rmt_lite.RunRecord` objects to use instead of reading ``results_dir``."""
-    recs = list(records) if records is not None else read_records(results_dir, experiment)
-    rows = []
-    for r in recs:
-        if r.experiment != experiment or (profile is not None and r.profile != profile):
-            continue
-        cfg = r.config
-        extra = dict(
-            mem_size=cfg.get("mem_size"),
-            curriculum=",".join(map(str, cfg.get("curriculum") or [])) or "-",
-            length=cfg.get("task", {}).get("length"),
-            label=display_name(r.model, (r.metrics or {}).get("segments")),
-            git_sha=r.git_sha,
-        )
-        for h in r.history:
-            rows.append(
-                dict(
-                    run_id=r.run_id,
-                    experiment=r.experiment,
-                    model=r.model,
-                    profile=r.profile,
-                    seed=r.seed,
-                    **extra,
-                    **h,
-                )
-            )
-    return pd.DataFrame(rows)
-
-
-def profile_settings(
-    frame: pd.DataFrame, experiment: str, profile: str, keys: Sequence[str] = ("mem_size", "length")
-) -> pd.DataFrame:
-    """The rows of ``frame`` (records or histories of ``experiment``) whose ``keys`` have the
-    values of the ``profile`` (e.g. leave out the runs of a memory-size sweep)."""
-    if len(frame) == 0:
-        return frame
-    cfg = resolve(experiment, "rmt", profile)
-    want = {"mem_size": cfg.mem_size, **cfg.task}
-    mask = frame["experiment"] == experiment
-    for k in keys:
-        if k in frame and k in want:
-            mask &= (frame[k] == want[k]) | ((k == "mem_size") & (frame.get("model") == "transformer"))
-    return frame[mask].reset_index(drop=True)
-
-
-def curriculum_table(history: pd.DataFrame, metric: str = "acc") -> pd.DataFrame:
-    """One row per run and curriculum stage of a :func:`history_with_config` table: the stage's
-    number of segments and sample length, the steps trained in it (from the previous stage's last
-    evaluation to its own last one), the number of evaluations and the last and best validation
-    ``metric`` seen in it."""
-    cols = [
-        "run_id",
-        "model",
-        "seed",
-        "stage",
-        "segments",
-        "seq_len",
-        "steps",
-        "evaluations",
-        f"last {metric}",
-        f"best {metric}",
-    ]
-    if len(history) == 0:
-        return pd.DataFrame(columns=cols)
-    rows = []
-    for run_id, g in history.sort_values(["run_id", "step"]).groupby("run_id", sort=False):
-        prev_end = 0
-        for stage, gs in g.groupby("stage", sort=True):
-            end = int(gs["step"].max())
-            rows.append(
-                dict(
-                    run_id=run_id,
-                    model=gs["label"].iloc[0],
-                    seed=int(gs["seed"].iloc[0]),
-                    stage=int(stage),
-                    segments=int(gs["segments"].iloc[0]),
-                    seq_len=int(gs["seq_len"].iloc[0]),
-                    steps=end - prev_end,
-                    evaluations=len(gs),
-                    **{f"last {metric}": float(gs[metric].iloc[-1]), f"best {metric}": float(gs[metric].max())},
-                )
-            )
-            prev_end = end
-    return pd.DataFrame(rows)[cols]
 
 
 def generalisation_runs(
@@ -547,35 +454,6 @@ def lookup(summary: pd.DataFrame, task: str, label: str, num_segments: int, stat
     return float(g[stat].iloc[0]) if len(g) == 1 else (float(g[stat].mean()) if len(g) else math.nan)
 
 
-def memory_sweeps(summary: pd.DataFrame) -> pd.DataFrame:
-    """The settings (task, model, sample length, segments) run at two or more memory sizes, as a
-    table: one row per setting, one column per memory size, holding the mean accuracy."""
-    d = summary[summary["mem_size"] > 0]
-    if len(d) == 0:
-        return pd.DataFrame()
-    keys = ["task", "label", "seq_len", "num_segments"]
-    n = d.groupby(keys)["mem_size"].transform("nunique")
-    d = d[n > 1]
-    if len(d) == 0:
-        return pd.DataFrame()
-    out = d.pivot_table(index=keys, columns="mem_size", values="acc_mean", aggfunc="mean")
-    out.columns = [f"memory {c}" for c in out.columns]
-    return out.reset_index().rename(columns={"label": "model", "seq_len": "tokens", "num_segments": "segments"})
-
-
-def format_sweeps(sweeps: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`memory_sweeps` table for reading: the accuracies of a setting in one column,
-    ``memory size: accuracy`` from the smallest memory to the largest."""
-    if len(sweeps) == 0:
-        return sweeps
-    mem_cols = [c for c in sweeps.columns if c.startswith("memory ")]
-    text = [
-        " | ".join(f"{c.split()[1]}: {v:.2f}" for c, v in r.items() if not pd.isna(v))
-        for _, r in sweeps[mem_cols].iterrows()
-    ]
-    return sweeps.drop(columns=mem_cols).assign(**{"memory: accuracy": text})
-
-
 def comparison_table(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Ours beside the paper's, one row per (task, model, segments): our mean accuracy and exact
     match with the seeds behind them, the paper's mean accuracy and number of runs, and each
@@ -591,74 +469,3 @@ def comparison_table(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     out["runs paper"] = out["runs paper"].astype("Int64")
     out = out.assign(model=pd.Categorical(out["model"], model_order(out["model"]), ordered=True))
     return out.sort_values(["task", "model", "segs"]).reset_index(drop=True)
-
-
-def how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run of ``runs`` with a training curve: ``learned_at``, the first evaluation
-    at which validation accuracy passed ``LEARNED`` (NaN: never) and ``learned_on``, the number of
-    segments the run was training on then; ``gain``, validation accuracy's change over the
-    last three evaluations (``span`` steps); ``at_layout``, the steps trained on the final number
-    of segments (a curriculum spends the others on fewer); ``at_target``, stopped early because
-    it reached its target accuracy."""
-    rows = []
-    for run in runs.itertuples():
-        h = history[(history["experiment"] == run.experiment) & (history["run_id"] == run.run_id)].sort_values("step")
-        if len(h) < 4:
-            continue
-        earlier, passed = h.loc[h["segments"] < run.num_segments, "step"], h.loc[h["acc"] > LEARNED, "step"]
-        first = h.loc[passed.index[0]] if len(passed) else None
-        rows.append(
-            dict(
-                model=run.model,
-                seed=run.seed,
-                learned_at=float("nan") if first is None else first["step"],
-                learned_on=float("nan") if first is None else first["segments"],
-                gain=h["acc"].iloc[-1] - h["acc"].iloc[-4],
-                span=h["step"].iloc[-1] - h["step"].iloc[-4],
-                at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0),
-                at_target=str(getattr(run, "stop_reason", "")).startswith("target"),
-            )
-        )
-    return pd.DataFrame(
-        rows, columns=["model", "seed", "learned_at", "learned_on", "gain", "span", "at_layout", "at_target"]
-    )
-
-
-def _check_bins(bins) -> None:
-    if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
-        raise ValueError(f"bins={bins!r} is not allowed; bins must be a positive integer")
-
-
-def depth_accuracy(samples: pd.DataFrame, bins: int = 5, by: Sequence[str] = ("model",)) -> pd.DataFrame:
-    """Accuracy by where the answering fact sits (the needle; rows of
-    :func:`rmt_lite.generalisation.load_samples`): ``depth`` cut into ``bins`` equal shares of the
-    sample (0 = its first token), pooled over seeds unless ``by`` holds ``"seed"``. Columns ``by``,
-    segments, depth (the bin, as ``"0-20%"``), acc, n (samples) and seeds."""
-    _check_bins(bins)
-    edges = np.linspace(0, 100, bins + 1).round().astype(int)
-    labels = [f"{a}-{b}%" for a, b in zip(edges[:-1], edges[1:])]
-    at = np.minimum((samples["depth"].to_numpy(float) * bins).astype(int), bins - 1)
-    df = samples.assign(depth=pd.Categorical([labels[i] for i in at], categories=labels, ordered=True))
-    out = df.groupby([*by, "segments", "depth"], observed=True).agg(
-        acc=("correct", "mean"), n=("correct", "size"), seeds=("seed", "nunique")
-    )
-    return out.reset_index()
-
-
-def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
-    """Rows of :func:`rmt_lite.memory_analysis.load_needle_memory` per seed and part of the sample
-    the fact sits in (``bins`` equal runs of segments, as ``"segments 1-8"``): the shares of
-    samples whose fact a probe reads right after it was written (``written``), before the question
-    (``kept``), and that the model answers (``answered``), with n (samples)."""
-    _check_bins(bins)
-    n = int(samples["segments"].max())
-    width = -(-n // bins)
-    part = samples["fact_segment"] // width
-    labels = {p: f"segments {p * width + 1}-{min((p + 1) * width, n)}" for p in sorted(set(part))}
-    out = (
-        samples.assign(part=part, where=part.map(labels))
-        .groupby(["seed", "part", "where"])
-        .agg(written=("written", "mean"), kept=("kept", "mean"), answered=("answered", "mean"), n=("answered", "size"))
-        .reset_index()
-    )
-    return out.drop(columns="part")

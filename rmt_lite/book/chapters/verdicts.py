@@ -32,7 +32,7 @@ VERDICTS = "10_claims"  # the chapter that holds the details
 
 
 def summary(table: pd.DataFrame, links: str = "") -> pd.DataFrame:
-    """One row per claim of ``rmt_lite.claims.claims_table``: the claim (linked to its chapter;
+    """One row per claim of ``rmt_lite.repro.claims.claims_table``: the claim (linked to its chapter;
     ``links`` is the path from the page to the chapters' folder), the paper's deciding number, ours
     (mean ± standard deviation over seeds), the verdict and how our setting differs from the
     paper's where that may decide it."""

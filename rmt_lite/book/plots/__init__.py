@@ -1,6 +1,6 @@
 """Seaborn figures for the book. Every figure carries a provenance line (profile, seed, commit).
 
-Plots only draw: they take the tables :mod:`rmt_lite.chapters` prepares and return figures. The
+Plots only draw: they take the tables :mod:`rmt_lite.book.chapters` prepares and return figures. The
 shared pieces (style, palette, readable text, the provenance stamp) live here; each chapter family
 has its own submodule (``plots.tasks``, ...).
 """
@@ -15,24 +15,15 @@ import matplotlib.text
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, to_rgb
 
-from ..config import ModelConfig
-from ..model import attention_mask
+from ...config import REGISTRY, WHOLE, WHOLE_COLOUR, ModelConfig
+from ...model import attention_mask
 
-VARIANT_ORDER = ["transformer", "xl", "rmt", "mt", "rmt_xl"]
 #: the book's names of the models (rmt_lite.config.display_name), in the order figures list them
-MODEL_ORDER = ("transformer (whole)", "transformer", "mt", "xl", "rmt", "rmt_xl")
-_PALETTE = sns.color_palette("colorblind", 10)
-#: one colour per model in every figure of the book
-MODEL_COLORS = {
-    "transformer (whole)": _PALETTE[7],
-    "transformer": _PALETTE[0],
-    "mt": _PALETTE[4],
-    "xl": _PALETTE[2],
-    "rmt": _PALETTE[3],
-    "rmt_xl": _PALETTE[1],
-}
+MODEL_ORDER = (WHOLE, *sorted(REGISTRY, key=lambda v: REGISTRY[v].rank))
+#: one colour per model in every figure of the book (the registry's)
+MODEL_COLORS = {WHOLE: to_rgb(WHOLE_COLOUR)} | {v: to_rgb(has.colour) for v, has in REGISTRY.items()}
 
 
 def model_color(label: str):
@@ -205,7 +196,7 @@ def plot_paper_synthetic(ref: pd.DataFrame, provenance: str) -> plt.Figure:
     """The paper's accuracy against the number of segments, one panel per task (``paper.synthetic()``)."""
     tasks = list(dict.fromkeys(ref["task"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8), sharey=True, squeeze=False)
-    order = [m for m in ("transformer", "mt", "xl", "rmt") if m in set(ref["model"])]
+    order = [m for m in MODEL_ORDER if m in set(ref["model"])]
     for ax, task in zip(axes.flat, tasks):
         sub = ref[ref["task"] == task]
         sns.lineplot(

@@ -1,7 +1,7 @@
 """Figures of chapter 8 (long-document classification): the documents and what a bag of words
 finds in their first tokens, and the test accuracy of the truncated ``transformer`` and the
 encoder ``rmt`` beside the baselines and the paper's Hyperpartisan numbers. These functions only
-draw what :mod:`rmt_lite.chapters.classification` prepares."""
+draw what :mod:`rmt_lite.book.chapters.classification` prepares."""
 
 from __future__ import annotations
 

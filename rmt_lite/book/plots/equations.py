@@ -1,5 +1,5 @@
 """Chapter 5 (quadratic equations): a sample segment by segment, per-chunk accuracy, our answer
-accuracy beside the paper's. These functions only draw what :mod:`rmt_lite.chapters.equations`
+accuracy beside the paper's. These functions only draw what :mod:`rmt_lite.book.chapters.equations`
 prepares.
 """
 
@@ -26,7 +26,7 @@ def plot_sample_grid(
     """One sample as the model meets it: one row per 30-token segment, the input characters
     (top half of each row) and the targets it must predict (bottom half); unscored cells grey.
     ``inputs`` and ``targets``: one character per token, '·' for padding
-    (:func:`rmt_lite.chapters.equations.characters`)."""
+    (:func:`rmt_lite.book.chapters.equations.characters`)."""
     inp, tgt = list(inputs), list(targets)
     if len(inp) != len(tgt) or len(tgt) % chunk_len:
         raise ValueError(
@@ -158,7 +158,7 @@ def plot_answer_curves(
     title: str = "Validation answer accuracy during training",
 ) -> plt.Figure:
     """Training curves of the answer accuracy (``rmt_lite.load_history`` rows with ``model``
-    renamed to the setting) through :func:`rmt_lite.plots.plot_training_curves`, with the
+    renamed to the setting) through :func:`rmt_lite.book.plots.plot_training_curves`, with the
     writes-nothing floor as a dotted line."""
     palette = {m: _color(m) for m in set(history["model"])}
     fig = plot_training_curves(history, "answer_acc", title, provenance, palette=palette)

@@ -1,7 +1,7 @@
 """Chapter 6 (language modelling with limited input): the figure of our runs and the paper's at
 equal memory size and across BPTT depths.
 
-Drawing only: the rows come prepared from :mod:`rmt_lite.chapters.lm` (``figure_panels``).
+Drawing only: the rows come prepared from :mod:`rmt_lite.book.chapters.lm` (``figure_panels``).
 "Memory size" is the XL cache length for ``xl`` and the number of memory tokens for ``rmt``.
 """
 
@@ -97,7 +97,7 @@ def plot_lm(
     panels: dict[str, tuple[pd.DataFrame, pd.DataFrame]], ylabel: str, provenance: str, title: str = ""
 ) -> plt.Figure:
     """One row of two panels per source (``{"ours (cpu)": (curve, rmt), "paper ...": (curve, rmt)}``,
-    from ``rmt_lite.chapters.lm.figure_panels``). Left, the metric against memory size: ``curve``
+    from ``rmt_lite.book.chapters.lm.figure_panels``). Left, the metric against memory size: ``curve``
     rows (model, mem_size, bptt_depth, value) of xl and rmt, the transformer as a dashed line.
     Right, ``rmt`` rows against BPTT depth, one line per memory size. Sources get their own rows:
     the scales differ."""
@@ -115,7 +115,7 @@ def plot_lm(
 
 def plot_learning_curves(curves: pd.DataFrame, ylabel: str, provenance: str, title: str) -> plt.Figure:
     """Validation loss against the training tokens seen (``curves`` from
-    ``rmt_lite.chapters.lm.learning_curves``): one line per run, one colour per model (rmt's BPTT
+    ``rmt_lite.book.chapters.lm.learning_curves``): one line per run, one colour per model (rmt's BPTT
     depths in shades of its colour), one line style per seed."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     labels = sorted(set(curves["label"]), key=lambda x: (not x.startswith("transformer"), not x.startswith("xl"), x))

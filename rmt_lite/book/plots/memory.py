@@ -1,16 +1,17 @@
 """Figures of chapter 07 (memory analysis): attention maps of the read and write blocks, probes of
 the memory slots, memory norms across segments. Drawing only: the numbers come from
-:mod:`rmt_lite.memory_analysis` (a :class:`~rmt_lite.memory_analysis.MemoryAnalysis`), the
-chapter's tables from :mod:`rmt_lite.chapters.memory`; every figure is stamped with its provenance."""
+:mod:`rmt_lite.repro.memory_analysis` (its ``MemoryAnalysis``, passed in as ``analysis``), the
+chapter's tables from :mod:`rmt_lite.book.chapters.memory`; every figure is stamped with its provenance."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.colors import PowerNorm
 
-from ..memory_analysis import MemoryAnalysis, read_write_maps
 from . import stamp
 
 _CMAP = "rocket_r"
@@ -28,9 +29,7 @@ def _block_axes(ax: plt.Axes, num_mem: int, seg_len: int, labels: bool = True) -
     ax.grid(False)
 
 
-def plot_attention_maps(
-    analysis: MemoryAnalysis, provenance: str, title: str | None = None, gamma: float = 0.5
-) -> plt.Figure:
+def plot_attention_maps(analysis: Any, provenance: str, title: str | None = None, gamma: float = 0.5) -> plt.Figure:
     """Mean attention (over samples and heads) of every layer (rows) in every segment (columns).
 
     Rows of a map are queries, columns keys, both ``[R ; x ; W]``; colour on a power scale
@@ -65,13 +64,12 @@ def plot_attention_maps(
     return stamp(fig, provenance)
 
 
-def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int] | None = None) -> plt.Figure:
+def plot_read_write(analysis: Any, by_layer: dict[int, tuple], provenance: str) -> plt.Figure:
     """Left: where each memory slot looks when it is written (write block -> tokens). Right: how
-    much each later token reads each slot (tokens -> read block). One row per layer; x = position
-    in the sample, dashed lines at segment boundaries; colour scale shared within each column."""
-    n_layers = analysis.attention[0].shape[0]
-    layers = list(range(n_layers)) if layers is None else layers
-    maps = [read_write_maps(analysis, layer) for layer in layers]
+    much each later token reads each slot (tokens -> read block). One row per layer of ``by_layer``
+    (:func:`rmt_lite.repro.memory_analysis.read_write_layers`); x = position in the sample, dashed
+    lines at segment boundaries; colour scale shared within each column."""
+    layers, maps = list(by_layer), list(by_layer.values())
     wmax = max(m[0].max() for m in maps)
     rmax = max(m[1].max() for m in maps)
     widths = [len(maps[0][2]), len(maps[0][3])]
@@ -121,7 +119,7 @@ def plot_read_write(analysis: MemoryAnalysis, provenance: str, layers: list[int]
     return stamp(fig, provenance)
 
 
-def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | None = None) -> plt.Figure:
+def plot_probes(analysis: Any, provenance: str, states: list[int] | None = None) -> plt.Figure:
     """Held-out accuracy of linear probes that decode input symbol ``x_j`` from the memory.
 
     Top row: one heatmap per memory state ``M_t`` (slots and "all" slots x input position j).
@@ -183,7 +181,7 @@ def plot_probes(analysis: MemoryAnalysis, provenance: str, states: list[int] | N
     return stamp(fig, provenance)
 
 
-def plot_memory_norms(analysis: MemoryAnalysis, provenance: str) -> plt.Figure:
+def plot_memory_norms(analysis: Any, provenance: str) -> plt.Figure:
     """From the learned ``M0`` to the memory after the last segment: the norm of each slot; how
     alike the slots of a sample are (mean cosine over slots, of the raw vectors and of their
     sample-specific parts); how much each slot changed since the previous state."""

@@ -1,4 +1,4 @@
-"""Figures of chapter 3's retrieval study (``rmt_lite.retrieval_study``)."""
+"""Figures of chapter 3's retrieval study (``rmt_lite.repro.retrieval_study``)."""
 
 from __future__ import annotations
 

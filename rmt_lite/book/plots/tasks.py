@@ -1,6 +1,6 @@
 """Figures of the algorithmic-task chapters (paper section 4.1, Fig. 4 and 5): 02 copy and
 reverse, 03 associative retrieval, 04 longer sequences. They draw the summaries and tables that
-:mod:`rmt_lite.chapters.synthetic` prepares; every figure carries its provenance line.
+:mod:`rmt_lite.book.chapters.synthetic` prepares; every figure carries its provenance line.
 """
 
 from __future__ import annotations
@@ -413,7 +413,7 @@ def plot_length_generalisation(
 def plot_fact_depth(df: pd.DataFrame, *, provenance: str, title: str) -> plt.Figure:
     """One heatmap per model, stacked: accuracy by the number of segments of the test sample
     (columns) and where the answering fact sits in it (rows, the start of the sample at the top),
-    each cell annotated; ``df`` as :func:`rmt_lite.chapters.synthetic.depth_accuracy` returns it."""
+    each cell annotated; ``df`` as :func:`rmt_lite.book.chapters.synthetic.depth_accuracy` returns it."""
     models = model_order(df["model"])
     fig, axes = plt.subplots(len(models), 1, figsize=(6.4, 1.9 * len(models) + 0.9), sharex=True, squeeze=False)
     depths = list(df["depth"].cat.categories) if hasattr(df["depth"], "cat") else sorted(set(df["depth"]))
@@ -436,7 +436,7 @@ def plot_fact_depth(df: pd.DataFrame, *, provenance: str, title: str) -> plt.Fig
 def plot_needle_memory(df: pd.DataFrame, *, provenance: str, title: str, chance: float | None = None) -> plt.Figure:
     """One panel per seed: against the part of the sample the fact sits in, the share of samples
     whose fact a probe reads from the memory just after it was written, before the question, and
-    that the model answers; ``df`` as :func:`rmt_lite.chapters.synthetic.needle_memory_table`."""
+    that the model answers; ``df`` as :func:`rmt_lite.book.chapters.synthetic.needle_memory_table`."""
     seeds = sorted(set(df["seed"]))
     fig, axes = plt.subplots(1, len(seeds), figsize=(2.6 * len(seeds) + 0.8, 3.3), sharey=True, squeeze=False)
     lines = (

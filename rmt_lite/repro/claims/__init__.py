@@ -1,7 +1,7 @@
 """The paper's claims, checked one by one against our committed run records (chapter 10).
 
 Each claim is a function of our records (``rmt_lite.load_records``, one row per run) and the
-paper's numbers (``rmt_lite.paper``). It returns the paper's number (mean, number of runs and
+paper's numbers (``rmt_lite.repro.paper``). It returns the paper's number (mean, number of runs and
 their range), ours (mean ± standard deviation and the value of each seed), the runs it rests on
 and a verdict by one stated rule, the **seed rule**:
 
@@ -177,7 +177,7 @@ def claims_table(
     records: pd.DataFrame, generalisation: pd.DataFrame | None = None, history: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """One row per claim: claim, about (RMT or the baselines), paper, ours, runs and verdict
-    (``records`` from ``load_records``; ``generalisation`` from ``rmt_lite.generalisation.load``;
+    (``records`` from ``load_records``; ``generalisation`` from ``rmt_lite.repro.generalisation.load``;
     ``history`` from ``load_history``, the validation curves claims 6 and 7 check for an order
     that is still moving). Records trained from an edited tree are never read (:func:`clean`).
     ``paper_short`` and ``ours_short`` give the deciding comparison at a glance, ``differs`` how

@@ -8,6 +8,7 @@ import pandas as pd
 
 from data_gen.classification import DEFAULT_FOLD, SOTU_FOLDS
 
+from ...config import remembers
 from .. import paper
 from .rule import (
     AHEAD,
@@ -99,7 +100,7 @@ def _moving_text(moving: list[int]) -> str:
 def _lm_pairs(g: pd.DataFrame, size: int) -> pd.DataFrame:
     """Per seed, the transformer's value and xl's and rmt's at memory ``size``."""
     return (
-        g[(g["mem_size"] == size) | (g["model"] == "transformer")]
+        g[(g["mem_size"] == size) | ~g["model"].map(remembers)]
         .pivot_table(index="seed", columns="model", values="value", aggfunc="min")
         .dropna()
     )
@@ -173,7 +174,7 @@ def bptt_gain(values: pd.Series) -> float:
 def regime(records: pd.DataFrame) -> str:
     """How far the byte-level runs of claims 6 and 7 are from the paper's regime: tokens trained on,
     bpc and the gain from back-propagating through memory, ours beside the paper's."""
-    from ..experiments import resolve
+    from ...run_config import resolve
 
     runs = (
         records[(records["experiment"] == "lm_bytes_long") & (records["model"] == "rmt")] if len(records) else records

@@ -1,5 +1,5 @@
 """The claims on samples longer than those trained on (chapters 4 and 9): claims 10 and 11, and
-the capacity row (13), read from ``rmt_lite.generalisation.load``."""
+the capacity row (13), read from ``rmt_lite.repro.generalisation.load``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .rule import CLOSE, NOT_RUN, Verdict, _decide, _spread, every, mean_sd
 
 
 def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
-    """Per seed and trained length (``needle_lengths`` of ``rmt_lite.generalisation.load``: one fact
+    """Per seed and trained length (``needle_lengths`` of ``rmt_lite.repro.generalisation.load``: one fact
     however long the sample, so a longer sample asks for more segments, not more symbols per memory
     slot): rmt's accuracy on samples up to twice as long as it was trained on at most ``CLOSE``
     below its accuracy at the trained length."""
@@ -58,7 +58,7 @@ def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = 
 
 def fixed_memory_capacity(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
     """Not a claim of the paper (the capacity reading of chapter 4): per run of copy_long and
-    reverse_long (``rmt_lite.generalisation.load``), rmt's accuracy on samples up to twice as long
+    reverse_long (``rmt_lite.repro.generalisation.load``), rmt's accuracy on samples up to twice as long
     as those it was trained on at most ``CLOSE`` below its accuracy at the trained length. The
     memory is fixed, so a longer sample puts more symbols in each slot."""
     paper_text = "no number in the paper's raw CSVs"
@@ -94,7 +94,7 @@ FAR = 16  # the needle "far beyond" its training length: 16 times as many segmen
 
 
 def needle_far_beyond(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
-    """Per seed (``rmt_lite.generalisation.load``, experiment ``needle``): rmt's accuracy on
+    """Per seed (``rmt_lite.repro.generalisation.load``, experiment ``needle``): rmt's accuracy on
     samples ``FAR`` or more times as long as its training samples at most ``CLOSE`` below its
     accuracy at the trained length."""
     paper_text = (

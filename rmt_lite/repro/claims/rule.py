@@ -132,7 +132,7 @@ def budget(ours: pd.DataFrame, experiment: str, unit: str = "samples") -> dict[s
     (samples, or tokens with ``unit="tokens"``: samples x segment length) of the longest of our
     runs in ``ours``, the paper profile's ``paper_steps`` and ``paper_per_step``, and ``times``,
     how many times as much the paper's budget holds. Empty when ``ours`` lacks the columns."""
-    from ..experiments import resolve
+    from ...run_config import resolve
 
     if unit not in ("samples", "tokens"):
         raise ValueError(f"unit={unit!r} is not allowed: 'samples' or 'tokens'")

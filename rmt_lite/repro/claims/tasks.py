@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...config import display_name
 from .. import paper
-from ..config import display_name
 from .rule import (
     AHEAD,
     CHANCE_MARGIN,
@@ -176,7 +176,7 @@ def start_only_memory_no_better(records: pd.DataFrame) -> Verdict:
 def longer_samples(records: pd.DataFrame) -> Verdict:
     """Fig. 5a: per seed, at a fixed segment length and equal memory size, rmt >= xl -
     ``MATCH_MARGIN`` at every sample length, and rmt above xl at the longest."""
-    from ..experiments import resolve
+    from ...run_config import resolve
 
     ref = paper.synthetic()
     ref = ref[ref["task"].isin(["copy120", "copy240", "copy360"]) & (ref["segment_len"] == 120)]

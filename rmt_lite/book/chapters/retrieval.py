@@ -1,0 +1,38 @@
+"""Chapter 3 (associative retrieval): how each run learned, read off its training curve."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ...repro.retrieval_study import LEARNED
+
+
+def how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of ``runs`` with a training curve: ``learned_at``, the first evaluation
+    at which validation accuracy passed ``LEARNED`` (NaN: never) and ``learned_on``, the number of
+    segments the run was training on then; ``gain``, validation accuracy's change over the
+    last three evaluations (``span`` steps); ``at_layout``, the steps trained on the final number
+    of segments (a curriculum spends the others on fewer); ``at_target``, stopped early because
+    it reached its target accuracy."""
+    rows = []
+    for run in runs.itertuples():
+        h = history[(history["experiment"] == run.experiment) & (history["run_id"] == run.run_id)].sort_values("step")
+        if len(h) < 4:
+            continue
+        earlier, passed = h.loc[h["segments"] < run.num_segments, "step"], h.loc[h["acc"] > LEARNED, "step"]
+        first = h.loc[passed.index[0]] if len(passed) else None
+        rows.append(
+            dict(
+                model=run.model,
+                seed=run.seed,
+                learned_at=float("nan") if first is None else first["step"],
+                learned_on=float("nan") if first is None else first["segments"],
+                gain=h["acc"].iloc[-1] - h["acc"].iloc[-4],
+                span=h["step"].iloc[-1] - h["step"].iloc[-4],
+                at_layout=h["step"].iloc[-1] - (earlier.max() if len(earlier) else 0),
+                at_target=str(getattr(run, "stop_reason", "")).startswith("target"),
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "seed", "learned_at", "learned_on", "gain", "span", "at_layout", "at_target"]
+    )

@@ -1,0 +1,121 @@
+"""Where the memory of a needle ``rmt`` loses the fact (chapter 9): is a fact lost when it is written, or
+while it is kept? A linear probe (:func:`rmt_lite.repro.memory_analysis.ridge_predict`) reads the asked
+place from the memory after every segment of samples far longer than the training ones.
+``python -m rmt_lite.repro.needle_analysis`` measures the committed needle runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..curriculum import make_task
+from ..evaluate import streamed_exact
+from ..model import MemoryTransformer
+from ..records import RECORD, RunRecord, atomic_write_json
+from ..run_config import RunConfig
+from ..runner import segment_bounds
+from .memory_analysis import ANALYSIS_DIR, memory_states, ridge_predict
+
+NEEDLE_FACTOR = 8  # test samples 8 times the trained length (32 segments for the cpu runs)
+
+
+def needle_memory(
+    model: MemoryTransformer,
+    cfg: RunConfig,
+    length: int,
+    *,
+    n_train: int = 2000,
+    n_test: int = 400,
+    ridge: float = 1e-2,
+) -> pd.DataFrame:
+    """Per test sample of the needle at ``length`` tokens: ``fact_segment`` (0-based), whether a
+    linear probe reads the place of the fact from the memory written by the fact's own segment
+    (``written``) and from the memory the question's segment reads (``kept``), and whether the
+    model answers right (``answered``). The probes (:func:`ridge_predict`, all slots together) are
+    trained on ``n_train`` samples of the training stream (a ``torch.Generator`` seeded with the
+    run's seed) and scored on the fixed test set. A sample whose fact sits in the question's own
+    segment needs no memory and is left out."""
+    task = make_task(cfg, length)
+    if not hasattr(task, "fact_position") or not model.cfg.has_memory:
+        raise ValueError(f"cfg.experiment={cfg.experiment!r}, model {model.cfg.variant!r}: allowed: the needle, rmt")
+    seg = cfg.segment_len
+    n = len(segment_bounds(int(task.seq_len), seg))
+    train = task.batch(n_train, torch.Generator().manual_seed(cfg.seed))
+    test = task.fixed_set("test", n_test)
+    _, places = torch.unique(torch.cat([train.targets[:, -1], test.targets[:, -1]]), return_inverse=True)
+
+    def read(batch):
+        mem = memory_states(model, batch.tokens, seg)  # [n + 1, N, M, d]
+        fact = torch.tensor([task.fact_position(t) // seg for t in batch.tokens])
+        written = mem[fact + 1, torch.arange(len(fact))].flatten(1)
+        return fact, fact < n - 1, written, mem[n - 1].flatten(1)
+
+    f_tr, use_tr, w_tr, k_tr = read(train)
+    f_te, use_te, w_te, k_te = read(test)
+    y_tr, y_te = places[: len(f_tr), None][use_tr], places[len(f_tr) :]
+    k = int(places.max()) + 1
+    written = ridge_predict(w_tr[use_tr][None], y_tr, w_te[None], k, ridge)[0, :, 0] == y_te
+    kept = ridge_predict(k_tr[use_tr][None], y_tr, k_te[None], k, ridge)[0, :, 0] == y_te
+    answered = streamed_exact(model, test, seg, amp=cfg.amp)
+    df = pd.DataFrame(dict(fact_segment=f_te, written=written, kept=kept, answered=answered))
+    return df[use_te.numpy()].assign(segments=n).reset_index(drop=True)
+
+
+def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, **kw) -> dict:
+    """:func:`needle_memory` of one committed needle ``rmt`` run at ``factor`` times its trained
+    length, with where it comes from (written by ``python -m rmt_lite.repro.needle_analysis``)."""
+    from ..runs import load_model
+    from ..utils import git_sha
+
+    model, cfg = load_model(run_dir, device="cpu")
+    length = factor * int(cfg.task["length"])
+    df = needle_memory(model, cfg, length, **kw)
+    record = RunRecord.load(Path(run_dir) / RECORD)
+    meta = dict(experiment=cfg.experiment, model=cfg.model, seed=cfg.seed, profile=cfg.profile, run_id=record.run_id)
+    meta.update(git_sha=record.git_sha, analysis_git_sha=git_sha(), length=length, segment_len=cfg.segment_len)
+    return dict(meta, samples={c: df[c].tolist() for c in df.columns})
+
+
+def load_needle_memory(results_dir: str | Path) -> pd.DataFrame:
+    """Every committed :func:`measure_needle_memory` record, one row per test sample, with seed,
+    run_id and analysis_git_sha."""
+    frames = []
+    for path in sorted((Path(results_dir) / ANALYSIS_DIR / "needle").glob("*.json")):
+        r = json.loads(path.read_text())
+        frames.append(pd.DataFrame(r["samples"]).assign(**{k: r[k] for k in ("seed", "run_id", "analysis_git_sha")}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rmt_lite.repro.needle_analysis --seed 0``: the needle memory of the committed rmt run."""
+    import argparse
+
+    from ..run_config import resolve
+    from ..runs import default_run_id, finished
+
+    parser = argparse.ArgumentParser(prog="python -m rmt_lite.repro.needle_analysis", description=main.__doc__)
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--seed", type=int, action="append", help="seeds (default 0, 1 and 2)")
+    args = parser.parse_args(argv)
+    for seed in args.seed or (0, 1, 2):
+        run_dir = Path(args.results) / "needle" / default_run_id(resolve("needle", "rmt", "cpu", seed))
+        if not finished(run_dir):
+            print(f"skipped {run_dir}: no finished run")
+            continue
+        record = measure_needle_memory(run_dir)
+        out = Path(args.results) / ANALYSIS_DIR / "needle" / f"{record['run_id']}.json"
+        atomic_write_json(out, record)
+        shares = pd.DataFrame(record["samples"])[["written", "kept", "answered"]].mean()
+        print(f"{out}: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ..cli import run
+
+    sys.exit(run(main))

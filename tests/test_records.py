@@ -80,3 +80,21 @@ def test_records_parse_with_nan_and_aggregate(tmp_path):
     assert list(hist["step"]) == [100, 200] and list(hist["acc"]) == [0.5, 1.0]
     assert load_records(tmp_path, "reverse").empty
     assert os.listdir(tmp_path / "copy").count("summary.csv") == 1
+
+
+def test_every_committed_record_sits_under_the_run_id_its_config_gives_today():
+    """Run ids never change (a moved module, a new field, a new variant fact): every committed
+    record's saved config still names the folder it was trained in. The peer's records are named
+    ``peer-`` + ours (rmt_lite.tools.peer)."""
+    from rmt_lite import RunConfig
+    from rmt_lite.runs import default_run_id
+
+    found = sorted((records.repo_root() / "results").glob(f"*/*/{records.RECORD}"))
+    moved = []
+    for path in found:
+        r = records.RunRecord.load(path)
+        rid = default_run_id(RunConfig.from_dict(r.config))
+        named = rid if r.implementation == "rmt_lite" else f"peer-{rid}"
+        if path.parent.name != named or r.run_id != named:
+            moved.append((path.parent.parent.name, path.parent.name, named))
+    assert len(found) > 300 and moved == []

@@ -11,6 +11,7 @@ experiments (data only). Nothing heavy happens at import time.
 """
 
 from .config import VARIANTS, ModelConfig
+from .data import Batch, TaskData
 from .evaluate import evaluate_classification, evaluate_stream, evaluate_task
 from .model import MemoryTransformer, SegmentOutput, SegmentState, attention_mask
 from .records import RunRecord, load_history, load_records
@@ -20,7 +21,7 @@ from .repro import experiments as _book_experiments  # noqa: E402,F401
 from .run_config import EXPERIMENTS, MODELS, PROFILES, Experiment, RunConfig, register, resolve
 from .run_config import describe as describe_experiments
 from .runner import RunOutput, generate, run_segments, segment_bounds
-from .runs import finished, load_model, train_experiment, train_or_reuse
+from .runs import finished, load_model, save_model, train_experiment, train_or_reuse
 from .trainer import Trainer, TrainingDiverged
 from .utils import get_device, git_sha, provenance, set_seed, versions
 
@@ -62,4 +63,8 @@ __all__ = [
     "train_experiment",
     "train_or_reuse",
     "finished",
+    "save_model",
+    # data of your own
+    "Batch",
+    "TaskData",
 ]

@@ -39,6 +39,11 @@ def make_task(cfg: RunConfig, length: int | None = None):
     """The data_gen task of a task experiment (``length`` replaces the task's length: curriculum)."""
     import data_gen
 
+    own = cfg.spec.data
+    if own is not None:  # data of your own has one sample length
+        if length is not None and length != own.seq_len:
+            raise _err("length", length, f"{own.seq_len}, the length of the samples of experiment {cfg.experiment!r}")
+        return own
     params = dict(cfg.task)
     if length is not None:
         params["length"] = length

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .data import as_batch
 from .model import MemoryTransformer
 from .runner import generate, run_segments, segment_bounds
 
@@ -92,7 +93,8 @@ def evaluate_task(
     task: Any = None,
     amp: bool = True,
 ) -> dict[str, float]:
-    """Metrics of a task model on ``batch`` (a data_gen ``TaskBatch``: tokens, targets, loss_mask).
+    """Metrics of a task model on ``batch``: a :data:`rmt_lite.Batch`, or a tuple ``(tokens, targets,
+    loss_mask)`` of ``[B, S]`` tensors.
 
     Returns ``loss`` (mean cross-entropy on the scored positions), ``acc_tf`` / ``exact_tf``
     (teacher-forced per-token accuracy / whole answer right), and with ``greedy``: ``acc_greedy``
@@ -101,6 +103,7 @@ def evaluate_task(
     ``answer_correct`` (quadratic equations), ``answer_acc`` = the final answer exactly right
     under greedy decoding.
     """
+    batch = as_batch("batch", batch)
     device = _device(model)
     tokens, targets, mask = batch.tokens.to(device), batch.targets.to(device), batch.loss_mask.to(device)
     N, S = tokens.shape

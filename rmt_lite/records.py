@@ -29,7 +29,9 @@ from typing import Any
 RECORD = "record.json"
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.pt"
-WEIGHTS = "weights.pt"
+WEIGHTS = "weights.pt"  # shipped weights before model.safetensors; still read
+SAVED = "model.safetensors"
+MODEL_CONFIG = "model_config.json"
 SUMMARY = "summary.csv"
 SUMMARY_LOCK = ".summary.csv.lock"  # held while summary.csv is rebuilt (not committed)
 RUN_LOCK, RUN_OWNER = ".run.lock", ".run.owner"  # held while a process trains in a run folder

@@ -176,15 +176,36 @@ class Experiment:
     length_factor: int = 0  # copy 3, reverse 2: model input length = factor * length
     task_name: str = ""  # data_gen task of a "task" experiment (default: the name)
     datasets: dict = field(default_factory=dict)  # classification: data set -> its task keys (``dataset=``)
+    data: Any = None  # a task of your own (rmt_lite.TaskData) instead of data_gen's; kind "task" only
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def register(experiment: Experiment) -> Experiment:
-    """Add ``experiment`` to the registry (an experiment of the same name is replaced)."""
-    EXPERIMENTS[experiment.name] = experiment
-    return experiment
+    """Add ``experiment`` to the registry (an experiment of the same name is replaced): then
+    :func:`resolve`, :func:`rmt_lite.train_experiment` and the run folders know it by its name.
+    Its ``profiles`` hold RunConfig fields (what is left out takes RunConfig's default)."""
+    e = experiment
+    if not isinstance(e, Experiment):
+        raise _err("experiment", type(e).__name__, "an rmt_lite.Experiment")
+    if not isinstance(e.name, str) or not e.name.isidentifier():
+        raise _err("name", e.name, "a name of letters, digits and _ (it names the run folders)")
+    if e.kind not in KINDS:
+        raise _err("kind", e.kind, f"one of {', '.join(KINDS)}")
+    if not isinstance(e.profiles, dict) or not e.profiles:
+        raise _err("profiles", e.profiles, "a dict of at least one profile: {name: {RunConfig field: value}}")
+    for name, values in e.profiles.items():
+        unknown = sorted(set(values) - set(CONFIG_KEYS) - {"task"}) if isinstance(values, dict) else [values]
+        if unknown:
+            raise _err(f"profiles[{name!r}]", unknown, f"RunConfig fields: {', '.join(CONFIG_KEYS)}")
+    if e.data is not None:
+        if e.kind != "task":
+            raise _err("data", type(e.data).__name__, f"none for kind={e.kind!r} (data of your own serves tasks)")
+        if not all(hasattr(e.data, a) for a in ("vocab_size", "seq_len", "batch", "fixed_set")):
+            raise _err("data", type(e.data).__name__, "an rmt_lite.TaskData (or anything with its attributes)")
+    EXPERIMENTS[e.name] = e
+    return e
 
 
 # ------------------------------------------------------------------------------------------------
@@ -362,11 +383,11 @@ def resolve(
     segments; tasks only) and any task parameter of the experiment (e.g. ``length``).
     """
     if experiment not in EXPERIMENTS:
-        raise _err("experiment", experiment, f"one of {', '.join(EXPERIMENTS)}")
+        raise _err("experiment", experiment, f"one of {', '.join(EXPERIMENTS)} (rmt_lite.register adds your own)")
     if model not in MODELS:
         raise _err("model", model, f"one of {', '.join(MODELS)}")
-    if profile not in PROFILES:
-        raise _err("profile", profile, f"one of {', '.join(PROFILES)}")
+    if profile not in EXPERIMENTS[experiment].profiles:
+        raise _err("profile", profile, f"one of {', '.join(EXPERIMENTS[experiment].profiles)}")
     if isinstance(seed, str):
         seed = _parse_value("seed", seed, 0, "int")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
@@ -431,7 +452,7 @@ def describe(profile: str | None = None) -> Any:
 
     rows = []
     for e in EXPERIMENTS.values():
-        for p in PROFILES if profile is None else (profile,):
+        for p in e.profiles if profile is None else [p for p in (profile,) if p in e.profiles]:
             c = resolve(e.name, "rmt", p)
             rows.append(
                 dict(

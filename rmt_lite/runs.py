@@ -19,12 +19,13 @@ from .model import MemoryTransformer
 from .records import (
     CHECKPOINT,
     CONFIG,
+    MODEL_CONFIG,
     RECORD,
     RUN_LOCK,
     RUN_OWNER,
+    SAVED,
     WEIGHTS,
     RunRecord,
-    atomic_torch_save,
     atomic_write_json,
     default_results_dir,
     in_summary,
@@ -171,7 +172,10 @@ def train_experiment(
             for p in (rec_path, ck_path):
                 p.unlink(missing_ok=True)
         elif ck_path.exists():
-            trainer.load_checkpoint(ck_path)
+            try:
+                trainer.load_checkpoint(ck_path)
+            except ValueError as e:
+                raise ValueError(f"{e}; rerun=True (--rerun on the command line) trains the run again") from None
             trainer.log(f"resumed {experiment}/{rid} from step {trainer.step} ({ck_path})")
         if rank == 0:  # what a killed writer left half-written in this folder
             remove_stale_temporaries(run_dir)
@@ -238,7 +242,7 @@ def finished(run_dir: str | Path, config: dict | None = None) -> bool:
     or the half-precision weights shipped with the committed results); given ``config``, a run of
     that very config (its saved config.json the same)."""
     run_dir = Path(run_dir)
-    if not (run_dir / RECORD).exists() or not any((run_dir / f).exists() for f in (CHECKPOINT, WEIGHTS)):
+    if not (run_dir / RECORD).exists() or not any((run_dir / f).exists() for f in (CHECKPOINT, SAVED, WEIGHTS)):
         return False
     if config is None:
         return True
@@ -295,34 +299,58 @@ def train_or_reuse(
     return record, local / experiment / rid
 
 
-def load_model(run_dir: str | Path, device: str = "cpu") -> tuple[MemoryTransformer, RunConfig]:
-    """The trained model of a run folder and its :class:`RunConfig`: from its checkpoint, or else
-    from the half-precision weights shipped with the committed results (:func:`ship_weights`),
-    both read with ``weights_only=True``; the model is float32 either way."""
-    run_dir = Path(run_dir)
-    path = run_dir / CHECKPOINT
-    if not path.exists():
-        path = run_dir / WEIGHTS
+def save_model(model: MemoryTransformer, folder: str | Path, *, half: bool = False) -> Path:
+    """Write ``model`` into ``folder``: its :class:`ModelConfig` as ``model_config.json`` and its
+    weights as ``model.safetensors``, a format whose reading runs no code; ``half``: in float16 (a
+    quarter of a checkpoint, small enough to commit). :func:`load_model` reads it back. Returns the
+    weights' path."""
+    import copy
+
+    from safetensors.torch import save_model as write
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / MODEL_CONFIG, model.cfg.to_dict())
+    keep = copy.deepcopy(model).cpu().half() if half else model
+    tmp = folder / f".{SAVED}.partial"
+    write(keep, str(tmp))  # written whole, then renamed: never half a file under the real name
+    tmp.replace(folder / SAVED)
+    return folder / SAVED
+
+
+def load_model(folder: str | Path, device: str = "cpu") -> tuple[MemoryTransformer, RunConfig | None]:
+    """The trained model in ``folder`` (float32, in eval mode) and its :class:`RunConfig`: a run
+    folder's checkpoint, else the ``model.safetensors`` of :func:`save_model` (the weights shipped
+    with the committed results too), else the ``weights.pt`` shipped before it. Checkpoints are read
+    with ``weights_only=True``; the RunConfig is None for a model saved on its own."""
+    folder = Path(folder)
+    if (folder / CHECKPOINT).exists() or not (folder / SAVED).exists():
+        path = folder / CHECKPOINT if (folder / CHECKPOINT).exists() else folder / WEIGHTS
         if not path.exists():
-            raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: it holds neither {CHECKPOINT} nor {WEIGHTS}")
-    ck = read_checkpoint(path)
-    cfg = RunConfig.from_dict(json.loads(ck["config"]))
-    model = MemoryTransformer(ModelConfig.from_dict(json.loads(ck["model_config"])))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
+            raise ValueError(
+                f"folder={str(folder)!r} is not allowed: it holds none of {CHECKPOINT}, {SAVED} "
+                f"(save_model) or {WEIGHTS}"
+            )
+        ck = read_checkpoint(path)
+        cfg = RunConfig.from_dict(json.loads(ck["config"]))
+        model = MemoryTransformer(ModelConfig.from_dict(json.loads(ck["model_config"])))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
+        return model.to(get_device(device)).eval(), cfg
+    from safetensors.torch import load_model as read
+
+    model = MemoryTransformer(ModelConfig.from_dict(json.loads((folder / MODEL_CONFIG).read_text())))
+    read(model, str(folder / SAVED))  # copies into float32 parameters: a float16 file comes back as float32
+    saved = folder / CONFIG
+    cfg = RunConfig.from_dict(json.loads(saved.read_text())) if saved.exists() else None
     return model.to(get_device(device)).eval(), cfg
 
 
 def ship_weights(run_dir: str | Path) -> Path:
-    """Write ``weights.pt`` beside a finished run's checkpoint: its model in half precision (about a
-    quarter of the checkpoint, no optimiser state), small enough to commit, so that an analysis of
-    the run works on a fresh clone (:func:`load_model` falls back to it)."""
+    """Write ``model.safetensors`` (:func:`save_model`, in half precision) beside a finished run's
+    checkpoint, small enough to commit, so that an analysis of the run works on a fresh clone
+    (:func:`load_model` falls back to it)."""
     run_dir = Path(run_dir)
     if not (run_dir / RECORD).exists() or not (run_dir / CHECKPOINT).exists():
         raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: a finished run with its {RECORD} and {CHECKPOINT}")
-    ck = read_checkpoint(run_dir / CHECKPOINT)
-    half = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}
-    path = run_dir / WEIGHTS
-    atomic_torch_save(
-        path, {"format": ck["format"], "config": ck["config"], "model_config": ck["model_config"], "model": half}
-    )
-    return path
+    model, _ = load_model(run_dir)
+    return save_model(model, run_dir, half=True)

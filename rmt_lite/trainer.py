@@ -370,13 +370,12 @@ def read_checkpoint(path: str | Path) -> dict:
             raise
         raise ValueError(
             f"checkpoint {path} is unreadable ({type(e).__name__}): it is damaged, incomplete or "
-            "not a checkpoint of rmt_lite. Start the run again with --rerun (rerun=True), which "
-            "replaces it"
+            "not a checkpoint of rmt_lite"
         ) from None
     if not isinstance(ck, dict) or not {"format", "config", "model"} <= set(ck):
         raise ValueError(
-            f"checkpoint {path} is unreadable: it is not a checkpoint of rmt_lite. Start the run again "
-            "with --rerun (rerun=True), which replaces it"
+            f"checkpoint {path} is unreadable: it is not a checkpoint of rmt_lite (a model saved with "
+            "rmt_lite.save_model is read from its folder by rmt_lite.load_model)"
         )
     return ck
 

@@ -51,8 +51,9 @@ def test_a_damaged_checkpoint_is_named_and_runs_no_code(finished, how, monkeypat
         train_experiment("copy", "rmt", "smoke", 0, SHORT, out_dir=out, **QUIET)
     text = str(e.value)
     assert str(ck) in text and "unreadable" in text and "--rerun" in text and "weights_only=False" not in text
-    with pytest.raises(ValueError, match="unreadable"):
+    with pytest.raises(ValueError, match="unreadable") as e:
         load_model(ck.parent)
+    assert "rerun" not in str(e.value)  # reading a model is not a run to train again
     assert not (tmp_path / "ran_code_from_checkpoint").exists()
     assert (
         train_main(

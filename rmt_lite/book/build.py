@@ -231,6 +231,23 @@ def execute(params: dict, kernel: str, only: list[str] | None = None) -> None:
         print(f"  done in {time.perf_counter() - start:.0f} s -> {target.relative_to(ROOT)}", flush=True)
 
 
+# MathJax served with the book (_config.yml: mathjax_path), so that maths renders offline and in the
+# browser check; from the pinned django-static-mathjax package, which ships MathJax 3 (no Django needed)
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml", "input/tex/extensions", "ui", "a11y/assistive-mml.js")
+
+
+def stage_mathjax(folder: Path) -> None:
+    """Copy the parts of MathJax 3 that ``tex-chtml.js`` loads (its fonts, the TeX extensions it
+    loads on demand, the menu) into ``folder``."""
+    from importlib.resources import files
+
+    es5 = Path(str(files("mathjax"))) / "static" / "mathjax" / "es5"
+    for name in MATHJAX_FILES:
+        src, dst = es5 / name, folder / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+
+
 def build() -> Path:
     """Stage ``_config.yml``, ``_toc.yml``, ``book/`` and the executed notebooks, then build."""
     missing = [nb for nb in toc_notebooks() if not (EXECUTED / nb.relative_to(ROOT)).exists()]
@@ -245,6 +262,7 @@ def build() -> Path:
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, STAGE / name)
     shutil.copytree(EXECUTED / "notebooks", STAGE / "notebooks")
+    stage_mathjax(STAGE / "_extra" / "mathjax")  # not _static: Jupyter Book loads every script there
     html = BUILD / "html"
     shutil.rmtree(html, ignore_errors=True)
     cmd = [
@@ -278,8 +296,13 @@ PAGE_PROBLEMS_JS = """() => {
     .filter(visible).length;
   const traceback = document.body.innerText.includes('Traceback (most recent call last)');
   const glue = document.body.innerText.includes('{glue:');
-  return {broken, figures, params, traceback, glue};
+  const rawMath = Array.from(document.querySelectorAll('span.math, div.math'))
+    .filter(e => e.innerText.includes('\\(') || e.innerText.includes('\\[')).length;
+  return {broken, figures, params, traceback, glue, rawMath};
 }"""
+
+
+MATH_TYPESET_JS = "() => window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => true) : true"
 
 
 def browser() -> str:
@@ -302,8 +325,8 @@ def _own_error(message) -> bool:
 
 def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[str]:
     """Open every page of the built book in headless Chromium; return what is wrong with each (a
-    console error, a broken image, a visible traceback, parameters cell or glue role, a chapter
-    without a figure) and write one full-page screenshot per page under ``shots``."""
+    console error, a broken image, a visible traceback, parameters cell or glue role, maths left as
+    raw TeX, a chapter without a figure) and write one full-page screenshot per page under ``shots``."""
     from playwright.sync_api import sync_playwright
 
     pages = sorted(
@@ -328,12 +351,13 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
                 continue
             page = chromium.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
-            # The check runs offline: what lives outside the book (MathJax's CDN) is not fetched,
-            # and the browser's report of that is not a defect of the book.
+            # The check runs offline: what lives outside the book is not fetched, and the browser's
+            # report of that is not a defect of the book (MathJax is served with the book).
             page.route(re.compile(r"^https?://"), lambda route: route.abort())
             page.on("console", lambda m, errors=errors: errors.append(m.text) if _own_error(m) else None)
             page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             page.goto(path.as_uri(), wait_until="load")
+            page.evaluate(MATH_TYPESET_JS)  # MathJax typesets after the page has loaded
             found = page.evaluate(PAGE_PROBLEMS_JS)
             page.screenshot(path=str(shots / (name.replace("/", "__")[:-5] + ".png")), full_page=True)
             page.close()
@@ -345,6 +369,8 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
                 problems.append(f"{name}: a parameters cell is visible")
             if found["glue"]:
                 problems.append(f"{name}: a glue role shows as text instead of its value")
+            if found["rawMath"]:
+                problems.append(f"{name}: {found['rawMath']} formula(s) show as raw TeX (MathJax did not typeset them)")
             if name.startswith("notebooks/") and not found["figures"]:
                 problems.append(f"{name}: a chapter without a figure")
         chromium.close()

@@ -5,8 +5,9 @@ Layout under a results folder::
     <results>/<experiment>/<run_id>/record.json    the record of one finished run
     <results>/<experiment>/<run_id>/config.json    its configuration (written when the run starts)
     <results>/<experiment>/<run_id>/checkpoint.pt  resumable state (not committed)
-    <results>/<experiment>/<run_id>/weights.pt     the trained model in half precision, committed for
-                                                   the few runs an analysis reloads (trainer.ship_weights)
+    <results>/<experiment>/<run_id>/model.safetensors  the trained model in half precision (with
+                                                   model_config.json), committed for the few runs an
+                                                   analysis reloads (runs.ship_weights)
     <results>/<experiment>/summary.csv             one row per record, rebuilt after every run
 
 Every file is written to a temporary file in the same folder and renamed over the target, so a

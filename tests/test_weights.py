@@ -1,4 +1,5 @@
-"""Shipped half-precision weights (trainer.ship_weights): what a fresh clone reloads for analyses."""
+"""Shipped half-precision weights (runs.ship_weights, model.safetensors): what a fresh clone reloads
+for analyses."""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from rmt_lite.evaluate import evaluate_task
 from rmt_lite.records import RunRecord, default_results_dir
 from rmt_lite.runs import ship_weights, train_experiment
 
-SHIPPED = sorted(default_results_dir().glob("*/*/weights.pt"))
+SHIPPED = sorted(default_results_dir().glob("*/*/model.safetensors"))
 LIMIT_MB = 25
 
 

@@ -180,7 +180,7 @@ def chance_levels(tasks: Sequence[str], records: pd.DataFrame | None = None, pro
 def find_checkpoint(results_dir: str | Path, experiment: str, model: str, profile: str) -> Path | None:
     """The folder of a finished run (``record.json``) of ``experiment``/``model``/``profile`` under
     ``results_dir`` that holds its ``checkpoint.pt`` (not committed: only where the run was
-    trained) or its shipped ``weights.pt``, lowest seed first; None when there is none."""
+    trained) or its shipped weights (``model.safetensors``), lowest seed first; None when there is none."""
     found = []
     for r in read_records(results_dir, experiment):
         folder = Path(results_dir) / experiment / r.run_id

@@ -50,4 +50,5 @@ def device_name(dev: torch.device) -> str:
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     import platform
 
-    return f"{dev.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"{dev.type} ({platform.processor() or platform.machine()}, {n} thread{'s' if n > 1 else ''})"

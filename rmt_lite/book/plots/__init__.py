@@ -8,6 +8,7 @@ has its own submodule (``plots.tasks``, ...).
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import matplotlib.layout_engine
 import matplotlib.pyplot as plt
@@ -63,13 +64,42 @@ def readable(fig: plt.Figure) -> plt.Figure:
     for ax in fig.axes:  # tick labels made later, at draw time, take the axis' label size
         for axis, which in ((ax.xaxis, "x"), (ax.yaxis, "y")):
             ticks = axis.get_major_ticks()
-            if not ticks or ticks[0].label1.get_fontsize() < smallest:
-                ax.tick_params(axis=which, which="both", labelsize=smallest)
+            size = max(smallest, ticks[0].label1.get_fontsize()) if ticks else smallest
+            ax.tick_params(axis=which, which="both", labelsize=size)
     # larger text needs room: lay the figure out again (tight_layout() left a placeholder engine)
     engine = fig.get_layout_engine()
     if engine is None or isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):
         fig.set_layout_engine("constrained")
     return fig
+
+
+def _drawn_texts(fig: plt.Figure) -> list[matplotlib.text.Text]:
+    """The texts a drawing of ``fig`` shows: visible, not empty, and for tick labels only those of
+    ticks inside the axis' view (matplotlib keeps labels of ticks it does not draw)."""
+    hidden = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not lo - 1e-9 * max(1.0, abs(hi - lo)) <= tick.get_loc() <= hi + 1e-9 * max(1.0, abs(hi - lo)):
+                    hidden |= {id(tick.label1), id(tick.label2)}
+    texts = fig.findobj(matplotlib.text.Text)
+    return [t for t in texts if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+
+
+def overlapping_texts(fig: plt.Figure, tolerance_px: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of texts of ``fig`` printed over each other (their drawn boxes overlap by more than
+    ``tolerance_px`` both ways): a suptitle on a panel title, two labels in one place, crowded ticks."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+    boxes = [(s, b) for s, b in boxes if b.width >= 1 and b.height >= 1]
+    found = []
+    for i, (sa, a) in enumerate(boxes):
+        for sb, b in boxes[i + 1 :]:
+            if min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance_px and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance_px:
+                found.append((sa, sb))
+    return found
 
 
 def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
@@ -79,7 +109,61 @@ def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
     chars = max(40, int(fig.get_size_inches()[0] * 72 / (0.55 * size)))
     lines = "\n".join(textwrap.fill(line, chars) for line in provenance.split("\n"))
     fig.text(0.99, -0.01, lines, ha="right", va="top", fontsize=size, color="0.35")
-    return readable(fig)
+    readable(fig)
+    _fit_titles(fig)
+    _spread_annotations(fig)
+    crowded = overlapping_texts(fig)
+    if crowded:  # on stderr, where `make book` looks for warnings: a figure with text on text fails the build
+        warnings.warn(f"texts printed over each other in the figure {_name(fig)!r}: {crowded[:5]}", stacklevel=2)
+    return fig
+
+
+def _name(fig: plt.Figure) -> str:
+    if fig._suptitle is not None:
+        return fig._suptitle.get_text()
+    return next((ax.get_title() for ax in fig.axes if ax.get_title()), "untitled")
+
+
+def _fit_titles(fig: plt.Figure) -> None:
+    """Wrap a panel title that is wider than its panel (it would run into the next one)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        title = ax.title
+        text, width = title.get_text(), ax.get_window_extent(renderer).width
+        drawn = title.get_window_extent(renderer).width
+        if text and "\n" not in text and drawn > width:
+            title.set_text(textwrap.fill(text, max(12, int(len(text) * width / drawn)), break_long_words=False))
+
+
+def _spread_annotations(fig: plt.Figure, step_pt: float = 2.0, rounds: int = 40) -> None:
+    """Move the annotations of each panel (labels placed at points, in offset points) apart
+    vertically until none is printed over another."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        notes = [t for t in ax.texts if isinstance(t, matplotlib.text.Annotation) and t.get_visible() and t.get_text()]
+        notes = [t for t in notes if t.get_anncoords() == "offset points"]
+        frame = ax.get_window_extent(renderer)
+        px = step_pt * fig.dpi / 72
+        for _ in range(rounds):
+            moved = False
+            boxes = [t.get_window_extent(renderer) for t in notes]
+            for i, a in enumerate(boxes):
+                for j in range(i + 1, len(boxes)):
+                    b = boxes[j]
+                    if min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1:
+                        (lower, low), (upper, high) = sorted(((notes[i], a), (notes[j], b)), key=lambda n: n[1].y0)
+                        # apart, but never out of the panel (into its title or under its axis)
+                        up = step_pt if high.y1 + px <= frame.y1 else 0.0
+                        down = step_pt if low.y0 - px >= frame.y0 else 0.0
+                        if not up and not down:
+                            continue
+                        lower.xyann = (lower.xyann[0], lower.xyann[1] - (down or 0) - (step_pt if not up else 0))
+                        upper.xyann = (upper.xyann[0], upper.xyann[1] + (up or 0) + (step_pt if not down else 0))
+                        moved = True
+            if not moved:
+                break
 
 
 def mask_blocks(cfg: ModelConfig, seg_len: int, cache_len: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
@@ -111,7 +195,7 @@ def plot_attention_mask(ax: plt.Axes, cfg: ModelConfig, seg_len: int, cache_len:
             (ax.axvline if axis == "x" else ax.axhline)(e, color="#c0392b", lw=1.2)
         labels = [name for name, _ in blocks]
         if axis == "x":
-            ax.set_xticks(centers, labels, rotation=35, ha="right", fontsize=8)
+            ax.set_xticks(centers, labels, rotation=90, fontsize=8)
         else:
             ax.set_yticks(centers, labels, fontsize=8)
     ax.set_xlabel("key (attended to)")
@@ -219,6 +303,6 @@ def plot_paper_synthetic(ref: pd.DataFrame, provenance: str) -> plt.Figure:
         if ax is not axes.flat[0]:
             ax.get_legend().remove()
     axes.flat[0].legend(title=None, fontsize=8)
-    fig.suptitle("The paper: per-token accuracy against the number of segments", y=1.02)
+    fig.suptitle("The paper: per-token accuracy against the number of segments")
     fig.tight_layout()
     return stamp(fig, provenance)

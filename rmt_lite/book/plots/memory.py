@@ -77,7 +77,7 @@ def plot_read_write(analysis: Any, by_layer: dict[int, tuple], provenance: str) 
     fig, axes = plt.subplots(
         len(layers),
         2,
-        figsize=(10, (0.17 * M + 0.6) * len(layers) + 1.0),
+        figsize=(10, max(3.0, (0.17 * M + 0.6) * len(layers) + 1.0)),  # room for the colour bars
         squeeze=False,
         layout="constrained",
         gridspec_kw=dict(width_ratios=widths),
@@ -239,8 +239,9 @@ def plot_memory_norms(analysis: Any, provenance: str) -> plt.Figure:
     for ax in axes:
         ax.set_xticks(states, [f"M{t}" for t in states])
         ax.set_xlim(states[0] - 0.2, states[-1] + 0.2)
-        ax.set_xlabel("memory state (Mt: after segment t-1)", fontsize=9)
+        ax.set_xlabel("")
         ax.set_ylabel("")
+    fig.supxlabel("memory state (Mt: after segment t-1)", fontsize=9)  # once: under three panels it would overlap
     fig.suptitle(
         f"{analysis.meta['task']}: the memory slots across segments "
         f"(mean over {analysis.meta['n_probe_test']} test samples)",

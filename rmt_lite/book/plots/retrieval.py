@@ -51,6 +51,6 @@ def plot_study_curves(
     first = axes.flat[0]
     if first.get_legend() is not None:
         first.legend(title="seed", fontsize=9, title_fontsize=9, loc="upper left")
-    fig.suptitle(title, y=1.0)
+    fig.suptitle(title)
     fig.tight_layout()
     return stamp(fig, provenance)

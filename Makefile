@@ -41,7 +41,8 @@ book: notebooks
 	$(PY) -m rmt_lite.book build
 
 ## make check-book: open every page of _build/html in headless Chromium; fail on a console error, a
-## broken image, a visible traceback, parameters cell, glue role or raw TeX, or a chapter without a figure;
+## broken image, a visible traceback, parameters cell, glue role, raw TeX or a table wider than the text,
+## or a chapter without a figure;
 ## one screenshot per page in _build/screenshots/
 check-book: $(STAMP)
 	$(PY) -m rmt_lite.book check

@@ -40,6 +40,13 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
     (html / "notebooks" / "08_glue.html").write_text(
         page(figure + '<p>a <code><span class="pre">{glue:text}</span></code>seed`` run</p>')
     )
+    (html / "notebooks" / "09_tex.html").write_text(  # no MathJax served: the formula stays TeX
+        page(figure + r'<p>layer <span class="math notranslate nohighlight">\(l+1\)</span></p>')
+    )
+    cells = "".join(f"<td>column {i} of a run table</td>" for i in range(30))
+    (html / "notebooks" / "10_wide.html").write_text(
+        page(f'<article class="bd-article" style="width:600px">{figure}<table><tr>{cells}</tr></table></article>')
+    )
     (html / "notebooks" / "07_hidden.html").write_text(  # removed from view: not a problem
         page(figure + '<div class="tag_parameters" style="display:none">PROFILE = 1</div>')
     )
@@ -47,7 +54,7 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
     assert {p.split(":")[0] for p in problems} == {
         f"notebooks/0{i}_{n}.html"
         for i, n in [(2, "no_figure"), (3, "broken"), (4, "console"), (5, "params"), (6, "traceback"), (8, "glue")]
-    }, problems
+    } | {"notebooks/09_tex.html", "notebooks/10_wide.html"}, problems
     for name, what in [
         ("02_no_figure", "without a figure"),
         ("03_broken", "broken image"),
@@ -55,6 +62,8 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
         ("05_params", "parameters cell is visible"),
         ("06_traceback", "traceback is visible"),
         ("08_glue", "glue role shows as text"),
+        ("09_tex", "1 formula(s) show as raw TeX"),
+        ("10_wide", "1 table(s) wider than the text column"),
     ]:
         assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
     assert sorted(p.name for p in shots.iterdir()) == sorted(

@@ -298,7 +298,11 @@ PAGE_PROBLEMS_JS = """() => {
   const glue = document.body.innerText.includes('{glue:');
   const rawMath = Array.from(document.querySelectorAll('span.math, div.math'))
     .filter(e => e.innerText.includes('\\(') || e.innerText.includes('\\[')).length;
-  return {broken, figures, params, traceback, glue, rawMath};
+  const column = document.querySelector('article.bd-article');
+  const room = column ? column.getBoundingClientRect().width + 16 : Infinity;
+  const wide = Array.from(document.querySelectorAll('article table')).filter(visible)
+    .filter(t => t.innerText.trim() && t.getBoundingClientRect().width > room).length;
+  return {broken, figures, params, traceback, glue, rawMath, wide};
 }"""
 
 
@@ -326,7 +330,8 @@ def _own_error(message) -> bool:
 def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[str]:
     """Open every page of the built book in headless Chromium; return what is wrong with each (a
     console error, a broken image, a visible traceback, parameters cell or glue role, maths left as
-    raw TeX, a chapter without a figure) and write one full-page screenshot per page under ``shots``."""
+    raw TeX, a table wider than the text column, a chapter without a figure) and write one
+    full-page screenshot per page under ``shots``."""
     from playwright.sync_api import sync_playwright
 
     pages = sorted(
@@ -369,6 +374,8 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
                 problems.append(f"{name}: a parameters cell is visible")
             if found["glue"]:
                 problems.append(f"{name}: a glue role shows as text instead of its value")
+            if found["wide"]:
+                problems.append(f"{name}: {found['wide']} table(s) wider than the text column")
             if found["rawMath"]:
                 problems.append(f"{name}: {found['rawMath']} formula(s) show as raw TeX (MathJax did not typeset them)")
             if name.startswith("notebooks/") and not found["figures"]:

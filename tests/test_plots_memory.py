@@ -182,7 +182,7 @@ def test_figures_are_drawn_and_stamped(analysis):
     assert len([ax for ax in fig.axes if ax.get_ylabel().startswith("layer")]) == 2 * analysis.attention[0].shape[0]
     plt.close(fig)
     fig = pm.plot_read_write(analysis, ma.read_write_layers(analysis, [0]), "p")
-    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    titled = [ax.get_title().replace("\n", " ") for ax in fig.axes if ax.get_title()]  # wrapped to fit a panel
     assert titled == ["writing: write slot -> input token", "reading: later token -> read slot"]
     plt.close(fig)
 

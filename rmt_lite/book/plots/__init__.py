@@ -133,7 +133,8 @@ def _fit_titles(fig: plt.Figure) -> None:
         text, width = title.get_text(), ax.get_window_extent(renderer).width
         drawn = title.get_window_extent(renderer).width
         if text and "\n" not in text and drawn > width:
-            title.set_text(textwrap.fill(text, max(12, int(len(text) * width / drawn)), break_long_words=False))
+            chars = max(12, int(len(text) * width / drawn))
+            title.set_text(textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False))
 
 
 def _spread_annotations(fig: plt.Figure, step_pt: float = 2.0, rounds: int = 40) -> None:

@@ -11,13 +11,7 @@ from torch import Tensor, nn
 
 from .config import REGISTRY
 from .curriculum import make_task, stages
-from .evaluate import (
-    classify_logits,
-    collate_documents,
-    evaluate_classification,
-    evaluate_stream,
-    evaluate_task,
-)
+from .evaluate import classify_logits, collate_documents, evaluate_classification, evaluate_stream, evaluate_task
 from .model import SegmentState
 from .run_config import RunConfig
 from .runner import replay_memory, run_segments

@@ -29,14 +29,9 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .evaluate import (
-    autocast,
-)
+from .evaluate import autocast
 from .model import MemoryTransformer
-from .records import (
-    CHECKPOINT,
-    atomic_torch_save,
-)
+from .records import CHECKPOINT, atomic_torch_save
 from .regimes import REGIMES
 from .run_config import RunConfig
 

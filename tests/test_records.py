@@ -9,14 +9,7 @@ import pytest
 import torch
 
 from rmt_lite import records
-from rmt_lite.records import (
-    RunRecord,
-    atomic_torch_save,
-    atomic_write_json,
-    load_history,
-    load_records,
-    write_summary,
-)
+from rmt_lite.records import RunRecord, atomic_torch_save, atomic_write_json, load_history, load_records, write_summary
 
 
 def _record(run_id="rmt-cpu-s0", profile="cpu", seed=0, acc=0.5):

@@ -8,7 +8,7 @@ import dataclasses
 from ...run_config import EXPERIMENTS, Experiment
 
 
-def _merge(*dicts: dict) -> dict:
+def merge(*dicts: dict) -> dict:
     out: dict = {}
     for d in dicts:
         for k, v in d.items():
@@ -17,7 +17,7 @@ def _merge(*dicts: dict) -> dict:
 
 
 # shared pieces -----------------------------------------------------------------------------------
-_SMOKE = dict(
+SMOKE = dict(
     d_model=32,
     n_layers=2,
     n_heads=2,
@@ -36,7 +36,7 @@ _SMOKE = dict(
     test_size=16,
     eval_batch_size=16,
 )
-_CPU = dict(
+CPU = dict(
     d_model=128,
     n_layers=4,
     n_heads=4,
@@ -55,7 +55,7 @@ _CPU = dict(
 )
 # short synthetic tasks of the paper (short_synthetic+MT.csv): adam 1e-4, dev_perf (reduce on
 # plateau x0.5, patience 8), clip 0.25, batch 32, dropout 0.1, evaluation on 50 batches of 32.
-_PAPER_SHORT = dict(
+PAPER_SHORT = dict(
     d_model=128,
     n_layers=4,
     n_heads=4,
@@ -78,26 +78,26 @@ _PAPER_SHORT = dict(
 )
 
 
-def _task_experiment(name, description, metric, smoke, cpu, paper, source, length_factor=0, task_name=""):
+def task_experiment(name, description, metric, smoke, cpu, paper, source, length_factor=0, task_name=""):
     return Experiment(
         name=name,
         kind="task",
         description=description,
         metric=metric,
         maximize=True,
-        profiles={"smoke": _merge(_SMOKE, smoke), "cpu": _merge(_CPU, cpu), "paper": paper},
+        profiles={"smoke": merge(SMOKE, smoke), "cpu": merge(CPU, cpu), "paper": paper},
         source=source,
         length_factor=length_factor,
         task_name=task_name or name,
     )
 
 
-_COPY_PAPER = _merge(_PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24))
-_COPY_SMOKE = dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2)
-_SEGMENT_CURRICULUM = dict(curriculum_threshold=0.9, min_lr=1e-4, target=0.999)
+COPY_PAPER = merge(PAPER_SHORT, dict(task=dict(length=24, num_symbols=10), segment_len=24, mem_size=24))
+COPY_SMOKE = dict(task=dict(length=6, num_symbols=4), segment_len=6, mem_size=2)
+SEGMENT_CURRICULUM = dict(curriculum_threshold=0.9, min_lr=1e-4, target=0.999)
 
 
-def _variant(base: str, name: str, description: str, cpu: dict, every: dict | None = None) -> Experiment:
+def variant_of(base: str, name: str, description: str, cpu: dict, every: dict | None = None) -> Experiment:
     """Experiment ``base`` under a new name: ``every`` changes all three profiles, ``cpu`` the cpu
     profile only (on top of ``every``); the task, metric and source stay the base's."""
     e = EXPERIMENTS[base]
@@ -106,12 +106,12 @@ def _variant(base: str, name: str, description: str, cpu: dict, every: dict | No
         name=name,
         description=description,
         task_name=e.task_name,
-        profiles={p: _merge(c, every or {}, cpu if p == "cpu" else {}) for p, c in e.profiles.items()},
+        profiles={p: merge(c, every or {}, cpu if p == "cpu" else {}) for p, c in e.profiles.items()},
     )
 
 
-def _short_cpu(length: int, **run) -> dict:
+def short_cpu(length: int, **run) -> dict:
     """A cpu profile of copy or reverse: ``length`` symbols out of 10, the segment and the memory
     as long as the sample's symbols (the paper's rows), a curriculum over segments."""
     task = dict(length=length, num_symbols=10)
-    return _merge(_SEGMENT_CURRICULUM, dict(task=task, segment_len=length, mem_size=length, **run))
+    return merge(SEGMENT_CURRICULUM, dict(task=task, segment_len=length, mem_size=length, **run))

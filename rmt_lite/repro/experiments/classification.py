@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from ...run_config import Experiment, register
-from .base import (
-    _CPU,
-    _SMOKE,
-    _merge,
-)
+from .base import CPU, SMOKE, merge
 
 # long-document classification (encoder mode, memory at the start); data_gen.load_classification
 # arguments: None = the loader's default (not passed)
@@ -31,9 +27,9 @@ register(
         "acc",
         True,
         profiles={
-            "smoke": _merge(_SMOKE, dict(task=_SOTU, segment_len=32, max_segments=2, mem_size=2, target=None)),
-            "cpu": _merge(
-                _CPU,
+            "smoke": merge(SMOKE, dict(task=_SOTU, segment_len=32, max_segments=2, mem_size=2, target=None)),
+            "cpu": merge(
+                CPU,
                 dict(
                     task=_SOTU,
                     segment_len=128,

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from ...run_config import Experiment, register
-from .base import (
-    _CPU,
-    _SMOKE,
-    _merge,
-    _variant,
-)
+from .base import CPU, SMOKE, merge, variant_of
 
 # language modelling: memory carried along B streams; loss per token; bpc / perplexity
-_LM_SMOKE = _merge(
-    _SMOKE,
+_LM_SMOKE = merge(
+    SMOKE,
     dict(
         segment_len=16,
         mem_size=2,
@@ -24,8 +19,8 @@ _LM_SMOKE = _merge(
         target=None,
     ),
 )
-_LM_CPU = _merge(
-    _CPU,
+_LM_CPU = merge(
+    CPU,
     dict(
         segment_len=64,
         mem_size=10,
@@ -61,9 +56,9 @@ register(
         "loss",
         False,
         profiles={
-            "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
-            "cpu": _merge(_LM_CPU, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
-            "paper": _merge(
+            "smoke": merge(_LM_SMOKE, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
+            "cpu": merge(_LM_CPU, dict(task=dict(corpus="wiki_bytes", corpus_path=None))),
+            "paper": merge(
                 _LM_PAPER,
                 dict(
                     task=dict(corpus="enwik8", corpus_path=None),
@@ -89,7 +84,7 @@ register(
 # 20,000 steps are about 85 minutes for rmt and about 30 for xl and the transformer; validation
 # every 1000 steps gives the learning curves.
 register(
-    _variant(
+    variant_of(
         "lm_bytes",
         "lm_bytes_long",
         "byte-level language modelling trained 13 times longer than lm_bytes (cpu): "
@@ -105,8 +100,8 @@ register(
         "loss",
         False,
         profiles={
-            "smoke": _merge(_LM_SMOKE, dict(task=dict(corpus="wiki_words", corpus_path=None))),
-            "cpu": _merge(
+            "smoke": merge(_LM_SMOKE, dict(task=dict(corpus="wiki_words", corpus_path=None))),
+            "cpu": merge(
                 _LM_CPU,
                 dict(
                     task=dict(corpus="wiki_words", corpus_path=None),
@@ -117,7 +112,7 @@ register(
                     eval_interval=200,
                 ),
             ),  # 13k-word softmax: ~0.6 s/step
-            "paper": _merge(
+            "paper": merge(
                 _LM_PAPER,
                 dict(
                     task=dict(corpus="wt103", corpus_path=None),
@@ -142,7 +137,7 @@ register(
 # (16M training tokens; lm_bytes_long saw 20.5M bytes). The committed 800-step runs took about 400 s
 # for rmt (0.5 s a step on one thread), so a run is about 3 hours for rmt, 1.5 for the others.
 register(
-    _variant(
+    variant_of(
         "lm_words",
         "lm_words_long",
         "word-level language modelling trained 25 times longer than lm_words (cpu): the byte runs' 20,000 steps",

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from ...run_config import register
-from .base import (
-    _PAPER_SHORT,
-    _SEGMENT_CURRICULUM,
-    _merge,
-    _task_experiment,
-)
+from .base import PAPER_SHORT, SEGMENT_CURRICULUM, merge, task_experiment
 
 # Fig. 5 at CPU size: the segment and the memory (18 tokens each) stay fixed while the sample grows;
 # the queue trains L = 18, 36 and 54 symbols (copy: 54, 108 and 162 tokens in 3, 6 and 9 segments;
@@ -17,8 +12,8 @@ from .base import (
 # 24 and 12 slots, rmt passed 0.99 on 2 segments (L=16) but stalled at 0.73 on 4 (L=32, 2.7 symbols
 # a slot) and fell to chance on 6, at 0.85 s a step on 9 segments; 9 segments of 18 with 18 slots
 # cost about as much, so L = 54 is the longest sample that trains within 30 minutes (1800 steps).
-_LONG_CPU = _merge(
-    _SEGMENT_CURRICULUM,
+_LONG_CPU = merge(
+    SEGMENT_CURRICULUM,
     dict(
         segment_len=18,
         mem_size=18,
@@ -31,7 +26,7 @@ _LONG_CPU = _merge(
     ),
 )
 register(
-    _task_experiment(
+    task_experiment(
         "copy_long",
         "long copy, the sample grows at a fixed segment length (paper Fig. 5a: L=120-360, "
         "8 symbols, segments of 120; cpu: L=18-54, segments of 18)",
@@ -44,9 +39,9 @@ register(
             curriculum_mode="length",
             curriculum_threshold=0.0,
         ),
-        cpu=_merge(_LONG_CPU, dict(task=dict(length=36, num_symbols=8), curriculum=(1, 2, 4, 6))),
-        paper=_merge(
-            _PAPER_SHORT,
+        cpu=merge(_LONG_CPU, dict(task=dict(length=36, num_symbols=8), curriculum=(1, 2, 4, 6))),
+        paper=merge(
+            PAPER_SHORT,
             dict(
                 task=dict(length=240, num_symbols=8),
                 segment_len=120,
@@ -64,7 +59,7 @@ register(
     )
 )
 register(
-    _task_experiment(
+    task_experiment(
         "reverse_long",
         "long reverse, the sample grows at a fixed segment length (paper Fig. 5b: L=120, "
         "8 symbols, 2-6 segments; cpu: L=18-54, segments of 18)",
@@ -77,9 +72,9 @@ register(
             curriculum_mode="length",
             curriculum_threshold=0.0,
         ),
-        cpu=_merge(_LONG_CPU, dict(task=dict(length=36, num_symbols=8), curriculum=(1, 2, 4))),
-        paper=_merge(
-            _PAPER_SHORT,
+        cpu=merge(_LONG_CPU, dict(task=dict(length=36, num_symbols=8), curriculum=(1, 2, 4))),
+        paper=merge(
+            PAPER_SHORT,
             dict(
                 task=dict(length=120, num_symbols=8),
                 segment_len=60,

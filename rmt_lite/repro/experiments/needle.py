@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from ...run_config import register
-from .base import (
-    _PAPER_SHORT,
-    _merge,
-    _task_experiment,
-    _variant,
-)
+from .base import PAPER_SHORT, merge, task_experiment, variant_of
 
 # A needle in a haystack (beyond the paper: Bulatov et al. 2023, BABILong's qa1): a fact hidden in
 # real text, the question at the end, one answer token; the sample grows at a fixed segment length
@@ -19,7 +14,7 @@ from .base import (
 # in 300 steps (110 s). The cpu profile is the fact alone; distractors are a parameter.
 _NEEDLE_CPU = dict(length=128, num_facts=1, num_distractors=0, num_names=4, num_places=4, text_vocab=1000)
 register(
-    _task_experiment(
+    task_experiment(
         "needle",
         "a needle in a haystack: where did the person go last (bAbI qa1 in real text; beyond the paper)",
         "acc",
@@ -45,8 +40,8 @@ register(
             eval_size=256,
             test_size=500,
         ),
-        paper=_merge(
-            _PAPER_SHORT,
+        paper=merge(
+            PAPER_SHORT,
             dict(
                 task={**_NEEDLE_CPU, "length": 7 * 128},
                 segment_len=128,
@@ -65,7 +60,7 @@ register(
 # sample, so a longer test sample asks for more segments, not more symbols per memory slot (copy
 # does: its memory fills up). The queue trains rmt on 64, 128 and 192 tokens (2, 4 and 6 segments).
 register(
-    _variant(
+    variant_of(
         "needle",
         "needle_lengths",
         "the needle trained on 2, 4 or 6 segments, then tested up to twice as long (claim 10)",
@@ -76,7 +71,7 @@ register(
 # Why the memory drops late needle facts (issue 31): rmt on the needle with one change at a time
 # from the profile (the queue's needle_memory runs), tested on up to 128 segments like the profile's.
 register(
-    _variant(
+    variant_of(
         "needle",
         "needle_memory",
         "the needle with one change at a time (more training segments, longer training): why late facts are lost",

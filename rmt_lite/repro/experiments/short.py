@@ -4,72 +4,64 @@ equations (section 4.3), with their smaller variants."""
 from __future__ import annotations
 
 from ...run_config import register
-from .base import (
-    _COPY_PAPER,
-    _COPY_SMOKE,
-    _PAPER_SHORT,
-    _merge,
-    _short_cpu,
-    _task_experiment,
-    _variant,
-)
+from .base import COPY_PAPER, COPY_SMOKE, PAPER_SHORT, merge, short_cpu, task_experiment, variant_of
 
 _QUAD = dict(root_range=99, k_max=10, no_root_fraction=0.2, chunk_len=30)  # data_gen defaults = the paper
 
 
 register(
-    _task_experiment(
+    task_experiment(
         "copy",
         "copy: read L symbols, write them twice (paper Fig. 4: L=24, 72 tokens)",
         "acc",
-        smoke=_COPY_SMOKE,
-        cpu=_short_cpu(24, steps=1800, eval_interval=100, curriculum=(1, 2, 3)),
-        paper=_COPY_PAPER,
+        smoke=COPY_SMOKE,
+        cpu=short_cpu(24, steps=1800, eval_interval=100, curriculum=(1, 2, 3)),
+        paper=COPY_PAPER,
         source="short_synthetic+MT.csv (copy, tgt_len 24: 3 segments; RMT 24 memory tokens)",
         length_factor=3,
     )
 )
 register(
-    _task_experiment(
+    task_experiment(
         "reverse",
         "reverse: read L symbols, write them backwards (paper Fig. 4: L=24, 48 tokens)",
         "acc",
-        smoke=_COPY_SMOKE,
-        cpu=_short_cpu(24, steps=1800, eval_interval=100, curriculum=(1, 2)),
-        paper=_merge(_COPY_PAPER, dict(patience=10)),
+        smoke=COPY_SMOKE,
+        cpu=short_cpu(24, steps=1800, eval_interval=100, curriculum=(1, 2)),
+        paper=merge(COPY_PAPER, dict(patience=10)),
         source="short_synthetic+MT.csv (reverse, tgt_len 24: 2 segments; patience 8-10)",
         length_factor=2,
     )
 )
 # The earlier cpu profile (L=12), kept so that its records stay readable: a small variant, not a claim.
 register(
-    _task_experiment(
+    task_experiment(
         "copy_small",
         "copy at half the paper's length (L=12, 36 tokens): the earlier cpu profile",
         "acc",
-        smoke=_COPY_SMOKE,
-        cpu=_short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2, 3)),
-        paper=_COPY_PAPER,
+        smoke=COPY_SMOKE,
+        cpu=short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2, 3)),
+        paper=COPY_PAPER,
         source="as copy, at L=12",
         length_factor=3,
         task_name="copy",
     )
 )
 register(
-    _task_experiment(
+    task_experiment(
         "reverse_small",
         "reverse at half the paper's length (L=12, 24 tokens): the earlier cpu profile",
         "acc",
-        smoke=_COPY_SMOKE,
-        cpu=_short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2)),
-        paper=_merge(_COPY_PAPER, dict(patience=10)),
+        smoke=COPY_SMOKE,
+        cpu=short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2)),
+        paper=merge(COPY_PAPER, dict(patience=10)),
         source="as reverse, at L=12",
         length_factor=2,
         task_name="reverse",
     )
 )
 register(
-    _task_experiment(
+    task_experiment(
         "retrieval",
         "associative retrieval, 4 key-value pairs (10 input tokens; paper Fig. 4)",
         "acc",
@@ -93,8 +85,8 @@ register(
             min_lr=1e-4,
             target=0.999,
         ),
-        paper=_merge(
-            _PAPER_SHORT,
+        paper=merge(
+            PAPER_SHORT,
             dict(
                 task=dict(num_pairs=4),
                 segment_len=5,
@@ -113,7 +105,7 @@ register(
 # where no memory is needed and xl is a plain transformer, so that any slowdown comes from the
 # memory tokens themselves; no curriculum, evaluation every 100 steps to time the jump.
 register(
-    _variant(
+    variant_of(
         "retrieval",
         "retrieval_study",
         "associative retrieval on one segment: what slows rmt down where memory is not needed",
@@ -125,7 +117,7 @@ register(
 # three times the budget (rmt at 3 segments: about 0.5 s a step, 75 minutes a run); xl stops at
 # its target, so both models get the same chance.
 register(
-    _variant(
+    variant_of(
         "retrieval",
         "retrieval_long",
         "associative retrieval with three times the cpu budget: where rmt's accuracy settles",
@@ -133,7 +125,7 @@ register(
     )
 )
 register(
-    _task_experiment(
+    task_experiment(
         "quadratic",
         "quadratic equations: six 30-token chunks, answer in the last (paper section 4.3)",
         "answer_acc",
@@ -148,9 +140,7 @@ register(
             eval_size=128,
             test_size=500,
         ),
-        paper=_merge(
-            _PAPER_SHORT, dict(task=_QUAD, segment_len=30, mem_size=30, n_layers=6, patience=10, steps=600_000)
-        ),
+        paper=merge(PAPER_SHORT, dict(task=_QUAD, segment_len=30, mem_size=30, n_layers=6, patience=10, steps=600_000)),
         source="res_square_equations.csv (tgt_len 30 = 6 segments, 30 memory tokens, 6 layers; 6 heads -> 4)",
     )
 )
@@ -165,7 +155,7 @@ register(
 # nothing: 0.20 and 0.24); 3000 steps are about 24 minutes for the transformer and 27 for rmt (the
 # paper-range records: 0.47 and 0.54 s a step).
 register(
-    _variant(
+    variant_of(
         "quadratic",
         "quadratic_small",
         "quadratic equations with roots in -25..25 (the paper: -99..99): claim 5 at a size a CPU learns",

@@ -420,7 +420,11 @@ def test_the_committed_generalisation_records_load_with_their_factors():
     if gen.empty:
         pytest.skip("no committed generalisation records")
     for (experiment, _), g in gen.groupby(["experiment", "run_id"]):
-        assert sorted(g["factor"]) == sorted(generalisation.EXPERIMENTS[experiment])
+        factors = generalisation.EXPERIMENTS[experiment]
+        if experiment == "needle_memory":  # tested as far as the profile's runs were, not farther
+            trained = int(g.loc[g["factor"] == 1, "segments"].iloc[0])
+            factors = [f for f in factors if f * trained <= generalisation.NEEDLE_FARTHEST]
+        assert sorted(g["factor"]) == sorted(factors)
         assert g.loc[g["factor"] == 1, "trained"].all() and not g.loc[g["factor"] > 1, "trained"].any()
     v = claims.fixed_memory_capacity(pd.DataFrame(), gen)
     assert v.verdict != claims.NOT_RUN and "x1.5" in v.ours

@@ -109,7 +109,8 @@ def stated_memory(model: str, mem_size: int) -> int:
     return int(mem_size) if remembers(model) else 0
 
 
-def _allowed(name: str, value, allowed: str) -> ValueError:
+def not_allowed(name: str, value, allowed: str) -> ValueError:
+    """The error of every check in the package: it names the parameter, the value and what is allowed."""
     return ValueError(f"{name}={value!r} is not allowed: {allowed}")
 
 
@@ -151,57 +152,57 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise _allowed("variant", self.variant, f"one of {', '.join(VARIANTS)}")
+            raise not_allowed("variant", self.variant, f"one of {', '.join(VARIANTS)}")
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "d_ff"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise _allowed(name, value, "a positive integer")
+                raise not_allowed(name, value, "a positive integer")
         for name in ("num_mem_tokens", "mem_len", "num_classes", "mem_pos_gap"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise _allowed(name, value, "an integer >= 0")
+                raise not_allowed(name, value, "an integer >= 0")
         if self.d_model % self.n_heads:
-            raise _allowed("n_heads", self.n_heads, f"a divisor of d_model={self.d_model}")
+            raise not_allowed("n_heads", self.n_heads, f"a divisor of d_model={self.d_model}")
         if (self.d_model // self.n_heads) % 2:
-            raise _allowed(
+            raise not_allowed(
                 "n_heads", self.n_heads, "a value giving an even head width (d_model/n_heads) for rotary positions"
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise _allowed("dropout", self.dropout, "a float in [0, 1)")
+            raise not_allowed("dropout", self.dropout, "a float in [0, 1)")
         if self.rope_base <= 1.0:
-            raise _allowed("rope_base", self.rope_base, "a float > 1")
+            raise not_allowed("rope_base", self.rope_base, "a float > 1")
         if self.mem_init not in MEM_INITS:
-            raise _allowed("mem_init", self.mem_init, f"one of {', '.join(MEM_INITS)}")
+            raise not_allowed("mem_init", self.mem_init, f"one of {', '.join(MEM_INITS)}")
         std = self.mem_init_std
         if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 < std < float("inf"):
-            raise _allowed("mem_init_std", self.mem_init_std, "a finite number > 0")
+            raise not_allowed("mem_init_std", self.mem_init_std, "a finite number > 0")
         v = self.variant
         if not REGISTRY[v].memory and self.num_mem_tokens:
-            raise _allowed(
+            raise not_allowed(
                 "num_mem_tokens",
                 self.num_mem_tokens,
                 f"0 for variant={v!r}, which has no memory tokens (use rmt, mt or rmt_xl)",
             )
         if REGISTRY[v].memory and not REGISTRY[v].memory_optional and self.num_mem_tokens == 0:
-            raise _allowed("num_mem_tokens", 0, f"an integer >= 1 for variant={v!r}")
+            raise not_allowed("num_mem_tokens", 0, f"an integer >= 1 for variant={v!r}")
         if not REGISTRY[v].cache and self.mem_len:
-            raise _allowed("mem_len", self.mem_len, f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
+            raise not_allowed("mem_len", self.mem_len, f"0 for variant={v!r}, which has no XL cache (use xl or rmt_xl)")
         if REGISTRY[v].cache and self.mem_len == 0:
-            raise _allowed("mem_len", 0, f"an integer >= 1 for variant={v!r}")
+            raise not_allowed("mem_len", 0, f"an integer >= 1 for variant={v!r}")
         if self.mem_pos_gap and (self.has_cache or not self.has_memory):
-            raise _allowed(
+            raise not_allowed(
                 "mem_pos_gap",
                 self.mem_pos_gap,
                 f"0 for variant={v!r} (a gap needs memory tokens and no XL cache: rmt or mt)",
             )
         if self.read_mem_from_cache and not (REGISTRY[v].memory and REGISTRY[v].cache):
-            raise _allowed("read_mem_from_cache", True, f"False for variant={v!r} (only rmt_xl has both)")
+            raise not_allowed("read_mem_from_cache", True, f"False for variant={v!r} (only rmt_xl has both)")
         if self.encoder and not REGISTRY[v].encoder:
-            raise _allowed("encoder", True, f"False for variant={v!r} (encoder mode serves transformer and rmt)")
+            raise not_allowed("encoder", True, f"False for variant={v!r} (encoder mode serves transformer and rmt)")
         if self.encoder and self.num_classes < 2:
-            raise _allowed("num_classes", self.num_classes, "an integer >= 2 in encoder mode")
+            raise not_allowed("num_classes", self.num_classes, "an integer >= 2 in encoder mode")
         if not self.encoder and self.num_classes:
-            raise _allowed("num_classes", self.num_classes, "0 unless encoder=True")
+            raise not_allowed("num_classes", self.num_classes, "0 unless encoder=True")
 
     @property
     def has_memory(self) -> bool:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from .config import not_allowed as _err
+
 if TYPE_CHECKING:
     from .run_config import RunConfig
-
-
-def _err(name, value, allowed):
-    return ValueError(f"{name}={value!r} is not allowed: {allowed}")
 
 
 def _adapt_curriculum(cfg: RunConfig) -> RunConfig:

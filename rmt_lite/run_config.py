@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .config import ENCODER_VARIANTS, REGISTRY, VARIANTS, ModelConfig
+from .config import not_allowed as _err
 from .curriculum import _adapt_curriculum, _check_segments, sample_len
 
 PROFILES = ("smoke", "cpu", "paper")
@@ -21,10 +22,6 @@ KINDS = ("task", "lm", "classification")
 SCHEDULES = ("constant", "cosine", "plateau")
 CURRICULUM_MODES = ("segments", "length")
 MAX_SEED = 2**63  # torch seeds its generators with 64-bit integers
-
-
-def _err(name: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{name}={value!r} is not allowed: {allowed}")
 
 
 # ------------------------------------------------------------------------------------------------

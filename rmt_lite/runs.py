@@ -324,24 +324,23 @@ def load_model(folder: str | Path, device: str = "cpu") -> tuple[MemoryTransform
     with the committed results too), else the ``weights.pt`` shipped before it. Checkpoints are read
     with ``weights_only=True``; the RunConfig is None for a model saved on its own."""
     folder = Path(folder)
-    if (folder / CHECKPOINT).exists() or not (folder / SAVED).exists():
-        path = folder / CHECKPOINT if (folder / CHECKPOINT).exists() else folder / WEIGHTS
-        if not path.exists():
-            raise ValueError(
-                f"folder={str(folder)!r} is not allowed: it holds none of {CHECKPOINT}, {SAVED} "
-                f"(save_model) or {WEIGHTS}"
-            )
-        ck = read_checkpoint(path)
+    found = next((name for name in (CHECKPOINT, SAVED, WEIGHTS) if (folder / name).exists()), None)
+    if found is None:
+        raise ValueError(
+            f"folder={str(folder)!r} is not allowed: it holds none of {CHECKPOINT}, {SAVED} (save_model) or {WEIGHTS}"
+        )
+    if found == SAVED:
+        from safetensors.torch import load_model as read
+
+        model = MemoryTransformer(ModelConfig.from_dict(json.loads((folder / MODEL_CONFIG).read_text())))
+        read(model, str(folder / SAVED))  # copies into float32 parameters: a float16 file comes back as float32
+        saved = folder / CONFIG
+        cfg = RunConfig.from_dict(json.loads(saved.read_text())) if saved.exists() else None
+    else:
+        ck = read_checkpoint(folder / found)
         cfg = RunConfig.from_dict(json.loads(ck["config"]))
         model = MemoryTransformer(ModelConfig.from_dict(json.loads(ck["model_config"])))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
-        return model.to(get_device(device)).eval(), cfg
-    from safetensors.torch import load_model as read
-
-    model = MemoryTransformer(ModelConfig.from_dict(json.loads((folder / MODEL_CONFIG).read_text())))
-    read(model, str(folder / SAVED))  # copies into float32 parameters: a float16 file comes back as float32
-    saved = folder / CONFIG
-    cfg = RunConfig.from_dict(json.loads(saved.read_text())) if saved.exists() else None
     return model.to(get_device(device)).eval(), cfg
 
 

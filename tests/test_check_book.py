@@ -71,6 +71,40 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
     )
 
 
+@needs_browser
+def test_the_prose_names_no_identifier_no_edited_commit_and_links_its_chapters(tmp_path):
+    html, shots = tmp_path / "html", tmp_path / "shots"
+    (html / "notebooks").mkdir(parents=True)
+    (html / "fig.png").write_bytes(PNG)
+    figure = '<div class="cell_output"><img src="../fig.png"></div>'
+
+    def article(body: str) -> str:
+        return page(f'<article class="bd-article">{figure}{body}</article>')
+
+    pages = {
+        "01_clean": article(  # identifiers in code, a linked chapter, smoke output folded: all fine
+            '<p>Pass <code><span class="pre">ENWIK8_PATH</span></code>; see <a href="x.html">chapter 2</a>; '
+            "memory M_0.</p><details><summary>Run it</summary>"
+            '<div class="cell_output"><pre>this run: profile=smoke</pre></div></details>'
+        ),
+        "02_identifier": article("<p>each model of FRESH_MODELS is trained</p>"),
+        "03_unlinked": article("<p>as chapter 4 shows</p>"),
+        "04_dirty": article("<table><caption>3 runs, commits 1465d1c+dirty</caption><tr><td>1</td></tr></table>"),
+        "05_smoke": article('<div class="cell_output"><pre>this run: profile=smoke, seed=0</pre></div>'),
+    }
+    for name, body in pages.items():
+        (html / "notebooks" / f"{name}.html").write_text(body)
+    problems = book.check_pages(html, shots)
+    assert sorted({p.split(":")[0] for p in problems}) == [f"notebooks/{n}.html" for n in sorted(pages)[1:]], problems
+    for name, what in [
+        ("02_identifier", "code identifiers in the prose: FRESH_MODELS"),
+        ("03_unlinked", "not links: chapter 4"),
+        ("04_dirty", "local edits is named: 1465d1c+dirty"),
+        ("05_smoke", "1 smoke-run output(s) outside a folded block"),
+    ]:
+        assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
+
+
 def test_an_unbuilt_book_is_an_error(tmp_path):
     with pytest.raises(book.BookError, match="no pages"):
         book.check_pages(tmp_path, tmp_path / "shots")

@@ -83,3 +83,12 @@ def test_provenance_line_counts_runs_and_names_seeds_and_commits():
     many = pd.DataFrame([dict(profile="cpu", seed=s, git_sha=f"c{s}") for s in range(5)])
     assert provenance.records_provenance(many, "r") == "r: 5 runs, profile=cpu, seeds 0-4, commits c0,c1,c2 +2 more"
     assert provenance.records_provenance(pd.DataFrame(), "r") == "r: no runs"
+
+
+def test_provenance_line_counts_runs_from_uncommitted_code_instead_of_naming_them():
+    mixed = pd.DataFrame([dict(profile="cpu", seed=s, git_sha=sha) for s, sha in enumerate(["a1", "b2+dirty", "c3+dirty"])])
+    line = provenance.records_provenance(mixed, "r")
+    assert line == "r: 3 runs, profile=cpu, seeds 0-2, commit a1, 2 from uncommitted code"
+    edited = pd.DataFrame([dict(profile="cpu", seed=0, git_sha="b2+dirty")])
+    assert "+dirty" not in provenance.records_provenance(edited, "r")
+    assert provenance.records_provenance(edited, "r").endswith("all from uncommitted code")

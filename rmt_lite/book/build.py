@@ -302,7 +302,22 @@ PAGE_PROBLEMS_JS = """() => {
   const room = column ? column.getBoundingClientRect().width + 16 : Infinity;
   const wide = Array.from(document.querySelectorAll('article table')).filter(visible)
     .filter(t => t.innerText.trim() && t.getBoundingClientRect().width > room).length;
-  return {broken, figures, params, traceback, glue, rawMath, wide};
+  // prose: visible text outside code, maths and links, where a reader meets identifiers and references
+  const prose = [];
+  if (column) {
+    const walker = document.createTreeWalker(column, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (el.closest('code, pre, kbd, .math, .cell_input, .cell_output, script, style, .headerlink') || !visible(el)) continue;
+      prose.push([n.textContent, !!el.closest('a')]);
+    }
+  }
+  const identifiers = prose.map(([t]) => t.match(/\\b[A-Z]{2,}(?:_[A-Z0-9]+)+\\b/g) || []).flat();
+  const unlinked = prose.filter(([t, link]) => !link).map(([t]) => t.match(/\\b[Cc]hapters? \\d+\\b/g) || []).flat();
+  const dirty = (column ? column.innerText : '').match(/\\b[0-9a-f]{7,40}\\+dirty\\b/g) || [];
+  const smoke = Array.from(document.querySelectorAll('article .cell_output')).filter(visible)
+    .filter(o => /profile=smoke|smoke run/.test(o.innerText)).length;
+  return {broken, figures, params, traceback, glue, rawMath, wide, identifiers, unlinked, dirty, smoke};
 }"""
 
 
@@ -330,7 +345,9 @@ def _own_error(message) -> bool:
 def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[str]:
     """Open every page of the built book in headless Chromium; return what is wrong with each (a
     console error, a broken image, a visible traceback, parameters cell or glue role, maths left as
-    raw TeX, a table wider than the text column, a chapter without a figure) and write one
+    raw TeX, a table wider than the text column, a code identifier in the prose, a chapter reference
+    that is not a link, a commit with local edits, smoke-run output left open, a chapter without a
+    figure) and write one
     full-page screenshot per page under ``shots``."""
     from playwright.sync_api import sync_playwright
 
@@ -378,6 +395,14 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
                 problems.append(f"{name}: {found['wide']} table(s) wider than the text column")
             if found["rawMath"]:
                 problems.append(f"{name}: {found['rawMath']} formula(s) show as raw TeX (MathJax did not typeset them)")
+            if found["identifiers"]:
+                problems.append(f"{name}: code identifiers in the prose: {', '.join(sorted(set(found['identifiers'])))}")
+            if found["unlinked"]:
+                problems.append(f"{name}: chapter references that are not links: {', '.join(found['unlinked'])}")
+            if found["dirty"]:
+                problems.append(f"{name}: a commit with local edits is named: {', '.join(sorted(set(found['dirty'])))}")
+            if found["smoke"]:
+                problems.append(f"{name}: {found['smoke']} smoke-run output(s) outside a folded block")
             if name.startswith("notebooks/") and not found["figures"]:
                 problems.append(f"{name}: a chapter without a figure")
         chromium.close()

@@ -24,14 +24,20 @@ def format_seeds(seeds: Iterable) -> str:
 
 def records_provenance(records: pd.DataFrame, where: str) -> str:
     """One line naming where a table of runs comes from, its profile(s), seeds, number of runs and
-    commits: the stamp under a figure. ``records`` needs the columns profile, seed and git_sha."""
+    commits: the stamp under a figure. ``records`` needs the columns profile, seed and git_sha. A run
+    trained from a tree with local edits (a sha ending in ``+dirty``) names no commit: it is counted,
+    not listed."""
     if records is None or len(records) == 0:
         return f"{where}: no runs"
     profiles = ",".join(sorted(set(records["profile"].astype(str))))
-    commits = sorted(set(records["git_sha"].astype(str)))
+    shas = records["git_sha"].astype(str)
+    edited = int(shas.str.endswith("+dirty").sum())
+    commits = sorted(set(shas[~shas.str.endswith("+dirty")]))
     shown = ",".join(commits[:3]) + (f" +{len(commits) - 3} more" if len(commits) > 3 else "")
     n, seeds = len(records), format_seeds(records["seed"])
-    return (
-        f"{where}: {n} run{'s' if n != 1 else ''}, profile={profiles}, "
-        f"seed{'s' if records['seed'].nunique() > 1 else ''} {seeds}, commit{'s' if len(commits) > 1 else ''} {shown}"
-    )
+    line = f"{where}: {n} run{'s' if n != 1 else ''}, profile={profiles}, seed{'s' if records['seed'].nunique() > 1 else ''} {seeds}"
+    if commits:
+        line += f", commit{'s' if len(commits) > 1 else ''} {shown}"
+    if edited:
+        line += f", {edited} from uncommitted code" if commits else ", all from uncommitted code"
+    return line

@@ -212,17 +212,15 @@ def choose_records(
     *,
     committed_profile: str,
     profile: str,
-    results_dir: str | Path,
     fresh_provenance: str,
 ) -> Shown:
-    """The committed records (``committed``, profile ``committed_profile``, read from
-    ``results_dir``) when there are any; otherwise the notebook's own ``fresh`` runs at
+    """The committed records (``committed``, profile ``committed_profile``) when there are any; otherwise the notebook's own ``fresh`` runs at
     ``profile``, whose provenance line says that a smoke run says nothing about the paper."""
     if len(committed):
         return Shown(
             committed,
             f"ours ({committed_profile})",
-            records_provenance(committed, str(results_dir)),
+            records_provenance(committed, "committed records"),
             True,
             committed_profile,
         )

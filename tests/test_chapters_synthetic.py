@@ -386,9 +386,7 @@ def test_choose_records_prefers_committed_and_marks_a_smoke_run():
     assert not shown.committed and shown.records is fresh and "says nothing about the paper" in shown.provenance
     assert shown.title_suffix == " (smoke run, not a result)"
     committed = frame(record(seed=0), record(seed=1))
-    shown = cs.choose_records(
-        committed, fresh, committed_profile="cpu", profile="smoke", fresh_provenance="x"
-    )
+    shown = cs.choose_records(committed, fresh, committed_profile="cpu", profile="smoke", fresh_provenance="x")
     assert shown.committed and shown.records is committed and shown.title_suffix == ""
     assert "seeds 0,1" in shown.provenance and shown.name == "ours (cpu)"
 

@@ -86,7 +86,8 @@ def test_provenance_line_counts_runs_and_names_seeds_and_commits():
 
 
 def test_provenance_line_counts_runs_from_uncommitted_code_instead_of_naming_them():
-    mixed = pd.DataFrame([dict(profile="cpu", seed=s, git_sha=sha) for s, sha in enumerate(["a1", "b2+dirty", "c3+dirty"])])
+    shas = ["a1", "b2+dirty", "c3+dirty"]
+    mixed = pd.DataFrame([dict(profile="cpu", seed=s, git_sha=sha) for s, sha in enumerate(shas)])
     line = provenance.records_provenance(mixed, "r")
     assert line == "r: 3 runs, profile=cpu, seeds 0-2, commit a1, 2 from uncommitted code"
     edited = pd.DataFrame([dict(profile="cpu", seed=0, git_sha="b2+dirty")])

@@ -308,7 +308,8 @@ PAGE_PROBLEMS_JS = """() => {
     const walker = document.createTreeWalker(column, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const el = n.parentElement;
-      if (el.closest('code, pre, kbd, .math, .cell_input, .cell_output, script, style, .headerlink') || !visible(el)) continue;
+      const skip = 'code, pre, kbd, .math, .cell_input, .cell_output, script, style, .headerlink';
+      if (el.closest(skip) || !visible(el)) continue;
       prose.push([n.textContent, !!el.closest('a')]);
     }
   }
@@ -396,7 +397,8 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
             if found["rawMath"]:
                 problems.append(f"{name}: {found['rawMath']} formula(s) show as raw TeX (MathJax did not typeset them)")
             if found["identifiers"]:
-                problems.append(f"{name}: code identifiers in the prose: {', '.join(sorted(set(found['identifiers'])))}")
+                names = ", ".join(sorted(set(found["identifiers"])))
+                problems.append(f"{name}: code identifiers in the prose: {names}")
             if found["unlinked"]:
                 problems.append(f"{name}: chapter references that are not links: {', '.join(found['unlinked'])}")
             if found["dirty"]:

@@ -35,7 +35,8 @@ def records_provenance(records: pd.DataFrame, where: str) -> str:
     commits = sorted(set(shas[~shas.str.endswith("+dirty")]))
     shown = ",".join(commits[:3]) + (f" +{len(commits) - 3} more" if len(commits) > 3 else "")
     n, seeds = len(records), format_seeds(records["seed"])
-    line = f"{where}: {n} run{'s' if n != 1 else ''}, profile={profiles}, seed{'s' if records['seed'].nunique() > 1 else ''} {seeds}"
+    plural = "s" if records["seed"].nunique() > 1 else ""
+    line = f"{where}: {n} run{'s' if n != 1 else ''}, profile={profiles}, seed{plural} {seeds}"
     if commits:
         line += f", commit{'s' if len(commits) > 1 else ''} {shown}"
     if edited:

@@ -214,8 +214,9 @@ def choose_records(
     profile: str,
     fresh_provenance: str,
 ) -> Shown:
-    """The committed records (``committed``, profile ``committed_profile``) when there are any; otherwise the notebook's own ``fresh`` runs at
-    ``profile``, whose provenance line says that a smoke run says nothing about the paper."""
+    """The committed records (``committed``, profile ``committed_profile``) when there are any;
+    otherwise the notebook's own ``fresh`` runs at ``profile``, whose provenance line says that a
+    smoke run says nothing about the paper."""
     if len(committed):
         return Shown(
             committed,

@@ -135,7 +135,7 @@ def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float
 
 # ---------------------------------------------------------------------------------------------
 # the parts
-# The targets, each a ratio measured within one run (book/benchmarks.md): name -> (bound, "at least" / "at most").
+# The targets, each a ratio measured within one run (results/bench/README.md): name -> (bound, "at least" / "at most").
 TARGETS = {
     "rmt tokens/s / peer's, 1 thread": (2.0, "at least"),
     "rmt tokens/s / peer's, 2 threads": (2.0, "at least"),
@@ -401,7 +401,7 @@ def profile_step(steps: int = 5, warmup: int = 3) -> str:
 
 
 def markdown_tables(out_dir: str | Path) -> str:
-    """The committed CSV files of ``out_dir`` as Markdown tables (for book/benchmarks.md)."""
+    """The committed CSV files of ``out_dir`` as Markdown tables (for results/bench/README.md)."""
     out_dir = Path(out_dir)
     parts = []
     for name in (*PARTS, "targets"):

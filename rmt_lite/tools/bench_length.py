@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         from .measure import machine
 
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        about = dict(git_sha=git_sha(), date=when, threads=args.threads, batch=args.batch, limit_s=args.limit)
+        about = dict(git_sha=git_sha(), date=when, threads=args.threads, clock="wall", batch=args.batch)
+        about["limit_s"] = args.limit
         atomic_write_json(out / "length.json", about | dict(machine=machine()))
     return 0
 

@@ -646,3 +646,22 @@ def test_the_word_runs_trained_longer_replace_the_first_ones_once_a_seed_has_all
     longer = first + rows("lm_words_long", {"transformer": 150.0, "xl": 141.0, "rmt": 140.0})
     assert set(claims.lm_runs(pd.DataFrame(longer))["experiment"]) == {"lm_words_long"}
     assert claims.language_modelling(pd.DataFrame(longer)).verdict == "holds (tentative: 1 seed)"
+
+
+def test_depth_gaps_compare_depth_0_with_the_best_deeper_run_of_each_seed():
+    rows = [
+        ("lm_bytes_long", "rmt", 0, 0, 2.08),
+        ("lm_bytes_long", "rmt", 0, 1, 2.05),
+        ("lm_bytes_long", "rmt", 0, 2, 2.06),
+        ("lm_bytes_long", "rmt", 1, 0, 2.07),
+        ("lm_bytes_long", "rmt", 1, 2, 2.08),  # deeper is worse in this seed
+        ("lm_bytes_long", "rmt", 2, 2, 2.00),  # no depth 0: not compared
+        ("lm_bytes_long", "xl", 0, 2, 1.90),  # not rmt
+        ("lm_words", "rmt", 0, 0, 220.0),  # another corpus
+    ]
+    runs = pd.DataFrame(rows, columns=["experiment", "model", "seed", "bptt_depth", "value"])
+    gaps = claims.depth_gaps(runs, "lm_bytes")
+    assert sorted(gaps.index) == [0, 1]
+    assert gaps[0] == pytest.approx(0.03) and gaps[1] == pytest.approx(-0.01)
+    assert claims.depth_gaps(runs, "lm_words").empty  # depth 0 alone
+    assert claims.depth_gaps(runs.iloc[0:0], "lm_bytes").empty

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .language import LM_METRICS, bptt_depth_matters, classification, language_modelling, lm_runs
+from .language import LM_METRICS, bptt_depth_matters, classification, depth_gaps, language_modelling, lm_runs
 from .lengths import FAR, beyond_trained, fixed_memory_capacity, needle_far_beyond
 from .rule import (
     AHEAD,
@@ -96,6 +96,7 @@ __all__ = [
     "clean",
     "classification",
     "combine",
+    "depth_gaps",
     "every",
     "fixed_memory_capacity",
     "language_modelling",

@@ -208,6 +208,20 @@ def regime(records: pd.DataFrame) -> str:
     return text
 
 
+def depth_gaps(runs: pd.DataFrame, experiment_prefix: str) -> pd.Series:
+    """Per seed (the seeds with rmt at depth 0 and at a deeper depth among ``runs``, the frame of
+    :func:`lm_runs`, of the experiments whose name starts with ``experiment_prefix``): depth 0's
+    metric minus the best deeper depth's, what claim 7 compares; positive where going back through
+    the memory helps. Empty where no seed has both."""
+    g = runs[(runs["model"] == "rmt") & runs["experiment"].str.startswith(experiment_prefix)] if len(runs) else runs
+    if not len(g):
+        return pd.Series(dtype=float)
+    by_depth = g.pivot_table(index="seed", columns="bptt_depth", values="value")
+    if 0 not in by_depth or len(by_depth.columns) < 2:
+        return pd.Series(dtype=float)
+    return (by_depth[0] - by_depth.drop(columns=0).min(axis=1)).dropna()  # min skips depths a seed lacks
+
+
 def _deeper_ahead(rows: pd.DataFrame) -> pd.Series:
     """Per seed: rmt's best depth of 1 or more below its depth 0."""
     p = _paired(rows, [], "value", "bptt_depth")

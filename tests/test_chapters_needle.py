@@ -30,3 +30,71 @@ def test_the_norm_table_gives_each_seeds_largest_change_from_the_first_segment()
     out = needle.norm_table(norms, at=(1, 3))
     assert list(out.columns) == ["seed", "answered", "after 1", "after 3", "largest change (%)"]
     assert list(out["largest change (%)"]) == [10.0, 0.0] and list(out["after 3"]) == [9.0, 10.0]
+
+
+def settings_data():
+    """Three ways of training (the profile's, a curriculum to 8, fixed steps) in records and their
+    evaluations; an xl run and a run without evaluation that the tables must leave out."""
+    runs = [  # experiment, run_id, seed, curriculum, stop_reason, steps, steps_done, accs from trained length on
+        ("needle", "rmt-s0", 0, "1,2,4", "target", 2000, 300, (1.0, 0.9, 0.5)),
+        ("needle", "rmt-s1", 1, "1,2,4", "target", 2000, 300, (1.0, 1.0, 0.97)),
+        ("needle_memory", "to8-s0", 0, "1,2,4,8", "target", 2000, 400, (1.0, 1.0)),
+        ("needle_memory", "long-s0", 0, "1,2,4", "steps", 6000, 6000, (1.0, 1.0, 1.0)),
+        ("needle_memory", "unevaluated-s1", 1, "1,2,4,8,16", "target", 2000, 500, ()),
+    ]
+    records = pd.DataFrame(
+        [
+            dict(experiment=e, run_id=r, model="rmt", seed=s, curriculum=c, stop_reason=why, steps=n, steps_done=d)
+            for e, r, s, c, why, n, d, _ in runs
+        ]
+        + [dict(experiment="needle", run_id="xl-s0", model="xl", seed=0, curriculum="1,2,4", stop_reason="steps")]
+    )
+    gen = []
+    for e, r, s, c, *_, accs in runs:
+        trained = int(c.split(",")[-1])
+        gen += [
+            dict(experiment=e, run_id=r, seed=s, factor=2**i, segments=trained * 2**i, acc=a)
+            for i, a in enumerate(accs)
+        ]
+    gen.append(dict(experiment="needle", run_id="xl-s0", seed=0, factor=1, segments=4, acc=0.7))
+    return records, pd.DataFrame(gen)
+
+
+def test_the_ways_of_training_the_needle_are_named_ordered_and_tabled_per_run_and_per_way():
+    curves = needle.settings_curves(*settings_data())
+    assert list(dict.fromkeys(curves["trained"])) == [
+        "4 segments, stopped at the target",
+        "curriculum to 8 segments",
+        "4 segments, 6,000 steps",
+    ]  # the unevaluated run and the xl run are left out
+    runs = needle.settings_table(curves, far=(16, 32))
+    assert list(runs["seed"]) == [0, 1, 0, 0] and list(runs["steps"]) == [300, 300, 400, 6000]
+    assert list(runs["at the trained length"]) == [1.0] * 4
+    assert runs["at 16 segments"].tolist() == [0.5, 0.97, 1.0, 1.0] and runs["at 32 segments"].isna().all()
+    summary = needle.settings_summary(curves, segments=16, bar=0.95)
+    assert list(summary["trained"]) == list(dict.fromkeys(curves["trained"]))
+    assert list(summary["seeds at 0.95 or more"]) == ["1 of 2", "1 of 1", "1 of 1"]
+    assert summary["lowest at 16"].iloc[0] == 0.5 and summary["highest at 16"].iloc[0] == 0.97
+    assert (
+        needle.settings_curves(pd.DataFrame(), pd.DataFrame()).empty and needle.settings_summary(pd.DataFrame()).empty
+    )
+
+
+def test_the_figure_of_the_ways_of_training_has_one_panel_each_and_a_line_per_seed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rmt_lite.book.plots import needle as needle_plots
+    from rmt_lite.book.plots import overlapping_texts
+
+    fig = needle_plots.plot_settings(needle.settings_curves(*settings_data()), chance=0.25, provenance="where")
+    assert [ax.get_title().replace("\n", " ") for ax in fig.axes] == [
+        "4 segments, stopped at the target",
+        "curriculum to 8 segments",
+        "4 segments, 6,000 steps",
+    ]
+    assert [len([ln for ln in ax.get_lines() if ln.get_label().startswith("seed")]) for ax in fig.axes] == [2, 1, 1]
+    assert overlapping_texts(fig) == []
+    plt.close(fig)

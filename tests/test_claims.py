@@ -541,6 +541,33 @@ def test_the_needle_claim_compares_far_lengths_with_the_trained_one_seed_by_seed
     assert claims.beyond_trained(pd.DataFrame(), gen).verdict == claims.NOT_RUN
 
 
+def test_the_needle_claim_reads_the_runs_trained_nearest_the_papers_7_segments_once_three_seeds_have_them():
+    def rows(seed, accs, experiment, trained_segments, run_id):
+        factors = (1, 2, 4, 8, 16)
+        return [
+            dict(
+                experiment=experiment,
+                model="rmt",
+                seed=seed,
+                run_id=run_id,
+                factor=f,
+                acc=a,
+                segments=trained_segments * f,
+            )
+            for f, a in zip(factors, accs)
+        ]
+
+    profile = [r for s in range(3) for r in rows(s, [1.0, 1.0, 0.9, 0.5, 0.3], "needle", 4, f"rmt-s{s}")]
+    to_8 = [r for s in range(2) for r in rows(s, [1.0] * 5, "needle_memory", 8, f"to8-s{s}")]
+    to_16 = [r for s in range(3) for r in rows(s, [1.0] * 5, "needle_memory", 16, f"to16-s{s}")]
+    two_seeds = claims.needle_far_beyond(pd.DataFrame(), pd.DataFrame(profile + to_8 + to_16))
+    assert two_seeds.verdict == "does not hold" and "4 training segments" in two_seeds.differs
+    third = rows(2, [1.0, 1.0, 0.99, 0.8, 0.45], "needle_memory", 8, "to8-s2")
+    v = claims.needle_far_beyond(pd.DataFrame(), pd.DataFrame(profile + to_8 + to_16 + third))
+    assert v.verdict == "inconclusive" and "up to 8 segments" in v.differs
+    assert "0.45 at 128 seg" in v.ours and "1.00 at 128 seg" in v.ours
+
+
 def test_records_from_an_edited_tree_are_never_read():
     records = table(task_rows("copy", "transformer", 3, [0.1] * 3), task_rows("copy", "mt", 3, [0.1] * 3))
     records["git_sha"] = ["abc1234"] * 3 + ["abc1234+dirty"] * 3

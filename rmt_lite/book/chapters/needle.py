@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...repro.claims.rule import mean_sd  # how chapter 10 shows a spread over seeds
+from .provenance import format_seeds
 
 EXPERIMENT = "needle_lengths"
 
@@ -86,3 +87,66 @@ def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
         .reset_index()
     )
     return out.drop(columns="part")
+
+
+def setting_of(record: pd.Series) -> str:
+    """How an rmt needle run was trained, in words: its curriculum's last number of segments and
+    whether it stopped at the target or ran a fixed number of steps."""
+    trained = int(str(record["curriculum"]).split(",")[-1])
+    if record["stop_reason"] == "steps":
+        return f"{trained} segments, {int(record['steps']):,} steps"
+    return f"{trained} segments, stopped at the target" if trained == 4 else f"curriculum to {trained} segments"
+
+
+def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy of every rmt run of ``records`` (the needle experiments, ``rmt_lite.load_records``)
+    at each number of segments ``gen`` (``rmt_lite.repro.generalisation.load``) tested it on, with how
+    it was trained (:func:`setting_of`), its steps and an ``order`` that puts the profile's way of
+    training first and fixed numbers of steps last."""
+    if records.empty or gen.empty:
+        return pd.DataFrame()
+    frames = []
+    for _, r in records[records["model"] == "rmt"].iterrows():
+        g = gen[(gen["experiment"] == r["experiment"]) & (gen["run_id"] == r["run_id"])]
+        if len(g):
+            trained = int(g.loc[g["factor"] == 1, "segments"].iloc[0])
+            order = 1000 * int(r["stop_reason"] == "steps") + trained  # fixed numbers of steps after the rest
+            info = dict(trained=setting_of(r), order=order, seed=int(r["seed"]), steps=int(r["steps_done"]))
+            frames.append(g[["segments", "factor", "acc"]].assign(**info, trained_segments=trained))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).sort_values(["order", "seed", "segments"], ignore_index=True)
+
+
+def settings_table(curves: pd.DataFrame, far: Sequence[int] = (32, 128)) -> pd.DataFrame:
+    """One row per run of :func:`settings_curves`: how it was trained, its seed and steps, its
+    accuracy at the trained length and at each number of segments in ``far``."""
+    if curves.empty:
+        return pd.DataFrame()
+    rows = []
+    for (_, seed, trained), g in curves.groupby(["order", "seed", "trained"], sort=True):
+        at = dict(zip(g["segments"], g["acc"]))
+        row = {"trained": trained, "seed": seed, "steps": int(g["steps"].iloc[0])}
+        row["at the trained length"] = at[int(g["trained_segments"].iloc[0])]
+        rows.append(row | {f"at {n} segments": at.get(n, np.nan) for n in far})
+    return pd.DataFrame(rows)
+
+
+def settings_summary(curves: pd.DataFrame, segments: int = 128, bar: float = 0.95) -> pd.DataFrame:
+    """Per way of training in :func:`settings_curves`: the seeds tested at ``segments`` segments,
+    the lowest and highest accuracy there, and how many seeds reach ``bar``."""
+    if curves.empty:
+        return pd.DataFrame()
+    far = curves[curves["segments"] == segments]
+    rows = []
+    for (_, trained), g in far.groupby(["order", "trained"], sort=True):
+        rows.append(
+            {
+                "trained": trained,
+                "seeds": format_seeds(g["seed"]),
+                f"lowest at {segments}": g["acc"].min(),
+                f"highest at {segments}": g["acc"].max(),
+                f"seeds at {bar:.2f} or more": f"{int((g['acc'] >= bar).sum())} of {g['seed'].nunique()}",
+            }
+        )
+    return pd.DataFrame(rows)

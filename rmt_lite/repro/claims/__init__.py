@@ -32,7 +32,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from .language import LM_METRICS, bptt_depth_matters, classification, depth_gaps, language_modelling, lm_runs
-from .lengths import FAR, beyond_trained, fixed_memory_capacity, needle_far_beyond
+from .lengths import FAR, PAPER_TRAINED_SEGMENTS, beyond_trained, fixed_memory_capacity, needle_far_beyond
 from .rule import (
     AHEAD,
     BASELINES,
@@ -84,6 +84,7 @@ __all__ = [
     "MIN_SEEDS",
     "NEAR_ONE",
     "NOT_RUN",
+    "PAPER_TRAINED_SEGMENTS",
     "PARTLY",
     "QUADRATIC_SMALL",
     "RMT",

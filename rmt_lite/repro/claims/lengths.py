@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .rule import CLOSE, NOT_RUN, Verdict, _decide, _spread, every, mean_sd
+from .rule import CLOSE, MIN_SEEDS, NOT_RUN, Verdict, _decide, _spread, every, mean_sd
 
 
 def beyond_trained(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
@@ -93,19 +93,41 @@ def fixed_memory_capacity(records: pd.DataFrame, generalisation: pd.DataFrame | 
 FAR = 16  # the needle "far beyond" its training length: 16 times as many segments or more
 
 
+# The paper trained on up to 7 segments; of issue 31's needle_memory runs, those trained on up to 8
+# are the nearest, and claim 11 reads them once MIN_SEEDS seeds are evaluated (before: the profile's
+# needle runs, trained on 4).
+PAPER_TRAINED_SEGMENTS = 8
+
+
+def _needle_setting(gen: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rmt rows of ``gen`` claim 11 reads, and how that setting differs from the paper's."""
+    rmt = gen[gen["model"] == "rmt"]
+    memory = rmt[rmt["experiment"] == "needle_memory"]
+    trained_on = memory[(memory["factor"] == 1) & (memory["segments"] == PAPER_TRAINED_SEGMENTS)]["run_id"]
+    nearest = memory[memory["run_id"].isin(set(trained_on))]
+    if nearest["seed"].nunique() >= MIN_SEEDS:
+        return nearest, (
+            f"trained on up to {PAPER_TRAINED_SEGMENTS} segments of 32 tokens from scratch, one fact and no "
+            "distractors (the paper: up to 7 of 512, BERT pretrained)"
+        )
+    return rmt[rmt["experiment"] == "needle"], (
+        "4 training segments of 32 tokens, one fact and no distractors (the paper: 7 of 512, BERT pretrained)"
+    )
+
+
 def needle_far_beyond(records: pd.DataFrame, generalisation: pd.DataFrame | None = None) -> Verdict:
-    """Per seed (``rmt_lite.repro.generalisation.load``, experiment ``needle``): rmt's accuracy on
-    samples ``FAR`` or more times as long as its training samples at most ``CLOSE`` below its
-    accuracy at the trained length."""
+    """Per seed (``rmt_lite.repro.generalisation.load``): rmt's accuracy on samples ``FAR`` or more
+    times as long as its training samples at most ``CLOSE`` below its accuracy at the trained
+    length, on the setting :func:`_needle_setting` picks (the runs trained nearest the paper's 7
+    segments once they have three seeds, else the profile's needle runs)."""
     paper_text = (
         "RMT on BERT, trained on up to 7 segments of 512 tokens, answered the needle across 4,096 "
         "segments, about 2M tokens (Bulatov et al. 2023; BABILong, Kuratov et al. 2024: up to 11M)"
     )
     gen = generalisation if generalisation is not None else pd.DataFrame()
-    if len(gen):
-        gen = gen[(gen["experiment"] == "needle") & (gen["model"] == "rmt")]
     if gen.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
+    gen, setting = _needle_setting(gen)
     texts, oks = [], []
     for seed, g in gen.sort_values("factor").groupby("seed"):
         at = dict(zip(g["factor"], g["acc"]))
@@ -129,5 +151,5 @@ def needle_far_beyond(records: pd.DataFrame, generalisation: pd.DataFrame | None
         _decide([every(pd.Series(oks))], len(oks)),
         "about 2M tokens answered",
         f"{int(far['segments'].max())} seg: rmt {mean_sd(far['acc'])}",
-        "4 training segments of 32 tokens, one fact and no distractors (the paper: 7 of 512, BERT pretrained)",
+        setting,
     )

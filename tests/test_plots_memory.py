@@ -3,6 +3,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -211,3 +212,24 @@ def test_needle_memory_records_load_back_one_row_per_sample(tmp_path):
     back = needle_analysis.load_needle_memory(tmp_path)
     assert len(back) == len(record["samples"]["answered"]) and set(back["seed"]) == {1}
     assert back["answered"].tolist() == record["samples"]["answered"]
+
+
+def test_the_probe_command_takes_any_finished_needle_run_and_files_it_under_its_experiment(tmp_path, monkeypatch):
+    from rmt_lite.runs import train_experiment
+
+    over = {"steps": 2, "eval_interval": 2, "warmup_steps": 0}
+    run = train_experiment("needle_memory", "rmt", "smoke", 0, over, out_dir=tmp_path / "runs", log=lambda line: None)
+    asked, probe = [], needle_analysis.needle_memory
+
+    def small(model, cfg, length, **kw):  # the probe itself is tested above; here: which run, which length
+        asked.append((cfg.experiment, length))
+        return probe(model, cfg, 2 * cfg.task["length"], n_train=20, n_test=10)
+
+    monkeypatch.setattr(needle_analysis, "needle_memory", small)
+    assert needle_analysis.main(["--results", str(tmp_path), "--run", str(run.run_dir)]) == 0
+    profile_length = resolve("needle", "rmt", "cpu").task["length"]
+    assert asked == [("needle_memory", needle_analysis.NEEDLE_FACTOR * profile_length)]
+    back = needle_analysis.load_needle_memory(tmp_path, "needle_memory")
+    assert len(back) and set(back["run_id"]) == {Path(run.run_dir).name}
+    assert needle_analysis.load_needle_memory(tmp_path).empty  # the profile's probes are filed apart
+    assert needle_analysis.main(["--results", str(tmp_path), "--run", str(tmp_path / "missing")]) == 0  # skipped

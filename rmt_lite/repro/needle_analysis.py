@@ -64,14 +64,15 @@ def needle_memory(
     return df[use_te.numpy()].assign(segments=n).reset_index(drop=True)
 
 
-def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, **kw) -> dict:
-    """:func:`needle_memory` of one committed needle ``rmt`` run at ``factor`` times its trained
-    length, with where it comes from (written by ``python -m rmt_lite.repro.needle_analysis``)."""
+def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, length: int | None = None, **kw) -> dict:
+    """:func:`needle_memory` of one committed needle ``rmt`` run at ``length`` tokens (by default
+    ``factor`` times its trained length), with where it comes from (written by ``python -m
+    rmt_lite.repro.needle_analysis``)."""
     from ..runs import load_model
     from ..utils import git_sha
 
     model, cfg = load_model(run_dir, device="cpu")
-    length = factor * int(cfg.task["length"])
+    length = length or factor * int(cfg.task["length"])
     df = needle_memory(model, cfg, length, **kw)
     record = RunRecord.load(Path(run_dir) / RECORD)
     meta = dict(experiment=cfg.experiment, model=cfg.model, seed=cfg.seed, profile=cfg.profile, run_id=record.run_id)
@@ -79,18 +80,20 @@ def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, **kw
     return dict(meta, samples={c: df[c].tolist() for c in df.columns})
 
 
-def load_needle_memory(results_dir: str | Path) -> pd.DataFrame:
-    """Every committed :func:`measure_needle_memory` record, one row per test sample, with seed,
-    run_id and analysis_git_sha."""
+def load_needle_memory(results_dir: str | Path, experiment: str = "needle") -> pd.DataFrame:
+    """Every committed :func:`measure_needle_memory` record of ``experiment``'s runs, one row per
+    test sample, with seed, run_id and analysis_git_sha."""
     frames = []
-    for path in sorted((Path(results_dir) / ANALYSIS_DIR / "needle").glob("*.json")):
+    for path in sorted((Path(results_dir) / ANALYSIS_DIR / experiment).glob("*.json")):
         r = json.loads(path.read_text())
         frames.append(pd.DataFrame(r["samples"]).assign(**{k: r[k] for k in ("seed", "run_id", "analysis_git_sha")}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rmt_lite.repro.needle_analysis --seed 0``: the needle memory of the committed rmt run."""
+    """``python -m rmt_lite.repro.needle_analysis --seed 0``: the needle memory of the committed rmt
+    run of the profile; ``--run results/needle_memory/<run_id>``: of another finished rmt needle run,
+    probed at the same length as the profile's runs (``NEEDLE_FACTOR`` times their trained length)."""
     import argparse
 
     from ..run_config import resolve
@@ -99,14 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rmt_lite.repro.needle_analysis", description=main.__doc__)
     parser.add_argument("--results", default="results")
     parser.add_argument("--seed", type=int, action="append", help="seeds (default 0, 1 and 2)")
+    parser.add_argument("--run", action="append", help="a finished rmt needle run folder (instead of --seed)")
     args = parser.parse_args(argv)
-    for seed in args.seed or (0, 1, 2):
-        run_dir = Path(args.results) / "needle" / default_run_id(resolve("needle", "rmt", "cpu", seed))
+    profile = resolve("needle", "rmt", "cpu")
+    length = NEEDLE_FACTOR * int(profile.task["length"])  # every probe at one length, so that they compare
+    runs = [Path(r) for r in args.run or []] or [
+        Path(args.results) / "needle" / default_run_id(resolve("needle", "rmt", "cpu", seed))
+        for seed in args.seed or (0, 1, 2)
+    ]
+    for run_dir in runs:
         if not finished(run_dir):
             print(f"skipped {run_dir}: no finished run")
             continue
-        record = measure_needle_memory(run_dir)
-        out = Path(args.results) / ANALYSIS_DIR / "needle" / f"{record['run_id']}.json"
+        record = measure_needle_memory(run_dir, length=length)
+        out = Path(args.results) / ANALYSIS_DIR / record["experiment"] / f"{record['run_id']}.json"
         atomic_write_json(out, record)
         shares = pd.DataFrame(record["samples"])[["written", "kept", "answered"]].mean()
         print(f"{out}: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))

@@ -189,6 +189,11 @@ class NeedleTask(Task):
         asked = ids[-2]
         return [i - 1 for i in range(1, len(ids) - 1) if ids[i] == WENT and ids[i - 1] == asked][-1]
 
+    def place_position(self, tokens) -> int:
+        """Where the place of the answering fact sits (``name went place``: two after its start): the
+        first position at which a model that reads left to right has seen the whole fact."""
+        return self.fact_position(tokens) + 2
+
     def decode(self, tokens) -> str:
         words = _text(self.text_vocab)["words"]
         out = []

@@ -25,6 +25,7 @@ def test_layout_and_every_answer_follows_from_the_facts():
         assert t.answer_of(b.tokens[i]) == int(b.targets[i, -1])
         at = t.fact_position(b.tokens[i])  # the answering fact: name, went, the answer
         assert b.tokens[i, at : at + 3].tolist() == [int(b.tokens[i, -2]), needle.WENT, int(b.targets[i, -1])]
+        assert int(b.tokens[i, t.place_position(b.tokens[i])]) == int(b.targets[i, -1])  # the fact's last token
         later = b.tokens[i, at + 3 : -3]  # no later fact about the person asked for
         assert not ((later[:-1] == b.tokens[i, -2]) & (later[1:] == needle.WENT)).any()
     places = b.targets[:, -1] - (needle.FIRST_NAME + t.num_names)

@@ -82,7 +82,7 @@ def test_needle_memory_scores_each_sample_whose_fact_needs_the_memory():
     longer = make_task(cfg, length)
     test = longer.fixed_set("test", 30)
     n = -(-longer.seq_len // cfg.segment_len)
-    facts = torch.tensor([longer.fact_position(t) // cfg.segment_len for t in test.tokens])
+    facts = torch.tensor([longer.place_position(t) // cfg.segment_len for t in test.tokens])  # the whole fact read
     needs = facts < n - 1  # a fact in the question's own segment needs no memory
     assert df["fact_segment"].tolist() == facts[needs].tolist() and set(df["segments"]) == {n}
     assert df["answered"].tolist() == streamed_exact(model, test, cfg.segment_len)[needs].tolist()

@@ -31,7 +31,8 @@ def needle_memory(
     n_test: int = 400,
     ridge: float = 1e-2,
 ) -> pd.DataFrame:
-    """Per test sample of the needle at ``length`` tokens: ``fact_segment`` (0-based), whether a
+    """Per test sample of the needle at ``length`` tokens: ``fact_segment`` (0-based, the segment
+    that holds the fact's place, its last token), whether a
     linear probe reads the place of the fact from the memory written by the fact's own segment
     (``written``) and from the memory the question's segment reads (``kept``), and whether the
     model answers right (``answered``). The probes (:func:`ridge_predict`, all slots together) are
@@ -49,7 +50,8 @@ def needle_memory(
 
     def read(batch):
         mem = memory_states(model, batch.tokens, seg)  # [n + 1, N, M, d]
-        fact = torch.tensor([task.fact_position(t) // seg for t in batch.tokens])
+        # the segment that holds the fact's place: a fact cut by a boundary is whole only after it
+        fact = torch.tensor([task.place_position(t) // seg for t in batch.tokens])
         written = mem[fact + 1, torch.arange(len(fact))].flatten(1)
         return fact, fact < n - 1, written, mem[n - 1].flatten(1)
 

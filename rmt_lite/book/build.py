@@ -322,6 +322,24 @@ PAGE_PROBLEMS_JS = """() => {
 }"""
 
 
+def _listed(values) -> str:
+    return ", ".join(dict.fromkeys(values))
+
+
+# what PAGE_PROBLEMS_JS found on a page -> the line that reports it
+PAGE_PROBLEMS = {
+    "traceback": lambda _: "a traceback is visible",
+    "params": lambda _: "a parameters cell is visible",
+    "glue": lambda _: "a glue role shows as text instead of its value",
+    "wide": lambda n: f"{n} table(s) wider than the text column",
+    "rawMath": lambda n: f"{n} formula(s) show as raw TeX (MathJax did not typeset them)",
+    "identifiers": lambda found: f"code identifiers in the prose: {_listed(sorted(found))}",
+    "unlinked": lambda found: f"chapter references that are not links: {_listed(found)}",
+    "dirty": lambda found: f"a commit with local edits is named: {_listed(sorted(found))}",
+    "smoke": lambda n: f"{n} smoke-run output(s) outside a folded block",
+}
+
+
 MATH_TYPESET_JS = "() => window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => true) : true"
 
 
@@ -386,25 +404,7 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
             page.close()
             problems += [f"{name}: console error: {e}" for e in errors]
             problems += [f"{name}: broken image {src}" for src in found["broken"]]
-            if found["traceback"]:
-                problems.append(f"{name}: a traceback is visible")
-            if found["params"]:
-                problems.append(f"{name}: a parameters cell is visible")
-            if found["glue"]:
-                problems.append(f"{name}: a glue role shows as text instead of its value")
-            if found["wide"]:
-                problems.append(f"{name}: {found['wide']} table(s) wider than the text column")
-            if found["rawMath"]:
-                problems.append(f"{name}: {found['rawMath']} formula(s) show as raw TeX (MathJax did not typeset them)")
-            if found["identifiers"]:
-                names = ", ".join(sorted(set(found["identifiers"])))
-                problems.append(f"{name}: code identifiers in the prose: {names}")
-            if found["unlinked"]:
-                problems.append(f"{name}: chapter references that are not links: {', '.join(found['unlinked'])}")
-            if found["dirty"]:
-                problems.append(f"{name}: a commit with local edits is named: {', '.join(sorted(set(found['dirty'])))}")
-            if found["smoke"]:
-                problems.append(f"{name}: {found['smoke']} smoke-run output(s) outside a folded block")
+            problems += [f"{name}: {say(found[key])}" for key, say in PAGE_PROBLEMS.items() if found[key]]
             if name.startswith("notebooks/") and not found["figures"]:
                 problems.append(f"{name}: a chapter without a figure")
         chromium.close()

@@ -17,9 +17,9 @@ def _tokens_axis(ax: plt.Axes, tokens) -> None:
 
 def plot_cost_against_length(length: pd.DataFrame, fit: pd.DataFrame, provenance: str) -> plt.Figure:
     """Time per token and peak memory of one evaluation forward against the input's length, one
-    line per model (``length``: :func:`rmt_lite.book.chapters.bench.load_length`); the whole-sample
-    transformer's quadratic fit (``fit``: tokens, us_per_token, activation_mib) dashed where it was
-    not measured, and the length where it ran out of memory marked with its estimate."""
+    line per model (``length``: ``rmt_lite.book.chapters.bench.load(...).length``); the whole-sample
+    transformer's quadratic fit (``fit``: tokens, us_per_token, activation_mib) dashed over every
+    length, and the length where it ran out of memory marked at the memory the fit predicts."""
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
     tokens = sorted(length["tokens"].unique())
     for ax, value, label in (

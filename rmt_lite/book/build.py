@@ -366,8 +366,7 @@ def check_pages(html: Path = BUILD / "html", shots: Path = SCREENSHOTS) -> list[
     console error, a broken image, a visible traceback, parameters cell or glue role, maths left as
     raw TeX, a table wider than the text column, a code identifier in the prose, a chapter reference
     that is not a link, a commit with local edits, smoke-run output left open, a chapter without a
-    figure) and write one
-    full-page screenshot per page under ``shots``."""
+    figure) and write one full-page screenshot per page under ``shots``."""
     from playwright.sync_api import sync_playwright
 
     pages = sorted(

@@ -32,8 +32,8 @@ def needle_memory(
     ridge: float = 1e-2,
 ) -> pd.DataFrame:
     """Per test sample of the needle at ``length`` tokens: ``fact_segment`` (0-based, the segment
-    that holds the fact's place, its last token), whether a
-    linear probe reads the place of the fact from the memory written by the fact's own segment
+    that holds the fact's place, its last token), whether a linear probe reads the place of the
+    fact from the memory written by that segment
     (``written``) and from the memory the question's segment reads (``kept``), and whether the
     model answers right (``answered``). The probes (:func:`ridge_predict`, all slots together) are
     trained on ``n_train`` samples of the training stream (a ``torch.Generator`` seeded with the

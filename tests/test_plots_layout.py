@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from rmt_lite.book.plots import overlapping_texts, stamp  # noqa: E402
+from rmt_lite.book.plots import overlapping_texts, small_texts, stamp  # noqa: E402
 
 
 def test_the_detector_sees_text_on_text_and_nothing_in_a_clean_figure():
@@ -55,3 +55,18 @@ def test_stamp_warns_about_text_it_cannot_move():
     with pytest.warns(UserWarning, match="texts printed over each other in the figure 'untitled'"):
         stamp(fig, "where it comes from")
     plt.close(fig)
+
+
+def test_stamp_raises_small_text_and_a_figure_that_shrinks_it_again_is_reported():
+    fig, ax = plt.subplots(figsize=(9, 3))  # wider than the column: shown scaled down
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("a title", fontsize=5)
+    ax.text(0.5, 0.5, "a note", fontsize=4)
+    assert {"a title", "a note"} <= set(small_texts(fig))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stamp(fig, "where it comes from")
+    assert small_texts(fig) == []
+    ax.texts[0].set_fontsize(4)  # shrunk after stamp(): what the build must catch
+    assert small_texts(fig) == ["a note"]
+    plt.close("all")

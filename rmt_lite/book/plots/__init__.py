@@ -115,7 +115,16 @@ def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
     crowded = overlapping_texts(fig)
     if crowded:  # on stderr, where `make book` looks for warnings: a figure with text on text fails the build
         warnings.warn(f"texts printed over each other in the figure {_name(fig)!r}: {crowded[:5]}", stacklevel=2)
+    small = small_texts(fig)
+    if small:  # the same for text a reader could not read at the column's width
+        warnings.warn(f"text under {MIN_PT} px as displayed in the figure {_name(fig)!r}: {small[:5]}", stacklevel=2)
     return fig
+
+
+def small_texts(fig: plt.Figure) -> list[str]:
+    """The drawn texts of ``fig`` that come out under ``MIN_PT`` px when it is shown in the book's column."""
+    smallest = min_font_pt(fig) - 1e-6
+    return [t.get_text() for t in _drawn_texts(fig) if t.get_fontsize() < smallest]
 
 
 def _name(fig: plt.Figure) -> str:

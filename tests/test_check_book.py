@@ -21,12 +21,23 @@ def page(body: str) -> str:
     return f"<html><body>{body}</body></html>"
 
 
-@needs_browser
-def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
+def book_folder(tmp_path):
+    """An empty built book (html/notebooks/), its screenshot folder and a cell output with a figure."""
     html, shots = tmp_path / "html", tmp_path / "shots"
     (html / "notebooks").mkdir(parents=True)
     (html / "fig.png").write_bytes(PNG)
-    figure = '<div class="cell_output"><img src="../fig.png"></div>'
+    return html, shots, '<div class="cell_output"><img src="../fig.png"></div>'
+
+
+def assert_reported(problems: list[str], expected: list[tuple[str, str]]) -> None:
+    """Every (notebook page, words) of ``expected`` is among the lines check_pages reported."""
+    for name, what in expected:
+        assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
+
+
+@needs_browser
+def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
+    html, shots, figure = book_folder(tmp_path)
     # outside the book (a CDN): not fetched offline, and not a defect of the book
     (html / "index.html").write_text(page('<p>Intro</p><script src="https://cdn.example.org/mathjax.js"></script>'))
     (html / "notebooks" / "01_good.html").write_text(page(figure))
@@ -55,17 +66,19 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
         f"notebooks/0{i}_{n}.html"
         for i, n in [(2, "no_figure"), (3, "broken"), (4, "console"), (5, "params"), (6, "traceback"), (8, "glue")]
     } | {"notebooks/09_tex.html", "notebooks/10_wide.html"}, problems
-    for name, what in [
-        ("02_no_figure", "without a figure"),
-        ("03_broken", "broken image"),
-        ("04_console", "console error: boom"),
-        ("05_params", "parameters cell is visible"),
-        ("06_traceback", "traceback is visible"),
-        ("08_glue", "glue role shows as text"),
-        ("09_tex", "1 formula(s) show as raw TeX"),
-        ("10_wide", "1 table(s) wider than the text column"),
-    ]:
-        assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
+    assert_reported(
+        problems,
+        [
+            ("02_no_figure", "without a figure"),
+            ("03_broken", "broken image"),
+            ("04_console", "console error: boom"),
+            ("05_params", "parameters cell is visible"),
+            ("06_traceback", "traceback is visible"),
+            ("08_glue", "glue role shows as text"),
+            ("09_tex", "1 formula(s) show as raw TeX"),
+            ("10_wide", "1 table(s) wider than the text column"),
+        ],
+    )
     assert sorted(p.name for p in shots.iterdir()) == sorted(
         ["index.png"] + [f"notebooks__{p.stem}.png" for p in (html / "notebooks").glob("*.html")]
     )
@@ -73,10 +86,7 @@ def test_every_problem_is_reported_and_every_page_screenshotted(tmp_path):
 
 @needs_browser
 def test_the_prose_names_no_identifier_no_edited_commit_and_links_its_chapters(tmp_path):
-    html, shots = tmp_path / "html", tmp_path / "shots"
-    (html / "notebooks").mkdir(parents=True)
-    (html / "fig.png").write_bytes(PNG)
-    figure = '<div class="cell_output"><img src="../fig.png"></div>'
+    html, shots, figure = book_folder(tmp_path)
 
     def article(body: str) -> str:
         return page(f'<article class="bd-article">{figure}{body}</article>')
@@ -96,13 +106,15 @@ def test_the_prose_names_no_identifier_no_edited_commit_and_links_its_chapters(t
         (html / "notebooks" / f"{name}.html").write_text(body)
     problems = book.check_pages(html, shots)
     assert sorted({p.split(":")[0] for p in problems}) == [f"notebooks/{n}.html" for n in sorted(pages)[1:]], problems
-    for name, what in [
-        ("02_identifier", "code identifiers in the prose: FRESH_MODELS"),
-        ("03_unlinked", "not links: chapter 4"),
-        ("04_dirty", "local edits is named: 1465d1c+dirty"),
-        ("05_smoke", "1 smoke-run output(s) outside a folded block"),
-    ]:
-        assert any(p.startswith(f"notebooks/{name}.html: ") and what in p for p in problems), (name, problems)
+    assert_reported(
+        problems,
+        [
+            ("02_identifier", "code identifiers in the prose: FRESH_MODELS"),
+            ("03_unlinked", "not links: chapter 4"),
+            ("04_dirty", "local edits is named: 1465d1c+dirty"),
+            ("05_smoke", "1 smoke-run output(s) outside a folded block"),
+        ],
+    )
 
 
 def test_an_unbuilt_book_is_an_error(tmp_path):

@@ -515,20 +515,24 @@ def test_a_language_modelling_order_that_still_moves_late_in_training_is_inconcl
     assert claims.language_modelling(records, history.iloc[0:0]).verdict.startswith("inconclusive")  # no curves
 
 
+def needle_rows(seed, accs, experiment="needle", trained_segments=4, run_id=None, model="rmt"):
+    """Generalisation rows of one run: ``accs`` at 1, 2, 4, ... times its trained number of segments."""
+    return [
+        dict(
+            experiment=experiment,
+            model=model,
+            seed=seed,
+            run_id=run_id or f"{model}-s{seed}",
+            factor=2**i,
+            acc=a,
+            segments=trained_segments * 2**i,
+        )
+        for i, a in enumerate(accs)
+    ]
+
+
 def test_the_needle_claim_compares_far_lengths_with_the_trained_one_seed_by_seed():
-    def rows(seed, accs, model="rmt", experiment="needle"):
-        return [
-            dict(
-                experiment=experiment,
-                model=model,
-                seed=seed,
-                run_id=f"{model}-s{seed}",
-                factor=f,
-                acc=a,
-                segments=4 * f,
-            )
-            for f, a in zip((1, 2, 4, 8, 16, 32), accs)
-        ]
+    rows = needle_rows
 
     gen = pd.DataFrame(rows(0, [1.0, 1.0, 1.0, 0.98, 0.97, 0.96]) + rows(1, [1.0, 0.99, 0.99, 0.99, 0.98, 0.97]))
     v = claims.needle_far_beyond(pd.DataFrame(), gen)
@@ -542,20 +546,7 @@ def test_the_needle_claim_compares_far_lengths_with_the_trained_one_seed_by_seed
 
 
 def test_the_needle_claim_reads_the_runs_trained_nearest_the_papers_7_segments_once_three_seeds_have_them():
-    def rows(seed, accs, experiment, trained_segments, run_id):
-        factors = (1, 2, 4, 8, 16)
-        return [
-            dict(
-                experiment=experiment,
-                model="rmt",
-                seed=seed,
-                run_id=run_id,
-                factor=f,
-                acc=a,
-                segments=trained_segments * f,
-            )
-            for f, a in zip(factors, accs)
-        ]
+    rows = needle_rows  # (seed, accs, experiment, trained segments, run id)
 
     profile = [r for s in range(3) for r in rows(s, [1.0, 1.0, 0.9, 0.5, 0.3], "needle", 4, f"rmt-s{s}")]
     to_8 = [r for s in range(2) for r in rows(s, [1.0] * 5, "needle_memory", 8, f"to8-s{s}")]

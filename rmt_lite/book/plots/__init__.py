@@ -80,11 +80,17 @@ def _drawn_texts(fig: plt.Figure) -> list[matplotlib.text.Text]:
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             lo, hi = sorted(axis.get_view_interval())
+            eps = 1e-9 * max(1.0, hi - lo)  # a tick at the edge of the view is drawn
             for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-                if not lo - 1e-9 * max(1.0, abs(hi - lo)) <= tick.get_loc() <= hi + 1e-9 * max(1.0, abs(hi - lo)):
+                if not lo - eps <= tick.get_loc() <= hi + eps:
                     hidden |= {id(tick.label1), id(tick.label2)}
     texts = fig.findobj(matplotlib.text.Text)
     return [t for t in texts if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+
+
+def _overlap(a, b, tolerance_px: float = 1.0) -> bool:
+    """Two drawn boxes cover each other by more than ``tolerance_px`` both ways."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance_px and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance_px
 
 
 def overlapping_texts(fig: plt.Figure, tolerance_px: float = 1.0) -> list[tuple[str, str]]:
@@ -97,7 +103,7 @@ def overlapping_texts(fig: plt.Figure, tolerance_px: float = 1.0) -> list[tuple[
     found = []
     for i, (sa, a) in enumerate(boxes):
         for sb, b in boxes[i + 1 :]:
-            if min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance_px and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance_px:
+            if _overlap(a, b, tolerance_px):
                 found.append((sa, sb))
     return found
 
@@ -162,7 +168,7 @@ def _spread_annotations(fig: plt.Figure, step_pt: float = 2.0, rounds: int = 40)
             for i, a in enumerate(boxes):
                 for j in range(i + 1, len(boxes)):
                     b = boxes[j]
-                    if min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1:
+                    if _overlap(a, b):
                         (lower, low), (upper, high) = sorted(((notes[i], a), (notes[j], b)), key=lambda n: n[1].y0)
                         # apart, but never out of the panel (into its title or under its axis)
                         up = step_pt if high.y1 + px <= frame.y1 else 0.0

@@ -108,14 +108,11 @@ class NeedleTask(Task):
         order (F+D)]``: where the text starts, who is asked for, the facts, the sorted insertion points
         in the haystack, and which of them hold the F facts about the person asked for."""
         text = _text(self.text_vocab)[region]
-        if len(text) < self.haystack_len:
-            raise ValueError(
-                f"{self.name}: length={self.length} needs {self.haystack_len} words of text; the {region} "
-                f"articles have {len(text)}"
-            )
         F, D = self.num_facts, self.num_distractors
         g = generator
-        offset = torch.randint(0, len(text) - self.haystack_len + 1, (n, 1), generator=g)
+        # a haystack longer than the region's text reads it again from the start (see :meth:`window`)
+        starts = len(text) - self.haystack_len + 1 if self.haystack_len <= len(text) else len(text)
+        offset = torch.randint(0, starts, (n, 1), generator=g)
         name = torch.randint(0, self.num_names, (n, 1), generator=g)
         places = torch.randint(0, self.num_places, (n, F), generator=g)
         others = (name + torch.randint(1, max(self.num_names, 2), (n, D), generator=g)) % self.num_names
@@ -125,30 +122,53 @@ class NeedleTask(Task):
         return torch.cat([offset, name, places, others, other_places, points, order], dim=1)
 
     def _render(self, params: torch.Tensor, region: str = "train") -> torch.Tensor:
+        return self.window(params, region, 0, self.seq_len + 1)
+
+    def window(self, params: torch.Tensor, region: str, start: int, stop: int) -> torch.Tensor:
+        """Tokens ``start:stop`` of the full sequences (``length + 1`` tokens: start, the haystack
+        with the facts in it, the question and its answer) of the samples drawn as ``params``, made
+        for those positions only: a sample of a million tokens is read a segment at a time without
+        ever being held whole. A haystack longer than the ``region``'s text reads it again from its
+        start (the test articles hold 28,028 words)."""
+        if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start <= stop <= self.seq_len + 1):
+            raise ValueError(
+                f"{self.name}: start={start!r}, stop={stop!r} are not allowed: integers with "
+                f"0 <= start <= stop <= {self.seq_len + 1} (the full sequence)"
+            )
         text = _text(self.text_vocab)[region]
         F, D, H = self.num_facts, self.num_distractors, self.haystack_len
-        rows = []
-        for row in params.numpy():
-            offset, name = int(row[0]), int(row[1])
-            places, others = row[2 : 2 + F], row[2 + F : 2 + F + D]
-            other_places = row[2 + F + D : 2 + F + 2 * D]
-            points, order = row[2 + F + 2 * D : 2 + 2 * F + 3 * D], row[2 + 2 * F + 3 * D :]
-            words = text[offset : offset + H]
-            hay = np.where(words >= 0, words + self._first_word(), UNK)
-            # the facts in text order: slot i holds fact order[i]; facts < F are the asked-for person's
-            who = np.concatenate([np.full(F, name), others])
-            where = np.concatenate([places, other_places])
-            out, last, answer = [START], 0, None
-            for point, fact in zip(points, order):
-                out.extend(hay[last:point].tolist())
-                out.extend([FIRST_NAME + int(who[fact]), WENT, self._first_place() + int(where[fact])])
-                if fact < F:
-                    answer = self._first_place() + int(where[fact])
-                last = point
-            out.extend(hay[last:].tolist())
-            out.extend([WHERE, FIRST_NAME + name, QMARK, answer])
-            rows.append(out)
-        return torch.tensor(rows, dtype=torch.long)
+        K = F + D
+        p = params.numpy()
+        offset, name = p[:, :1], p[:, 1]
+        who = np.concatenate([np.repeat(p[:, 1:2], F, axis=1), p[:, 2 + F : 2 + F + D]], axis=1)  # by fact
+        where = np.concatenate([p[:, 2 : 2 + F], p[:, 2 + F + D : 2 + F + 2 * D]], axis=1)
+        points, order = p[:, 2 + F + 2 * D : 2 + 2 * F + 3 * D], p[:, 2 + 2 * F + 3 * D :]
+        # slot i (in text order) holds fact order[i]; facts < F are about the person asked for, and
+        # the answer is the place of the last of them
+        who, where = np.take_along_axis(who, order, 1), np.take_along_axis(where, order, 1)
+        last = K - 1 - np.argmax((order < F)[:, ::-1], axis=1)
+        answer = self._first_place() + where[np.arange(len(p)), last]
+        # full sequence: [start] hay[:points[0]] fact 0 hay[points[0]:points[1]] fact 1 ... question
+        q = np.arange(start, stop)[None, :]
+        fact_at = 1 + points + FACT_LEN * np.arange(K)  # where each fact starts
+        passed = (fact_at[:, None, :] + FACT_LEN <= q[..., None]).sum(-1)  # facts wholly before q
+        k = np.minimum(passed, K - 1)
+        into = q - np.take_along_axis(fact_at, k, 1)  # 0, 1, 2 inside fact k
+        fact = np.select(
+            [into == 0, into == 1],
+            [FIRST_NAME + np.take_along_axis(who, k, 1), np.full_like(q, WENT)],
+            self._first_place() + np.take_along_axis(where, k, 1),
+        )
+        words = text[(offset + q - 1 - FACT_LEN * passed) % len(text)]
+        out = np.where(
+            (passed < K) & (into >= 0) & (into < FACT_LEN), fact, np.where(words >= 0, words + self._first_word(), UNK)
+        )
+        asked = q - (1 + H + FACT_LEN * K)  # the question: where name ? answer
+        question = np.stack([np.full_like(name, WHERE), FIRST_NAME + name, np.full_like(name, QMARK), answer], 1)
+        out = np.where(
+            asked >= 0, np.take_along_axis(question, np.clip(asked, 0, QUESTION_LEN - 1).repeat(len(p), 0), 1), out
+        )
+        return torch.from_numpy(np.where(q == 0, START, out).astype(np.int64))
 
     def _batch_from(self, params: torch.Tensor, region: str) -> TaskBatch:
         full = self._render(params, region)
@@ -170,10 +190,37 @@ class NeedleTask(Task):
             raise ValueError(
                 f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
             )
+        return self._batch_from(self._fixed_params(split, size), REGION[split])
+
+    def _fixed_params(self, split: str, size: int) -> torch.Tensor:
         _check_int(self.name, "size", size, 1)
         g = torch.Generator().manual_seed(self.split_seed(split))
         blocks = [self._sample_params(_BLOCK, g, REGION[split]) for _ in range(-(-size // _BLOCK))]
-        return self._batch_from(torch.cat(blocks)[:size], REGION[split])
+        return torch.cat(blocks)[:size]
+
+    def at_depths(self, split: str, depths, per_depth: int) -> torch.Tensor:
+        """``params`` (for :meth:`window`) of ``per_depth`` samples of the fixed ``split`` for each
+        ``depth`` in turn, the fact placed at that share of the haystack (0: it opens the sample,
+        1: it ends the haystack, just before the question), as BABILong's depth-by-length grid
+        places it; the samples are the fixed set's first, with the fact moved. A task with one
+        fact and no distractors."""
+        if self.num_facts != 1 or self.num_distractors != 0:
+            raise ValueError(
+                f"{self.name}: num_facts={self.num_facts}, num_distractors={self.num_distractors} are not "
+                "allowed here: facts are placed at a depth in a task with one fact and no distractors"
+            )
+        if split not in SPLIT_BUCKET:
+            raise ValueError(
+                f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
+            )
+        bad = [d for d in depths if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1]
+        if bad or not len(depths):
+            raise ValueError(f"{self.name}: depths={list(depths)!r} is not allowed: shares of the haystack from 0 to 1")
+        _check_int(self.name, "per_depth", per_depth, 1)
+        params = self._fixed_params(split, per_depth * len(depths)).clone()
+        points = torch.tensor([round(d * self.haystack_len) for d in depths]).repeat_interleave(per_depth)
+        params[:, 3] = points  # [offset, name, place, point, order]
+        return params
 
     # -- reading a sample -------------------------------------------------------------------------
     def answer_of(self, tokens) -> int:

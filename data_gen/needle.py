@@ -124,12 +124,19 @@ class NeedleTask(Task):
     def _render(self, params: torch.Tensor, region: str = "train") -> torch.Tensor:
         return self.window(params, region, 0, self.seq_len + 1)
 
+    def region_words(self, region: str) -> int:
+        """How many words of text the ``region``'s articles hold (``train``, ``valid`` or ``test``):
+        a longer haystack reads them again from the start."""
+        if region not in REGION.values():
+            raise ValueError(f"{self.name}: region={region!r} is not allowed; one of {sorted(REGION.values())}")
+        return len(_text(self.text_vocab)[region])
+
     def window(self, params: torch.Tensor, region: str, start: int, stop: int) -> torch.Tensor:
         """Tokens ``start:stop`` of the full sequences (``length + 1`` tokens: start, the haystack
         with the facts in it, the question and its answer) of the samples drawn as ``params``, made
         for those positions only: a sample of a million tokens is read a segment at a time without
-        ever being held whole. A haystack longer than the ``region``'s text reads it again from its
-        start (the test articles hold 28,028 words)."""
+        ever being held whole. A haystack longer than the ``region``'s text (:meth:`region_words`)
+        reads it again from its start."""
         if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start <= stop <= self.seq_len + 1):
             raise ValueError(
                 f"{self.name}: start={start!r}, stop={stop!r} are not allowed: integers with "

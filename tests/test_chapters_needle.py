@@ -98,3 +98,43 @@ def test_the_figure_of_the_ways_of_training_has_one_panel_each_and_a_line_per_se
     assert [len([ln for ln in ax.get_lines() if ln.get_label().startswith("seed")]) for ax in fig.axes] == [2, 1, 1]
     assert overlapping_texts(fig) == []
     plt.close(fig)
+
+
+def million_rows():
+    """Two seeds read at 4k and 1M tokens with the fact at two depths (seed 1 lacks 1M at depth 1)."""
+    rows = [
+        dict(seed=s, length=n, segments=-(-n // 32), depth=d, n=20, correct=c)
+        for s, n, d, c in [
+            (0, 4096, 0.0, 20), (0, 4096, 1.0, 20), (0, 1_000_000, 0.0, 10), (0, 1_000_000, 1.0, 20),
+            (1, 4096, 0.0, 20), (1, 4096, 1.0, 18), (1, 1_000_000, 0.0, 19),
+        ]
+    ]  # fmt: skip
+    df = pd.DataFrame(rows)
+    return df.assign(acc=df["correct"] / df["n"])
+
+
+def test_the_million_table_gives_each_seed_over_every_depth_and_the_worst_cell():
+    out = needle.million_table(million_rows()).set_index("tokens")
+    assert list(out.index) == ["4k", "1M"] and out.loc["1M", "segments"] == 31_250
+    assert out.loc["1M", "seed 0"] == 0.75 and out.loc["4k", "seed 1"] == 0.95 and out.loc["1M", "seed 1"] == 0.95
+    assert out.loc["1M", "worst depth, any seed"] == 0.5 and out.loc["4k", "worst depth, any seed"] == 0.9
+    assert needle.million_table(pd.DataFrame()).empty
+    assert [needle.tokens_label(n) for n in (4096, 262_144, 1_000_000, 1000)] == ["4k", "256k", "1M", "1,000"]
+
+
+def test_the_million_figure_has_a_panel_per_seed_and_writes_every_cell():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rmt_lite.book.plots import needle as needle_plots
+    from rmt_lite.book.plots import overlapping_texts
+
+    fig = needle_plots.plot_million(million_rows(), provenance="where")
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["seed 0", "seed 1"]
+    assert sorted(t.get_text() for t in panels[0].texts) == ["0.50", "1.00", "1.00", "1.00"]
+    assert len(panels[1].texts) == 3  # a cell not read stays blank
+    assert overlapping_texts(fig) == []
+    plt.close(fig)

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import data_gen
-from data_gen import needle
 from rmt_lite import run_segments
 from rmt_lite.repro import needle_million
 from rmt_lite.runs import train_experiment
@@ -25,7 +24,7 @@ def test_a_window_of_a_sample_is_that_stretch_of_the_whole_sample():
 
 
 def test_a_haystack_longer_than_the_test_articles_reads_them_again_from_the_start():
-    words = len(needle._text(50)["test"])
+    words = data_gen.make_task("needle", text_vocab=50).region_words("test")
     task = data_gen.make_task("needle", length=words + 500, text_vocab=50)
     row = task.fixed_set("test", 1).tokens[0].tolist()
     at = task.fact_position(row)
@@ -101,4 +100,8 @@ def test_a_partial_read_from_other_code_is_set_aside_not_resumed(needle_run, tmp
     path.parent.mkdir()
     path.write_text(json.dumps(record))
     df = needle_million.load(tmp_path)
-    assert df["acc"].between(0, 1).all() and set(df["length"]) == {64}
+    assert df["acc"].between(0, 1).all() and set(df["length"]) == {64} and (df["seconds"] > 0).all()
+    norms = needle_million.load(tmp_path, "norms")
+    assert list(norms["segment"]) == [8] and norms["norm"].gt(0).all()  # 64 tokens: 8 segments of 8
+    with pytest.raises(ValueError, match="part='all'"):
+        needle_million.load(tmp_path, "all")

@@ -164,16 +164,20 @@ def _resume(partial: str | Path | None, head: dict) -> dict:
     return {}
 
 
-def load(results_dir: str | Path) -> pd.DataFrame:
+def load(results_dir: str | Path, part: str = "rows") -> pd.DataFrame:
     """Every committed record as one row per run, length and depth: seed, run_id, the commit that
-    read it, length, segments, depth, n, correct and ``acc`` (correct / n)."""
+    read it, threads, length, segments, depth, n, correct, ``acc`` (correct / n) and the
+    ``seconds`` that length took; ``part="norms"``: one row per run, length and saved segment with
+    the memory's mean slot norm there."""
+    if part not in ("rows", "norms"):
+        raise ValueError(f"part={part!r} is not allowed: 'rows' or 'norms'")
     frames = []
     for path in sorted((Path(results_dir) / FOLDER).glob("*.json")):
         r = json.loads(path.read_text())
-        keys = {k: r[k] for k in ("seed", "run_id", "analysis_git_sha")}
-        frames.append(pd.DataFrame(r["rows"]).assign(**keys))
+        df = pd.DataFrame(r[part]).assign(**{k: r[k] for k in ("seed", "run_id", "analysis_git_sha", "threads")})
+        frames.append(df.assign(seconds=df["length"].astype(str).map(r["seconds"])) if part == "rows" else df)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return df.assign(acc=df["correct"] / df["n"]) if len(df) else df
+    return df.assign(acc=df["correct"] / df["n"]) if len(df) and part == "rows" else df
 
 
 def default_runs(results_dir: str | Path) -> list[Path]:

@@ -150,3 +150,22 @@ def settings_summary(curves: pd.DataFrame, segments: int = 128, bar: float = 0.9
             }
         )
     return pd.DataFrame(rows)
+
+
+def tokens_label(n: int) -> str:
+    """A length in tokens as a reader says it: 4k, 256k, 1M (powers of two as k, a million as 1M)."""
+    return f"{n / 1_000_000:g}M" if n >= 1_000_000 else f"{n // 1024}k" if n % 1024 == 0 else f"{n:,}"
+
+
+def million_table(million: pd.DataFrame) -> pd.DataFrame:
+    """From ``rmt_lite.repro.needle_million.load``: one row per length read (tokens, segments),
+    each seed's accuracy over every depth, and the lowest accuracy of any one depth in any seed."""
+    if million.empty:
+        return pd.DataFrame()
+    rows = []
+    for length, g in million.groupby("length"):
+        row = {"tokens": tokens_label(int(length)), "segments": int(g["segments"].iloc[0])}
+        for seed, s in g.groupby("seed"):
+            row[f"seed {seed}"] = s["correct"].sum() / s["n"].sum()
+        rows.append(row | {"worst depth, any seed": g["acc"].min()})
+    return pd.DataFrame(rows)

@@ -1,8 +1,10 @@
-"""Chapter 9's figure of the ways of training rmt on the needle (issue 31's runs beside the profile's)."""
+"""Chapter 9's figures: the ways of training rmt on the needle (issue 31's runs beside the profile's)
+and the needle read across a million tokens."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from . import stamp
@@ -32,4 +34,27 @@ def plot_settings(curves: pd.DataFrame, chance: float, provenance: str) -> plt.F
     axes.flat[0].set_ylabel("test accuracy")
     axes.flat[0].legend(loc="lower left")
     fig.tight_layout()
+    return stamp(fig, provenance)
+
+
+def plot_million(million: pd.DataFrame, provenance: str) -> plt.Figure:
+    """BABILong's picture, one panel per seed (``million``: ``rmt_lite.repro.needle_million.load``):
+    accuracy by where the fact sits (rows, 0 % = it opens the haystack) and how many tokens are read
+    (columns), each cell written out."""
+    from ..chapters.needle import tokens_label
+
+    seeds = sorted(million["seed"].unique())
+    fig, axes = plt.subplots(1, len(seeds), figsize=(2.7 * len(seeds) + 0.8, 3.2), squeeze=False)
+    for ax, seed in zip(axes.flat, seeds):
+        grid = million[million["seed"] == seed].pivot(index="depth", columns="length", values="acc")
+        image = ax.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        for (i, j), acc in np.ndenumerate(grid.to_numpy()):
+            if acc == acc:
+                ax.text(j, i, f"{acc:.2f}", ha="center", va="center", color="black")
+        ax.set_xticks(range(grid.shape[1]), [tokens_label(int(n)) for n in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [f"{d:.0%}" for d in grid.index])
+        ax.set_title(f"seed {seed}")
+        ax.set_xlabel("tokens read")
+    axes.flat[0].set_ylabel("where the fact sits")
+    fig.colorbar(image, ax=axes.ravel().tolist(), label="test accuracy", shrink=0.9)
     return stamp(fig, provenance)

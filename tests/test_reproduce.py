@@ -131,6 +131,10 @@ def test_the_longer_language_modelling_and_the_needle_memory_runs_are_queued_aft
     memory = [r for r in runs if r.experiment == "needle_memory"]
     assert {r.overrides.get("length") for r in memory} >= {256, 512} and {r.seed for r in memory} == {0, 1, 2}
     assert names.index(memory[0].name) < names.index("retrieval_long/xl-s0-mem_size=3,num_segments=3")
+    distractors = [n for n in names if n.startswith("needle_distractors/")]  # issue 31's harder needle
+    assert distractors == [f"needle_distractors/rmt-s{s}" for s in (0, 1, 2)]
+    assert names.index("retrieval_long/rmt_xl-s2-mem_size=3,num_segments=3") < names.index(distractors[0])
+    assert names.index(distractors[-1]) < names.index("quadratic_small/xl-s0-mem_size=30")
 
 
 def test_runs_a_profile_cannot_hold_are_named_and_skipped(capsys):

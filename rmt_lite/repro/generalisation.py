@@ -5,8 +5,8 @@ A copy or reverse model is evaluated, at its own segment length, on samples of i
 ``python -m rmt_lite.repro.generalisation`` does it for the seed-0 ``xl`` and ``rmt`` runs of
 ``copy_long`` and ``reverse_long`` (and the needle's three models, ``NEEDLE_FACTORS`` up to 32
 times as long; ``needle_lengths``: rmt trained on each of ``NEEDLE_TRAINED_LENGTHS``, up to twice
-as long; ``needle_memory``: issue 31's runs, up to ``NEEDLE_FARTHEST`` segments) whose weights are
-there (``--seed`` another seed), and writes one JSON file per run
+as long; ``needle_memory`` and ``needle_distractors``: issue 31's runs, up to ``NEEDLE_FARTHEST``
+segments) whose weights are there (``--seed`` another seed), and writes one JSON file per run
 under ``results/generalisation/<experiment>/<run_id>.json`` (read by :func:`load`).
 """
 
@@ -40,6 +40,7 @@ EXPERIMENTS = {
     "needle": NEEDLE_FACTORS,
     "needle_lengths": TWICE,
     "needle_memory": NEEDLE_FACTORS,  # each run up to NEEDLE_FARTHEST segments
+    "needle_distractors": NEEDLE_FACTORS,  # likewise
 }
 NEEDLE_FARTHEST = 128  # segments: where the profile's needle runs are tested farthest
 FOLDER = "generalisation"
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {run_dir}: no finished run with its weights")
                 continue
             factors = EXPERIMENTS[experiment]
-            if experiment == "needle_memory":  # as far as the profile's runs are tested, not farther
+            if experiment in ("needle_memory", "needle_distractors"):  # as far as the profile's runs, not farther
                 trained = num_segments(sample_len(cfg), cfg.segment_len)
                 factors = tuple(f for f in factors if f * trained <= NEEDLE_FARTHEST)
             record = measure(run_dir, factors, n_samples=args.samples)
@@ -200,6 +201,8 @@ def _runs_of(experiment: str) -> list[tuple[str, dict | None]]:
         return [(m, None) for m in ("xl", "rmt", "transformer")]
     if experiment == "needle_lengths":
         return [("rmt", {"length": n}) for n in NEEDLE_TRAINED_LENGTHS]
+    if experiment == "needle_distractors":
+        return [("rmt", None)]
     if experiment == "needle_memory":
         from .reproduce import needle_memory
 

@@ -78,3 +78,23 @@ register(
         cpu={},
     )
 )
+
+# The harder needle (issue 31): the fact among two distractor facts about other people, as BABILong's
+# qa1 has them. Measured (rmt, seed 0, one segment of 32 tokens, one thread beside two other jobs):
+# with batch 32 validation accuracy stayed between 0.50 and 0.63 for 3,200 steps (it answers with a
+# place the sample names, not the asked person's); with batch 128 it stayed at 0.59 for 400 steps
+# and reached 1.00 by step 600. The cpu profile is that batch, with a curriculum to 8 segments (the
+# paper's 7) and room for each stage: the earlier stages share the first half of the steps.
+register(
+    variant_of(
+        "needle",
+        "needle_distractors",
+        "the needle among two distractor facts about other people (BABILong's qa1), trained to 8 segments",
+        cpu=dict(
+            task={**_NEEDLE_CPU, "num_distractors": 2, "length": 256},
+            curriculum=(1, 2, 4, 8),
+            batch_size=128,
+            steps=4800,
+        ),
+    )
+)

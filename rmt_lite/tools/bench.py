@@ -136,9 +136,11 @@ def peer_step_fn(classes, batch: int, seed: int = 0) -> tuple[Callable[[], float
 # ---------------------------------------------------------------------------------------------
 # the parts
 # The targets, each a ratio measured within one run (results/bench/README.md): name -> (bound, "at least" / "at most").
+# The peer ratios are floors against regression: the earlier 2.0 is out of reach of the step's matrix and
+# SDPA kernels alone (results/bench/README.md), and issue 30 retired it for 1.3.
 TARGETS = {
-    "rmt tokens/s / peer's, 1 thread": (2.0, "at least"),
-    "rmt tokens/s / peer's, 2 threads": (2.0, "at least"),
+    "rmt tokens/s / peer's, 1 thread": (1.3, "at least"),
+    "rmt tokens/s / peer's, 2 threads": (1.3, "at least"),
     "fraction of the matmul peak, d_model 128": (0.6, "at least"),
     "fraction of the matmul peak, d_model 512": (0.7, "at least"),
     "truncated BPTT (k=2) peak memory / full BPTT's, 32 segments": (1.0, "at most"),

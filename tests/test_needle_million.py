@@ -2,6 +2,7 @@
 a chosen depth, the read resumable after a kill with the same answers."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,16 @@ def test_a_partial_read_from_other_code_is_set_aside_not_resumed(needle_run, tmp
     assert list(norms["segment"]) == [8] and norms["norm"].gt(0).all()  # 64 tokens: 8 segments of 8
     with pytest.raises(ValueError, match="part='all'"):
         needle_million.load(tmp_path, "all")
+
+
+def test_the_command_reads_each_run_once_and_refuses_bad_sizes(needle_run, tmp_path, capsys):
+    args = ["--results", str(tmp_path), "--run", str(needle_run), "--lengths", "64", "--per-depth", "1"]
+    assert needle_million.main(args) == 0
+    out = tmp_path / needle_million.FOLDER / f"{Path(needle_run).name}.json"
+    first = out.stat().st_mtime_ns
+    assert needle_million.main(args) == 0 and out.stat().st_mtime_ns == first
+    assert "already read" in capsys.readouterr().out
+    assert not list(out.parent.glob("*.partial.pt"))  # nothing half-written left behind
+    with pytest.raises(SystemExit):
+        needle_million.main(args[:-1] + ["0"])
+    assert "--per-depth 0" in capsys.readouterr().err

@@ -204,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     p.add_argument("--per-depth", type=int, default=PER_DEPTH)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--rerun", action="store_true", help="read a run again even if its record exists")
     args = p.parse_args(argv)
+    if min(args.lengths) < 1 or args.per_depth < 1 or args.threads < 1:
+        p.error(f"--lengths {args.lengths}, --per-depth {args.per_depth}, --threads {args.threads}: positive integers")
     from ..runs import finished
 
     torch.set_num_threads(args.threads)
@@ -213,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped {run_dir}: no finished run with its weights")
             continue
         out = Path(args.results) / FOLDER / f"{run_dir.name}.json"
+        if out.exists() and not args.rerun:  # hours of reading: never twice by accident
+            print(f"skipped {run_dir}: already read ({out}; --rerun reads it again)")
+            continue
         record = measure(
             run_dir, args.lengths, per_depth=args.per_depth, partial=out.parent / f"{run_dir.name}.partial.pt"
         )

@@ -119,7 +119,9 @@ def test_the_million_table_gives_each_seed_over_every_depth_and_the_worst_cell()
     assert out.loc["1M", "seed 0"] == 0.75 and out.loc["4k", "seed 1"] == 0.95 and out.loc["1M", "seed 1"] == 0.95
     assert out.loc["1M", "worst depth, any seed"] == 0.5 and out.loc["4k", "worst depth, any seed"] == 0.9
     assert needle.million_table(pd.DataFrame()).empty
-    assert [needle.tokens_label(n) for n in (4096, 262_144, 1_000_000, 1000)] == ["4k", "256k", "1M", "1,000"]
+    from rmt_lite.book.plots import tokens_label
+
+    assert [tokens_label(n) for n in (4096, 262_144, 1_000_000, 1 << 20, 1000)] == ["4k", "256k", "1M", "1M", "1,000"]
 
 
 def test_the_million_figure_has_a_panel_per_seed_and_writes_every_cell():

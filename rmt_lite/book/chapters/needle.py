@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...repro.claims.rule import mean_sd  # how chapter 10 shows a spread over seeds
+from ..plots import tokens_label
 from .provenance import format_seeds
 
 EXPERIMENT = "needle_lengths"
@@ -150,11 +151,6 @@ def settings_summary(curves: pd.DataFrame, segments: int = 128, bar: float = 0.9
             }
         )
     return pd.DataFrame(rows)
-
-
-def tokens_label(n: int) -> str:
-    """A length in tokens as a reader says it: 4k, 256k, 1M (powers of two as k, a million as 1M)."""
-    return f"{n / 1_000_000:g}M" if n >= 1_000_000 else f"{n // 1024}k" if n % 1024 == 0 else f"{n:,}"
 
 
 def million_table(million: pd.DataFrame) -> pd.DataFrame:

@@ -108,6 +108,14 @@ def overlapping_texts(fig: plt.Figure, tolerance_px: float = 1.0) -> list[tuple[
     return found
 
 
+def tokens_label(n: int) -> str:
+    """A number of tokens as a reader says it: 4k and 256k (multiples of 1,024), 1M (2^20 or a
+    million), else with thousands separators."""
+    if n >= 1_000_000 and (n % (1 << 20) == 0 or n % 1_000_000 == 0):
+        return f"{n >> 20}M" if n % (1 << 20) == 0 else f"{n // 1_000_000}M"
+    return f"{n // 1024}k" if n % 1024 == 0 else f"{n:,}"
+
+
 def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
     """Write where the figure comes from under it (wrapped to the figure's width), then make every
     text of the figure readable at the book's page width."""

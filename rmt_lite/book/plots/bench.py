@@ -5,12 +5,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import model_color, stamp
+from . import model_color, stamp, tokens_label
 
 
 def _tokens_axis(ax: plt.Axes, tokens) -> None:
     ax.set_xscale("log", base=2)
-    ax.set_xticks(tokens, [f"{n // 1024}k" if n < 1 << 20 else f"{n >> 20}M" for n in tokens])
+    ax.set_xticks(tokens, [tokens_label(n) for n in tokens])
     ax.minorticks_off()
     ax.set_xlabel("tokens read")
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import stamp
+from . import stamp, tokens_label
 
 
 def plot_settings(curves: pd.DataFrame, chance: float, provenance: str) -> plt.Figure:
@@ -41,8 +41,6 @@ def plot_million(million: pd.DataFrame, provenance: str) -> plt.Figure:
     """BABILong's picture, one panel per seed (``million``: ``rmt_lite.repro.needle_million.load``):
     accuracy by where the fact sits (rows, 0 % = it opens the haystack) and how many tokens are read
     (columns), each cell written out."""
-    from ..chapters.needle import tokens_label
-
     seeds = sorted(million["seed"].unique())
     fig, axes = plt.subplots(1, len(seeds), figsize=(2.7 * len(seeds) + 0.8, 3.2), squeeze=False)
     for ax, seed in zip(axes.flat, seeds):

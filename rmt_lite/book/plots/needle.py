@@ -42,7 +42,8 @@ def plot_million(million: pd.DataFrame, provenance: str) -> plt.Figure:
     accuracy by where the fact sits (rows, 0 % = it opens the haystack) and how many tokens are read
     (columns), each cell written out."""
     seeds = sorted(million["seed"].unique())
-    fig, axes = plt.subplots(1, len(seeds), figsize=(2.7 * len(seeds) + 0.8, 3.2), squeeze=False)
+    # as wide as the column whatever the number of seeds, so that the cells' numbers keep their room
+    fig, axes = plt.subplots(1, len(seeds), figsize=(8.9, 3.4), squeeze=False)
     for ax, seed in zip(axes.flat, seeds):
         grid = million[million["seed"] == seed].pivot(index="depth", columns="length", values="acc")
         image = ax.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
@@ -52,6 +53,7 @@ def plot_million(million: pd.DataFrame, provenance: str) -> plt.Figure:
         ax.set_xticks(range(grid.shape[1]), [tokens_label(int(n)) for n in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [f"{d:.0%}" for d in grid.index])
         ax.set_title(f"seed {seed}")
+        ax.grid(False)
         ax.set_xlabel("tokens read")
     axes.flat[0].set_ylabel("where the fact sits")
     fig.colorbar(image, ax=axes.ravel().tolist(), label="test accuracy", shrink=0.9)

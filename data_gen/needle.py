@@ -193,13 +193,13 @@ class NeedleTask(Task):
     def fixed_set(self, split: str, size: int) -> TaskBatch:
         """The first ``size`` samples of the fixed ``split``, with text from that split's articles;
         drawn in blocks, so that a smaller set is a prefix of a larger one."""
+        return self._batch_from(self._fixed_params(split, size), REGION[split])
+
+    def _fixed_params(self, split: str, size: int) -> torch.Tensor:
         if split not in SPLIT_BUCKET:
             raise ValueError(
                 f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
             )
-        return self._batch_from(self._fixed_params(split, size), REGION[split])
-
-    def _fixed_params(self, split: str, size: int) -> torch.Tensor:
         _check_int(self.name, "size", size, 1)
         g = torch.Generator().manual_seed(self.split_seed(split))
         blocks = [self._sample_params(_BLOCK, g, REGION[split]) for _ in range(-(-size // _BLOCK))]
@@ -215,10 +215,6 @@ class NeedleTask(Task):
             raise ValueError(
                 f"{self.name}: num_facts={self.num_facts}, num_distractors={self.num_distractors} are not "
                 "allowed here: facts are placed at a depth in a task with one fact and no distractors"
-            )
-        if split not in SPLIT_BUCKET:
-            raise ValueError(
-                f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
             )
         bad = [d for d in depths if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1]
         if bad or not len(depths):

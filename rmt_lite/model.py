@@ -109,12 +109,14 @@ def _pair_order(n_heads: int, d_head: int) -> Tensor:
 
 def _rotate_pairs(x: Tensor, rot: Tensor) -> Tensor:
     """Rotary positions on ``x [B, L, H, d_head]`` whose pairs sit side by side: each pair
-    ``(x_i, x_{i+d/2})`` is the complex number ``x_i + j x_{i+d/2}``, turned by ``rot [L, d_head/2]``
-    (``e^{j * position * frequency}``). The result keeps the side-by-side order; queries and keys
-    share it, so their dot products are those of the usual (i, i + d/2) layout."""
+    ``(x_i, x_{i+d/2})`` is the complex number ``x_i + j x_{i+d/2}``, turned by ``rot [L, H * d_head/2]``
+    (``e^{j * position * frequency}``, the same frequencies repeated for every head). The result
+    keeps the side-by-side order; queries and keys share it, so their dot products are those of the
+    usual (i, i + d/2) layout."""
     B, L, H, Dh = x.shape
-    pairs = x.reshape(B, L, H, Dh // 2, 2)
-    rot = rot[:, None]  # [L, 1, Dh/2] over the heads
+    # the heads of a position side by side: one contiguous run of H * Dh/2 products per position,
+    # twice as fast as broadcasting a [L, 1, Dh/2] table over the heads, and the same products
+    pairs = x.reshape(B, L, H * Dh // 2, 2)
     if rot.is_complex() and x.dtype == rot.real.dtype and x.device.type in ("cpu", "cuda"):
         return torch.view_as_real(torch.view_as_complex(pairs) * rot).view(B, L, H, Dh)
     # no complex type for x (bf16 under CUDA autocast, half precision, mps): the same product in reals
@@ -247,17 +249,17 @@ class MemoryTransformer(nn.Module):
         return SegmentState(memory=memory, cache=None)
 
     def _rope(self, length: int, device, dtype) -> Tensor:
-        """Rotary table ``[length, d_head / 2]``: ``e^{j * position * frequency}`` from float32
-        angles, complex of ``dtype`` (float32/float64; else ``[length, d_head / 2, 2]`` real
-        (cos, sin) in ``dtype``), computed once per (length, device, dtype) and kept: it depends
-        on nothing trained."""
+        """Rotary table ``[length, n_heads * d_head / 2]``: ``e^{j * position * frequency}`` from
+        float32 angles, the same for every head, complex of ``dtype`` (float32/float64; else
+        ``[length, n_heads * d_head / 2, 2]`` real (cos, sin) in ``dtype``), computed once per
+        (length, device, dtype) and kept: it depends on nothing trained."""
         key = (length, torch.device(device), dtype)
         rot = self._rope_cache.get(key)
         if rot is None:
             half = self.cfg.d_model // self.cfg.n_heads // 2
             exact = torch.float64 if dtype == torch.float64 else torch.float32  # at least float32 angles
             inv_freq = self.cfg.rope_base ** (-torch.arange(half, device=device, dtype=exact) / half)
-            angles = torch.arange(length, device=device, dtype=exact)[:, None] * inv_freq
+            angles = (torch.arange(length, device=device, dtype=exact)[:, None] * inv_freq).repeat(1, self.cfg.n_heads)
             cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
             if dtype in (torch.float32, torch.float64) and torch.device(device).type in ("cpu", "cuda"):
                 rot = torch.complex(cos, sin)

@@ -559,6 +559,33 @@ def test_the_needle_claim_reads_the_runs_trained_nearest_the_papers_7_segments_o
     assert "0.45 at 128 seg" in v.ours and "1.00 at 128 seg" in v.ours
 
 
+def test_the_needle_claim_reads_the_million_token_part_once_three_seeds_are_read_there():
+    rows = needle_rows
+    to_8 = [r for s in range(3) for r in rows(s, [1.0] * 5, "needle_memory", 8, f"to8-s{s}")]
+    to_16 = [r for s in range(3) for r in rows(s, [1.0, 1.0, 0.99, 0.99, 0.98], "needle_memory", 16, f"to16-s{s}")]
+    gen = pd.DataFrame(to_8 + to_16)
+
+    def million(accs, length=1_000_000):  # seed -> accuracy at the longest length, 100 samples each
+        return pd.DataFrame(
+            [
+                dict(seed=s, run_id=f"to16-s{s}", length=n, segments=n // 32, depth=d, n=20, correct=round(20 * a))
+                for s, acc in enumerate(accs)
+                for n, a in ((4_096, 1.0), (length, acc))
+                for d in (0.0, 0.25, 0.5, 0.75, 1.0)
+            ]
+        )
+
+    assert claims.needle_far_beyond(pd.DataFrame(), gen).verdict == "holds"
+    held = claims.needle_far_beyond(pd.DataFrame(), gen, million([1.0, 1.0, 0.95]))
+    assert held.verdict == "holds" and "1,000,000 tokens (31,250 seg)" in held.ours
+    assert "trained to 16" in held.differs and "0.98 ± 0.03" in held.ours_short
+    lost = claims.needle_far_beyond(pd.DataFrame(), gen, million([0.5, 0.5, 0.4]))
+    assert lost.verdict == "partly"  # the paper's setting holds, the million-token part does not
+    two = million([0.3, 0.3, 0.3])
+    two_seeds = claims.needle_far_beyond(pd.DataFrame(), gen, two[two["seed"] < 2])
+    assert two_seeds.verdict == "holds" and "1,000,000" not in two_seeds.ours  # read only once 3 seeds are
+
+
 def test_records_from_an_edited_tree_are_never_read():
     records = table(task_rows("copy", "transformer", 3, [0.1] * 3), task_rows("copy", "mt", 3, [0.1] * 3))
     records["git_sha"] = ["abc1234"] * 3 + ["abc1234+dirty"] * 3

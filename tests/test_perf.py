@@ -18,6 +18,7 @@ from rmt_lite.tools.bench import (
     profile_step,
     target_rows,
 )
+from rmt_lite.tools.step_profile import step_split
 
 SEG = 4
 
@@ -118,7 +119,8 @@ def test_bench_quick_run_writes_csv_and_summary(tmp_path):
     assert summary["machine"]["torch"] == torch.__version__ and summary["lm_eval"]["rmt"] > 0
     assert "| model | segment_len |" in markdown_tables(tmp_path)
     targets = (tmp_path / "targets.csv").read_text().splitlines()
-    assert len(targets) == 1 + len(TARGETS) and "stream evaluation tokens/s, rmt / transformer" in targets[-1]
+    assert len(targets) == 1 + len(TARGETS)
+    assert any(t.startswith('"stream evaluation tokens/s, rmt / transformer",0.') for t in targets)
     assert summary["targets"]["stream evaluation tokens/s, rmt / transformer"] > 0
 
 
@@ -134,6 +136,13 @@ def test_each_target_is_met_on_its_side_of_the_bound_and_unmeasured_ones_say_so(
     )
     with pytest.raises(ValueError, match="'speed' is not allowed"):
         measured(out, "speed", 1.0)
+
+
+def test_the_step_split_is_the_bare_step_less_its_kernels():
+    row = step_split(rounds=1, warmup=0)
+    assert 0 < row["matmul_ms"] < row["profiled_ms"] and 0 < row["sdpa_ms"] < row["profiled_ms"]
+    assert row["rest_ms"] == pytest.approx(row["step_ms"] - row["matmul_ms"] - row["sdpa_ms"], abs=2e-3)
+    assert row["rest_share"] == pytest.approx(row["rest_ms"] / row["step_ms"], abs=2e-3)
 
 
 def test_the_profile_of_a_step_names_the_matrix_multiplications_and_their_time():

@@ -1,5 +1,6 @@
-"""How the benchmarks measure: exact peak memory of CPU tensors, interleaved timing on a chosen clock,
-paired ratios, the machine's matmul peak, model FLOPs and the machine's description."""
+"""How the benchmarks measure: the training step they time (the paper's copy configuration), exact
+peak memory of CPU tensors, interleaved timing on a chosen clock, paired ratios, the machine's matmul
+peak, model FLOPs and the machine's description."""
 
 from __future__ import annotations
 
@@ -17,7 +18,42 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from ..config import ModelConfig
+from ..config import REGISTRY, ModelConfig
+from ..model import MemoryTransformer
+from ..runner import run_segments
+
+# ---------------------------------------------------------------------------------------------
+# what is measured: a training step on the paper's copy configuration (section 4.1)
+COPY = dict(vocab_size=12, d_model=128, n_layers=4, n_heads=4, d_ff=256)
+COPY_MEM, SEG_LEN, N_SEG, BATCH = 8, 24, 3, 32
+
+
+def copy_config(variant: str, **overrides) -> ModelConfig:
+    kw = dict(COPY, variant=variant)
+    if REGISTRY[variant].memory:
+        kw["num_mem_tokens"] = COPY_MEM
+    if REGISTRY[variant].cache:
+        kw["mem_len"] = SEG_LEN
+    kw.update(overrides)
+    return ModelConfig(**kw)
+
+
+def train_step_fn(
+    model: MemoryTransformer, batch: int, segment_len: int, n_segments: int, *, seed: int = 0, **run_kw
+) -> Callable[[], float]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, model.cfg.vocab_size, (batch, segment_len * n_segments), generator=g)
+    y = x.roll(-1, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step() -> float:
+        loss = run_segments(model, x, segment_len, targets=y, **run_kw).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,3 +46,13 @@ def test_the_command_writes_the_table_its_targets_and_where_it_ran(tmp_path):
     assert (tmp_path / "length.csv").read_text().startswith("model,tokens,batch,threads,seconds")
     about = json.loads((tmp_path / "length.json").read_text())
     assert about["threads"] == 1 and about["git_sha"] and about["machine"]["cores"]
+
+
+def test_a_batched_sweep_writes_files_of_its_own_beside_the_single_sample_ones(tmp_path):
+    assert bench_length.main(["--lengths", "64", "--batch", "2", "--out", str(tmp_path), "--limit", "60"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "length-batch2.csv",
+        "length-batch2.json",
+        "length-batch2_targets.csv",
+    ]
+    assert ",2," in (tmp_path / "length-batch2.csv").read_text().splitlines()[1]

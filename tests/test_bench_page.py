@@ -1,5 +1,6 @@
 """The benchmarks page: the committed measurements it reads, the transformer's fit, its figures."""
 
+import json
 import warnings
 from pathlib import Path
 
@@ -69,3 +70,35 @@ def test_the_committed_measurements_load_and_draw_without_text_on_text():
     assert {"rmt", "xl", "transformer", "transformer, fit"} <= lines
     assert np.isfinite([line.get_ydata() for line in figs[1].axes[0].get_lines()][0]).all()
     plt.close("all")
+
+
+def test_the_batch_table_sets_a_batched_sweep_beside_one_sample_at_a_time(tmp_path):
+    single = sweep()
+    batched = single.assign(
+        batch=8, us_per_token=single["us_per_token"] / 2, activation_mib=single["activation_mib"] * 8
+    )
+    batched = batched[batched["tokens"] < 16384]  # a length the batched run did not reach is left out
+    t = bench.batch_table(single, batched)
+    assert set(t["tokens"]) == {1024, 4096} and (t["speed-up"] == 2.0).all()
+    assert list(t.columns) == [
+        "model",
+        "tokens",
+        "µs per token, 1 sample",
+        "µs per token, 8 samples",
+        "speed-up",
+        "peak memory, 8 samples (MiB)",
+    ]
+    # load() picks the largest batch measured, with its own provenance; none: no batched sweep
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    for name in ("length", "memory", "throughput"):
+        (folder / f"{name}.csv").write_text((RESULTS / "bench" / f"{name}.csv").read_text())
+    for name in ("length", "summary"):
+        (folder / f"{name}.json").write_text((RESULTS / "bench" / f"{name}.json").read_text())
+    assert bench.load(tmp_path).batched is None
+    for b in (4, 16):
+        batched.assign(batch=b).to_csv(folder / f"length-batch{b}.csv", index=False)
+        (folder / f"length-batch{b}.json").write_text(json.dumps(dict(threads=2, batch=b)))
+        (folder / f"length-batch{b}_targets.csv").write_text("target,at_most,measured,met\n")
+    loaded = bench.load(tmp_path)
+    assert set(loaded.batched["batch"]) == {16} and loaded.batched_about == dict(threads=2, batch=16)

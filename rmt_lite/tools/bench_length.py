@@ -13,7 +13,9 @@ minus the memory resident before the forward (the model and the input). The tran
 the first length that does not finish within ``--limit`` seconds or runs out of memory; the table
 says which, with the memory its quadratic fit predicts there. Results: ``results/bench/length.csv``,
 the targets (``TARGETS``) in ``length_targets.csv`` and the provenance (commit, date, machine) in
-``length.json``. Time it on a quiet machine.
+``length.json``; a run with ``--batch B`` other than 1 (many samples side by side, as a user
+evaluating a test set reads them) writes ``length-batchB.csv``, ``length-batchB_targets.csv`` and
+``length-batchB.json`` beside them. Time it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ TARGETS = {  # (numerator length, denominator length, quantity, at most)
     "rmt time per token, 1M / 4k tokens": (1_048_576, 4_096, "us_per_token", 1.15),
     "rmt peak memory, 1M / 4k tokens": (1_048_576, 4_096, "activation_mib", 1.1),
 }
+
+
+def file_stem(batch: int) -> str:
+    """The name of a sweep's files: ``length`` for one sample at a time, ``length-batchB`` else."""
+    return "length" if batch == 1 else f"length-batch{batch}"
 
 
 def _rss_mib() -> float:
@@ -134,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
 
         out = Path(args.out) if args.out else REPO / "results" / "bench"
         out.mkdir(parents=True, exist_ok=True)
+        stem = file_stem(args.batch)
         keys = list(dict.fromkeys(k for r in rows for k in r))
-        write_csv(out / "length.csv", [{k: r.get(k, "") for k in keys} for r in rows])
-        write_csv(out / "length_targets.csv", targets)
+        write_csv(out / f"{stem}.csv", [{k: r.get(k, "") for k in keys} for r in rows])
+        write_csv(out / f"{stem}_targets.csv", targets)
         from ..records import atomic_write_json
         from ..utils import git_sha
         from .measure import machine
@@ -144,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         about = dict(git_sha=git_sha(), date=when, threads=args.threads, clock="wall", batch=args.batch)
         about["limit_s"] = args.limit
-        atomic_write_json(out / "length.json", about | dict(machine=machine()))
+        atomic_write_json(out / f"{stem}.json", about | dict(machine=machine()))
     return 0
 
 

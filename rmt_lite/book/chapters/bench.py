@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,16 +23,26 @@ class Bench:
     throughput: pd.DataFrame  # training on the copy configuration: model, tokens_per_s, vs_rmt, ...
     length_about: dict  # commit, date, machine of the length sweep
     about: dict  # commit, date, machine of make bench
+    batched: pd.DataFrame | None = None  # the length sweep with many samples side by side, if measured
+    batched_about: dict | None = None
 
 
 def load(results_dir: str | Path) -> Bench:
+    """The committed files; of the sweeps with many samples side by side (``length-batchB.csv``),
+    the one with the largest batch."""
     folder = Path(results_dir) / "bench"
+    batches = {
+        int(m[1]): p for p in folder.glob("length-batch*.csv") if (m := re.fullmatch(r"length-batch(\d+)", p.stem))
+    }
+    sweeps = [batches[b] for b in sorted(batches)]
     return Bench(
         length=pd.read_csv(folder / "length.csv"),
         memory=pd.read_csv(folder / "memory.csv"),
         throughput=pd.read_csv(folder / "throughput.csv"),
         length_about=json.loads((folder / "length.json").read_text()),
         about=json.loads((folder / "summary.json").read_text()),
+        batched=pd.read_csv(sweeps[-1]) if sweeps else None,
+        batched_about=json.loads(sweeps[-1].with_suffix(".json").read_text()) if sweeps else None,
     )
 
 
@@ -40,7 +51,30 @@ def provenance(about: dict, what: str) -> str:
     m = about["machine"]
     sha = about.get("git_sha") or about.get("commit")
     clock = "CPU time" if about.get("clock") == "cpu" else "wall clock"
-    return f"{what}: commit {sha}, {str(about['date'])[:10]}, {m['cpu']} with {m['cores']} cores, one thread, {clock}"
+    n = int(about.get("threads", 1))
+    threads = "one thread" if n == 1 else f"{n} threads"
+    return f"{what}: commit {sha}, {str(about['date'])[:10]}, {m['cpu']} with {m['cores']} cores, {threads}, {clock}"
+
+
+def batch_table(single: pd.DataFrame, batched: pd.DataFrame) -> pd.DataFrame:
+    """Time per token read one sample at a time (``single``) and many side by side (``batched``),
+    per model and length, where both were measured; memory per sample side by side."""
+    keys = ["model", "tokens"]
+    both = single.dropna(subset=["us_per_token"]).merge(
+        batched.dropna(subset=["us_per_token"]), on=keys, suffixes=("_1", "_b")
+    )
+    b = int(batched["batch"].iloc[0])
+    out = pd.DataFrame(
+        {
+            "model": both["model"],
+            "tokens": both["tokens"],
+            "µs per token, 1 sample": both["us_per_token_1"],
+            f"µs per token, {b} samples": both["us_per_token_b"],
+            "speed-up": both["us_per_token_1"] / both["us_per_token_b"],
+            f"peak memory, {b} samples (MiB)": both["activation_mib_b"],
+        }
+    )
+    return out.reset_index(drop=True)
 
 
 def quadratic_fit(length: pd.DataFrame, tokens) -> pd.DataFrame:

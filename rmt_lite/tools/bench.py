@@ -355,7 +355,7 @@ def part_lm(args, out: dict) -> list[dict]:
 
 
 def part_overhead(args, out: dict) -> list[dict]:
-    """Part 7: rmt's copy training step against its matrix-multiplication and SDPA kernels."""
+    """Part 6: rmt's copy training step against its matrix-multiplication and SDPA kernels."""
     row = step_split(rounds=2 if args.quick else args.rounds)
     measured(out, "training step beyond its matmul and SDPA kernels / the step", row["rest_share"])
     return [row]

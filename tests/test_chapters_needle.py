@@ -140,3 +140,16 @@ def test_the_million_figure_has_a_panel_per_seed_and_writes_every_cell():
     assert len(panels[1].texts) == 3  # a cell not read stays blank
     assert overlapping_texts(fig) == []
     plt.close(fig)
+    # three seeds, five lengths and five depths, as committed: neighbouring numbers keep a gap,
+    # each taking at most 3/4 of its cell's width
+    lengths, depths = (4_096, 16_384, 65_536, 262_144, 1_000_000), (0.0, 0.25, 0.5, 0.75, 1.0)
+    dense = pd.DataFrame(
+        [dict(seed=s, length=n, segments=n // 32, depth=d, acc=1.0) for s in range(3) for n in lengths for d in depths]
+    )
+    fig = needle_plots.plot_million(dense, provenance="where")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for panel in (ax for ax in fig.axes if ax.get_title()):
+        cell = panel.get_window_extent(renderer).width / len(lengths)
+        assert max(t.get_window_extent(renderer).width for t in panel.texts) <= 0.75 * cell
+    plt.close(fig)

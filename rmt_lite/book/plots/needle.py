@@ -42,8 +42,9 @@ def plot_million(million: pd.DataFrame, provenance: str) -> plt.Figure:
     accuracy by where the fact sits (rows, 0 % = it opens the haystack) and how many tokens are read
     (columns), each cell written out."""
     seeds = sorted(million["seed"].unique())
-    # as wide as the column whatever the number of seeds, so that the cells' numbers keep their room
-    fig, axes = plt.subplots(1, len(seeds), figsize=(8.9, 3.4), squeeze=False)
+    # one panel under the other, each as wide as the column: side by side, three panels of five
+    # lengths left each cell's number too little room to stay apart from its neighbours on the page
+    fig, axes = plt.subplots(len(seeds), 1, figsize=(8, 0.8 + 1.9 * len(seeds)), squeeze=False, sharex=True)
     for ax, seed in zip(axes.flat, seeds):
         grid = million[million["seed"] == seed].pivot(index="depth", columns="length", values="acc")
         image = ax.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
@@ -54,7 +55,7 @@ def plot_million(million: pd.DataFrame, provenance: str) -> plt.Figure:
         ax.set_yticks(range(grid.shape[0]), [f"{d:.0%}" for d in grid.index])
         ax.set_title(f"seed {seed}")
         ax.grid(False)
-        ax.set_xlabel("tokens read")
-    axes.flat[0].set_ylabel("where the fact sits")
+        ax.set_ylabel("where the fact sits")
+    axes.flat[-1].set_xlabel("tokens read")
     fig.colorbar(image, ax=axes.ravel().tolist(), label="test accuracy", shrink=0.9)
     return stamp(fig, provenance)

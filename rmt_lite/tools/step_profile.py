@@ -11,7 +11,6 @@ less the kernels.
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -66,23 +65,16 @@ def step_split(rounds: int = 8, warmup: int = 3) -> dict:
 
 def profile_step(steps: int = 5, warmup: int = 3) -> str:
     """The torch profiler's operator table of rmt's copy training step over ``steps`` steps, then
-    the step under the profiler and bare (process CPU time, median of ``steps``), the kernels'
-    milliseconds and the rest of the bare step."""
+    :func:`step_split`'s line: the step under the profiler and bare, the kernels and the rest."""
     step = _copy_step()
     for _ in range(warmup):
         step()
-    bare = []
-    for _ in range(steps):
-        start = time.process_time()
-        step()
-        bare.append(1e3 * (time.process_time() - start))
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
             step()
-    ops = prof.key_averages()
-    k, step_ms = _kernels(ops, steps), statistics.median(bare)
-    return ops.table(sort_by="self_cpu_time_total", row_limit=25) + (
-        f"\nper step: {k['profiled_ms']:.0f} ms under the profiler, {step_ms:.0f} ms without it; "
-        f"matrix multiplications {k['matmul_ms']:.0f} ms, SDPA kernels {k['sdpa_ms']:.0f} ms; "
-        f"the rest {step_ms - k['matmul_ms'] - k['sdpa_ms']:.0f} ms of the step without the profiler\n"
+    row = step_split(rounds=steps, warmup=0)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25) + (
+        f"\nper step: {row['profiled_ms']:.0f} ms under the profiler, {row['step_ms']:.0f} ms without it; "
+        f"matrix multiplications {row['matmul_ms']:.0f} ms, SDPA kernels {row['sdpa_ms']:.0f} ms; "
+        f"the rest {row['rest_ms']:.0f} ms of the step without the profiler\n"
     )

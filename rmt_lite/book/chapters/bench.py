@@ -34,15 +34,15 @@ def load(results_dir: str | Path) -> Bench:
     batches = {
         int(m[1]): p for p in folder.glob("length-batch*.csv") if (m := re.fullmatch(r"length-batch(\d+)", p.stem))
     }
-    sweeps = [batches[b] for b in sorted(batches)]
+    largest = batches[max(batches)] if batches else None
     return Bench(
         length=pd.read_csv(folder / "length.csv"),
         memory=pd.read_csv(folder / "memory.csv"),
         throughput=pd.read_csv(folder / "throughput.csv"),
         length_about=json.loads((folder / "length.json").read_text()),
         about=json.loads((folder / "summary.json").read_text()),
-        batched=pd.read_csv(sweeps[-1]) if sweeps else None,
-        batched_about=json.loads(sweeps[-1].with_suffix(".json").read_text()) if sweeps else None,
+        batched=pd.read_csv(largest) if largest else None,
+        batched_about=json.loads(largest.with_suffix(".json").read_text()) if largest else None,
     )
 
 

@@ -163,10 +163,9 @@ def needle_far_beyond(
     gen = generalisation if generalisation is not None else pd.DataFrame()
     if gen.empty:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    all_gen = gen
-    gen, setting = _needle_setting(gen)
+    chosen, setting = _needle_setting(gen)
     texts, oks = [], []
-    for seed, g in gen.sort_values("factor").groupby("seed"):
+    for seed, g in chosen.sort_values("factor").groupby("seed"):
         at = dict(zip(g["factor"], g["acc"]))
         far = {f: a for f, a in at.items() if f >= FAR}
         if 1 not in at or not far:
@@ -179,9 +178,9 @@ def needle_far_beyond(
         )
     if not oks:
         return Verdict(paper_text, "-", "-", NOT_RUN)
-    seeds = sorted(gen["seed"].unique())
-    far = gen[gen["factor"] == gen["factor"].max()]
-    part, part_text, part_short, part_seeds = _million_part(all_gen, million)
+    seeds = sorted(chosen["seed"].unique())
+    far = chosen[chosen["factor"] == chosen["factor"].max()]
+    part, part_text, part_short, part_seeds = _million_part(gen, million)
     ours, short, runs = "rmt " + "; ".join(texts), f"{int(far['segments'].max())} seg: rmt {mean_sd(far['acc'])}", ""
     if part != NOT_RUN:
         ours, short = f"{ours}; {part_text}", f"{short}; {part_short}"

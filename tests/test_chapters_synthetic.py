@@ -531,6 +531,24 @@ def test_how_runs_learned_finds_the_jump_its_layout_and_the_last_gain():
     assert out.loc[("xl", 0), "at_target"] and not out.loc[("rmt", 0), "at_target"]
 
 
+def test_longer_budget_reads_each_memory_size_apart_and_lists_the_seeds_in_order():
+    runs = pd.DataFrame(
+        [
+            dict(experiment=e, model=m, seed=s, num_segments=3, mem_size=mem, test_acc=acc, steps_done=steps)
+            for e, m, s, mem, acc, steps in (
+                ("retrieval_long", "xl", 1, 3, 0.80, 9000),
+                ("retrieval_long", "xl", 0, 3, 0.90, 7000),
+                ("retrieval_long", "xl", 0, 5, 1.00, 2000),
+                ("retrieval", "xl", 0, 3, 0.10, 3000),  # the first budget: not these runs
+            )
+        ]
+    )
+    out = retrieval.longer_budget(runs)
+    assert out["xl_3_m3"] == "0.850" and out["xl_3_m3_seeds"] == "seed 0 0.900, seed 1 0.800"
+    assert out["xl_3_m3_steps"] == "8,000" and out["xl_3_m5"] == "1.000"
+    assert out["rmt_3_m3"] == "not run yet" and out["rmt_2_m5_seeds"] == "none"
+
+
 def test_length_generalisation_figure_can_leave_out_exact_match_and_space_lengths_by_doublings():
     df = pd.DataFrame(
         [

@@ -36,3 +36,28 @@ def how_runs_learned(history: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["model", "seed", "learned_at", "learned_on", "gain", "span", "at_layout", "at_target"]
     )
+
+
+def longer_budget(runs: pd.DataFrame) -> dict[str, str]:
+    """What the ``retrieval_long`` runs of ``runs`` scored, for the prose of chapters 3 and 10:
+    for each model, number of segments and memory size, ``{model}_{segments}_m{memory}`` (mean
+    test accuracy), ``..._seeds`` (each seed's, in seed order, "seed 0 0.891, ...") and
+    ``..._steps`` (mean steps trained; a run stops early at its target). Settings without runs are
+    "not run yet"."""
+    if runs.empty:
+        runs = pd.DataFrame(
+            columns=["experiment", "model", "num_segments", "mem_size", "seed", "test_acc", "steps_done"]
+        )
+    longer = runs[runs["experiment"] == "retrieval_long"]
+    out: dict[str, str] = {}
+    for model in ("xl", "rmt"):
+        for segments, memory in ((2, 5), (3, 5), (3, 3)):
+            key = f"{model}_{segments}_m{memory}"
+            g = longer[
+                (longer["model"] == model) & (longer["num_segments"] == segments) & (longer["mem_size"] == memory)
+            ]
+            g = g.sort_values("seed")
+            out[key] = f"{g['test_acc'].mean():.3f}" if len(g) else "not run yet"
+            out[f"{key}_seeds"] = ", ".join(f"seed {s} {a:.3f}" for s, a in zip(g["seed"], g["test_acc"])) or "none"
+            out[f"{key}_steps"] = f"{g['steps_done'].mean():,.0f}" if len(g) else "-"
+    return out

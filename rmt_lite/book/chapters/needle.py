@@ -91,19 +91,29 @@ def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
 
 
 def setting_of(record: pd.Series) -> str:
-    """How an rmt needle run was trained, in words: its curriculum's last number of segments and
-    whether it stopped at the target or ran a fixed number of steps."""
+    """How an rmt needle run was trained, in words: its curriculum's last number of segments,
+    whether it stopped at the target or ran a fixed number of steps, and the distractor facts
+    beside the needle, if any."""
     trained = int(str(record["curriculum"]).split(",")[-1])
     if record["stop_reason"] == "steps":
-        return f"{trained} segments, {int(record['steps']):,} steps"
-    return f"{trained} segments, stopped at the target" if trained == 4 else f"curriculum to {trained} segments"
+        name = f"{trained} segments, {int(record['steps']):,} steps"
+    else:
+        name = f"{trained} segments, stopped at the target" if trained == 4 else f"curriculum to {trained} segments"
+    distractors = _distractors(record)
+    return f"{name}, {distractors} distractors" if distractors else name
+
+
+def _distractors(record: pd.Series) -> int:
+    value = record.get("num_distractors", 0)
+    return 0 if value != value else int(value)  # NaN: a record from before the task had distractors
 
 
 def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
     """The accuracy of every rmt run of ``records`` (the needle experiments, ``rmt_lite.load_records``)
     at each number of segments ``gen`` (``rmt_lite.repro.generalisation.load``) tested it on, with how
     it was trained (:func:`setting_of`), its steps and an ``order`` that puts the profile's way of
-    training first and fixed numbers of steps last."""
+    training first, the needle among distractors after the plain one and fixed numbers of steps
+    last."""
     if records.empty or gen.empty:
         return pd.DataFrame()
     frames = []
@@ -111,7 +121,8 @@ def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
         g = gen[(gen["experiment"] == r["experiment"]) & (gen["run_id"] == r["run_id"])]
         if len(g):
             trained = int(g.loc[g["factor"] == 1, "segments"].iloc[0])
-            order = 1000 * int(r["stop_reason"] == "steps") + trained  # fixed numbers of steps after the rest
+            # fixed numbers of steps after the rest, a task with distractors after the plain needle
+            order = 1000 * int(r["stop_reason"] == "steps") + 100 * _distractors(r) + trained
             info = dict(trained=setting_of(r), order=order, seed=int(r["seed"]), steps=int(r["steps_done"]))
             frames.append(g[["segments", "factor", "acc"]].assign(**info, trained_segments=trained))
     if not frames:

@@ -1,5 +1,6 @@
 """Chapter 9's table of claim 10 from generalisation records."""
 
+import numpy as np
 import pandas as pd
 
 from rmt_lite.book.chapters import needle
@@ -157,3 +158,32 @@ def test_the_million_figure_has_a_panel_per_seed_and_writes_every_cell():
         cell = panel.get_window_extent(renderer).width / len(lengths)
         assert max(t.get_window_extent(renderer).width for t in panel.texts) <= 0.75 * cell
     plt.close(fig)
+
+
+def test_learned_on_one_finds_the_first_step_past_the_bar_on_one_segment_and_the_plateau_before_it():
+    records = pd.DataFrame(
+        [
+            dict(experiment="needle_distractors", run_id="d-s0", seed=0, batch_size=128),
+            dict(experiment="needle_memory", run_id="p-s0", seed=0, batch_size=32),
+            dict(experiment="needle_distractors", run_id="never-s1", seed=1, batch_size=128),
+        ]
+    )
+    curve = {  # run_id: (step, segments, validation accuracy)
+        "d-s0": [(100, 1, 0.5), (200, 1, 0.6), (300, 1, 0.95), (400, 2, 0.97)],
+        "p-s0": [(100, 1, 1.0), (200, 2, 1.0)],
+        "never-s1": [(100, 1, 0.5), (200, 1, 0.55)],
+    }
+    history = pd.DataFrame(
+        [
+            dict(experiment=e, run_id=r, step=st, segments=n, acc=a)
+            for e, r in zip(records["experiment"], records["run_id"])
+            for st, n, a in curve[r]
+        ]
+    )
+    out = needle.learned_on_one(history, records, bar=0.9).set_index(["experiment", "seed"])
+    assert out.loc[("needle_distractors", 0), "step"] == 300 and out.loc[("needle_distractors", 0), "samples"] == 38400
+    assert out.loc[("needle_distractors", 0), "plateau"] == 0.6
+    assert out.loc[("needle_memory", 0), "step"] == 100 and np.isnan(out.loc[("needle_memory", 0), "plateau"])
+    assert (
+        np.isnan(out.loc[("needle_distractors", 1), "step"]) and out.loc[("needle_distractors", 1), "plateau"] == 0.55
+    )

@@ -176,3 +176,30 @@ def million_table(million: pd.DataFrame) -> pd.DataFrame:
             row[f"seed {seed}"] = s["correct"].sum() / s["n"].sum()
         rows.append(row | {"worst depth, any seed": g["acc"].min()})
     return pd.DataFrame(rows)
+
+
+def learned_on_one(history: pd.DataFrame, records: pd.DataFrame, bar: float) -> pd.DataFrame:
+    """Per run of ``records`` (``rmt_lite.load_records``) with a training curve in ``history``
+    (``rmt_lite.load_history``): its experiment, seed and the first step at which its validation
+    accuracy on one segment reached ``bar`` (NaN: never), the number of samples seen by then, and
+    the highest accuracy on one segment before that step (the plateau it climbed from; NaN where
+    the first evaluation already passed)."""
+    rows = []
+    for r in records.itertuples():
+        h = history[(history["experiment"] == r.experiment) & (history["run_id"] == r.run_id)]
+        one = h[h["segments"] == 1].sort_values("step")
+        if one.empty:
+            continue
+        passed = one[one["acc"] >= bar]
+        step = float(passed["step"].iloc[0]) if len(passed) else float("nan")
+        before = one.loc[one["step"] < step, "acc"] if len(passed) else one["acc"]
+        rows.append(
+            dict(
+                experiment=r.experiment,
+                seed=int(r.seed),
+                step=step,
+                samples=step * r.batch_size,
+                plateau=float(before.max()) if len(before) else float("nan"),
+            )
+        )
+    return pd.DataFrame(rows, columns=["experiment", "seed", "step", "samples", "plateau"])

@@ -3,8 +3,6 @@ and the needle read across a million tokens."""
 
 from __future__ import annotations
 
-import textwrap
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -31,7 +29,7 @@ def plot_settings(curves: pd.DataFrame, chance: float, provenance: str) -> plt.F
         ax.set_xticks(segments, [str(s) for s in segments])
         ax.minorticks_off()
         ax.set_ylim(0, 1.05)
-        ax.set_title(textwrap.fill(name, 26))  # a long name on two lines, within its panel
+        ax.set_title(name)
         ax.set_xlabel("test segments")
     axes.flat[0].set_ylabel("test accuracy")
     axes.flat[0].legend(loc="lower left")

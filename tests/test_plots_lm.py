@@ -10,6 +10,7 @@ from test_chapters_lm import _records  # noqa: E402  (the same records as the ta
 
 from rmt_lite.book.chapters import lm  # noqa: E402
 from rmt_lite.book.plots import lm as plm  # noqa: E402
+from rmt_lite.book.plots import overlapping_texts, run_together_texts  # noqa: E402
 from rmt_lite.repro import paper  # noqa: E402
 
 
@@ -27,6 +28,16 @@ def test_figure_has_two_panels_per_source_and_handles_missing_runs():
     # the rmt line of the memory panel is marked with its depth: d2 at size 10, d3 at size 4
     marks = sorted(t.get_text() for t in axes[0].texts)
     assert marks == ["d2", "d3"]
+    plt.close(fig)
+
+
+def test_the_papers_memory_sizes_are_labelled_where_they_stand_apart():
+    ref, _ = lm.paper_table(paper.language_modelling(), "lm_bytes", 64)
+    fig = plm.plot_lm({"paper": lm.figure_panels(ref)}, "bpc", "p")
+    memory_ax = next(ax for ax in fig.axes if ax.get_title() == "equal memory")
+    labels = {float(t.get_position()[0]): t.get_text() for t in memory_ax.get_xticklabels()}
+    assert labels[75] == "75" and labels[100] == "" and labels[200] == "200"  # no "75100"
+    assert run_together_texts(fig) == [] and overlapping_texts(fig) == []
     plt.close(fig)
 
 

@@ -108,6 +108,25 @@ def overlapping_texts(fig: plt.Figure, tolerance_px: float = 1.0) -> list[tuple[
     return found
 
 
+def run_together_texts(fig: plt.Figure, gap_em: float = 0.3) -> list[tuple[str, str]]:
+    """Pairs of texts of ``fig`` on one line that do not overlap but stand closer than ``gap_em``
+    of their font size (about a space): a reader takes them for one string, as two cells' numbers
+    of a heatmap 2 px apart."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    level = [t for t in _drawn_texts(fig) if t.get_rotation() % 360 == 0]  # a turned label runs along no line
+    texts = [(t.get_text(), t.get_window_extent(renderer), t.get_fontsize()) for t in level]
+    texts = [x for x in texts if x[1].width >= 1 and x[1].height >= 1]
+    found = []
+    for i, (sa, a, fa) in enumerate(texts):
+        for sb, b, fb in texts[i + 1 :]:
+            same_line = min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.height, b.height)
+            gap = max(a.x0, b.x0) - min(a.x1, b.x1)  # negative where they overlap
+            if same_line and -1.0 <= gap < gap_em * min(fa, fb) * fig.dpi / 72:
+                found.append((sa, sb))
+    return found
+
+
 def tokens_label(n: int) -> str:
     """A number of tokens as a reader says it: 4k and 256k (multiples of 1,024), 1M (2^20 or a
     million), else with thousands separators."""
@@ -126,9 +145,11 @@ def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
     readable(fig)
     _fit_titles(fig)
     _spread_annotations(fig)
-    crowded = overlapping_texts(fig)
+    crowded = overlapping_texts(fig) + run_together_texts(fig)
     if crowded:  # on stderr, where `make book` looks for warnings: a figure with text on text fails the build
-        warnings.warn(f"texts printed over each other in the figure {_name(fig)!r}: {crowded[:5]}", stacklevel=2)
+        warnings.warn(
+            f"texts printed over or against each other in the figure {_name(fig)!r}: {crowded[:5]}", stacklevel=2
+        )
     small = small_texts(fig)
     if small:  # the same for text a reader could not read at the column's width
         warnings.warn(f"text under {MIN_PT} px as displayed in the figure {_name(fig)!r}: {small[:5]}", stacklevel=2)

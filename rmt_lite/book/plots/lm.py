@@ -59,12 +59,23 @@ def _memory_panel(ax, curve: pd.DataFrame, ylabel: str, title: str) -> None:
         ax.axhline(trans.mean(), color=MODEL_COLORS["transformer"], ls="--", lw=1.2, label="transformer (no memory)")
     if sizes:
         ax.set_xscale("log")
-        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.set_xticks(sizes, _spaced_labels(sizes))
         ax.minorticks_off()
     ax.set_xlabel("memory size (cache length / memory tokens)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8, title=None, loc="best")
+
+
+def _spaced_labels(sizes: list, ratio: float = 1.5) -> list[str]:
+    """Labels for ticks at ``sizes`` on a log axis: a size closer than ``ratio`` times the last
+    labelled one keeps its tick but no label (75 and 100 side by side read as "75100")."""
+    labels, last = [], None
+    for s in sizes:
+        show = last is None or s >= ratio * last
+        labels.append(str(s) if show else "")
+        last = s if show else last
+    return labels
 
 
 def _depth_panel(ax, rmt: pd.DataFrame, ylabel: str, title: str) -> None:

@@ -15,7 +15,8 @@ def plot_settings(curves: pd.DataFrame, chance: float, provenance: str) -> plt.F
     in its order): test accuracy against the number of segments of the test sample, one line per
     seed; the part beyond the trained length shaded; ``chance`` dotted."""
     settings = list(dict.fromkeys(curves["trained"]))
-    fig, axes = plt.subplots(1, len(settings), figsize=(2.1 * len(settings), 3.0), sharey=True, squeeze=False)
+    # two panels get room for their titles; more share the column
+    fig, axes = plt.subplots(1, len(settings), figsize=(max(2.1 * len(settings), 6.0), 3.0), sharey=True, squeeze=False)
     segments = sorted(curves["segments"].unique())
     markers = "osd^v"
     for ax, name in zip(axes.flat, settings):

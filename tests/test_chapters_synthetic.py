@@ -3,6 +3,7 @@
 
 import json
 import math
+import warnings
 
 import matplotlib
 import pandas as pd
@@ -557,7 +558,11 @@ def test_length_generalisation_figure_can_leave_out_exact_match_and_space_length
             for n in (4, 8, 16, 128)
         ]
     )
-    both = tp.plot_length_generalisation(df, provenance="p", title="t", hue="model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 4 and 8 beside each other on the linear axis must not read as 48
+        both = tp.plot_length_generalisation(df, provenance="p", title="t", hue="model")
+    labels = [t.get_text() for t in both.axes[0].get_xticklabels()]
+    assert labels[:2] == ["4", ""] and labels[-1] == "128"  # 8 keeps its tick, not its label
     one = tp.plot_length_generalisation(df, provenance="p", title="t", hue="model", exact=False, log_x=True)
     assert len(both.axes[0].lines) == 4 and len(one.axes[0].lines) == 2
     assert one.axes[0].get_xscale() == "log" and [t.get_text() for t in one.axes[0].get_xticklabels()] == [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 import warnings
+from collections.abc import Sequence
 
 import matplotlib.layout_engine
 import matplotlib.pyplot as plt
@@ -127,6 +128,27 @@ def run_together_texts(fig: plt.Figure, gap_em: float = 0.3) -> list[tuple[str, 
     return found
 
 
+def thin_tick_labels(ax: plt.Axes, gap_em: float = 0.4) -> None:
+    """Blank the x tick labels of a numeric axis that stand closer than ``gap_em`` of their font size
+    to the last one kept, so that none runs into another (:func:`run_together_texts`); their ticks
+    stay. For numbers only: a category's name must never go. :func:`stamp` calls it for the axes it
+    is given, once the figure's layout is final."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ticks, labels = ax.get_xticks(), ax.get_xticklabels()
+    texts, kept = [t.get_text() for t in labels], None
+    for i in sorted(range(len(labels)), key=lambda k: ticks[k]):
+        box = labels[i].get_window_extent(renderer)
+        if not texts[i] or box.width < 1:
+            continue
+        if kept is not None and box.x0 - kept.x1 < gap_em * labels[i].get_fontsize() * fig.dpi / 72:
+            texts[i] = ""
+        else:
+            kept = box
+    ax.set_xticks(ticks, texts)  # through the axis' formatter: a label's own text is redrawn from it
+
+
 def tokens_label(n: int) -> str:
     """A number of tokens as a reader says it: 4k and 256k (multiples of 1,024), 1M (2^20 or a
     million), else with thousands separators."""
@@ -135,9 +157,10 @@ def tokens_label(n: int) -> str:
     return f"{n // 1024}k" if n % 1024 == 0 else f"{n:,}"
 
 
-def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
+def stamp(fig: plt.Figure, provenance: str, thin: Sequence[plt.Axes] = ()) -> plt.Figure:
     """Write where the figure comes from under it (wrapped to the figure's width), then make every
-    text of the figure readable at the book's page width."""
+    text of the figure readable at the book's page width; the numeric x axes ``thin`` lose the tick
+    labels that would run together (:func:`thin_tick_labels`)."""
     size = min_font_pt(fig)
     chars = max(40, int(fig.get_size_inches()[0] * 72 / (0.55 * size)))
     lines = "\n".join(textwrap.fill(line, chars) for line in provenance.split("\n"))
@@ -145,6 +168,8 @@ def stamp(fig: plt.Figure, provenance: str) -> plt.Figure:
     readable(fig)
     _fit_titles(fig)
     _spread_annotations(fig)
+    for ax in thin:
+        thin_tick_labels(ax)
     crowded = overlapping_texts(fig) + run_together_texts(fig)
     if crowded:  # on stderr, where `make book` looks for warnings: a figure with text on text fails the build
         warnings.warn(

@@ -403,7 +403,7 @@ def plot_length_generalisation(
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
-    return stamp(fig, provenance)
+    return stamp(fig, provenance, thin=[ax])  # lengths far apart on a linear axis crowd the short ones
 
 
 # ------------------------------------------------------------------------------------------------

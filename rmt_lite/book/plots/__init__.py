@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import matplotlib.layout_engine
 import matplotlib.pyplot as plt
 import matplotlib.text
+import matplotlib.transforms
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -89,6 +90,19 @@ def _drawn_texts(fig: plt.Figure) -> list[matplotlib.text.Text]:
     return [t for t in texts if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
 
 
+def _text_boxes(fig: plt.Figure) -> list[tuple[matplotlib.text.Text, matplotlib.transforms.Bbox]]:
+    """Each text a drawing of ``fig`` shows, with its drawn box in pixels (empty boxes left out)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t, t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+    return [(t, b) for t, b in boxes if b.width >= 1 and b.height >= 1]
+
+
+def _em_px(fig: plt.Figure, text: matplotlib.text.Text) -> float:
+    """One em of ``text`` in the pixels of ``fig``'s drawing."""
+    return text.get_fontsize() * fig.dpi / 72
+
+
 def _overlap(a, b, tolerance_px: float = 1.0) -> bool:
     """Two drawn boxes cover each other by more than ``tolerance_px`` both ways."""
     return min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance_px and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance_px
@@ -97,15 +111,12 @@ def _overlap(a, b, tolerance_px: float = 1.0) -> bool:
 def overlapping_texts(fig: plt.Figure, tolerance_px: float = 1.0) -> list[tuple[str, str]]:
     """Pairs of texts of ``fig`` printed over each other (their drawn boxes overlap by more than
     ``tolerance_px`` both ways): a suptitle on a panel title, two labels in one place, crowded ticks."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
-    boxes = [(s, b) for s, b in boxes if b.width >= 1 and b.height >= 1]
+    boxes = _text_boxes(fig)
     found = []
-    for i, (sa, a) in enumerate(boxes):
-        for sb, b in boxes[i + 1 :]:
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1 :]:
             if _overlap(a, b, tolerance_px):
-                found.append((sa, sb))
+                found.append((ta.get_text(), tb.get_text()))
     return found
 
 
@@ -113,18 +124,14 @@ def run_together_texts(fig: plt.Figure, gap_em: float = 0.3) -> list[tuple[str, 
     """Pairs of texts of ``fig`` on one line that do not overlap but stand closer than ``gap_em``
     of their font size (about a space): a reader takes them for one string, as two cells' numbers
     of a heatmap 2 px apart."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    level = [t for t in _drawn_texts(fig) if t.get_rotation() % 360 == 0]  # a turned label runs along no line
-    texts = [(t.get_text(), t.get_window_extent(renderer), t.get_fontsize()) for t in level]
-    texts = [x for x in texts if x[1].width >= 1 and x[1].height >= 1]
+    level = [(t, b) for t, b in _text_boxes(fig) if t.get_rotation() % 360 == 0]  # a turned label runs along no line
     found = []
-    for i, (sa, a, fa) in enumerate(texts):
-        for sb, b, fb in texts[i + 1 :]:
+    for i, (ta, a) in enumerate(level):
+        for tb, b in level[i + 1 :]:
             same_line = min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.height, b.height)
             gap = max(a.x0, b.x0) - min(a.x1, b.x1)  # negative where they overlap
-            if same_line and -1.0 <= gap < gap_em * min(fa, fb) * fig.dpi / 72:
-                found.append((sa, sb))
+            if same_line and -1.0 <= gap < gap_em * min(_em_px(fig, ta), _em_px(fig, tb)):
+                found.append((ta.get_text(), tb.get_text()))
     return found
 
 
@@ -142,7 +149,7 @@ def thin_tick_labels(ax: plt.Axes, gap_em: float = 0.4) -> None:
         box = labels[i].get_window_extent(renderer)
         if not texts[i] or box.width < 1:
             continue
-        if kept is not None and box.x0 - kept.x1 < gap_em * labels[i].get_fontsize() * fig.dpi / 72:
+        if kept is not None and box.x0 - kept.x1 < gap_em * _em_px(fig, labels[i]):
             texts[i] = ""
         else:
             kept = box

@@ -75,7 +75,9 @@ class RunConfig:
     curriculum_mode: str = "segments"  # "segments": fixed sample, shorter segments; "length": fixed
     # segment, longer sample (copy/reverse)
     curriculum_threshold: float = 0.99  # move on when the valid metric reaches it (or when the
-    # stage's share of the first half of `steps` is used up)
+    # stage's share of the first half of `steps` is used up, unless curriculum_waits)
+    curriculum_waits: bool = False  # True: a stage ends only when it reaches the threshold, however
+    # long that takes (the run may never reach the last stage; it is tested there all the same)
     target: float | None = None  # stop early once the final stage reaches it
     amp: bool = True  # bf16 autocast, on CUDA only
 

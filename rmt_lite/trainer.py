@@ -280,7 +280,7 @@ class Trainer:
         reached = (lambda thr: value >= thr) if spec.maximize else (lambda thr: value <= thr)
         if self.stage < self.regime.num_stages - 1:
             deadline, passed = self.stage_deadline(self.stage), reached(self.cfg.curriculum_threshold)
-            if passed or self.step >= deadline:
+            if passed or (self.step >= deadline and not self.cfg.curriculum_waits):
                 why = (
                     f"{spec.metric} {value:.4f} reached {self.cfg.curriculum_threshold}"
                     if passed
@@ -299,7 +299,8 @@ class Trainer:
         """The step by which a non-final curriculum stage ends even below the threshold: the
         earlier stages share the first half of the budget, so every model trains on the layout
         it is tested on for at least half of its steps (a stage it cannot pass, such as an xl
-        cache too short for 2 segments, would otherwise leave it tested on a layout it never saw)."""
+        cache too short for 2 segments, would otherwise leave it tested on a layout it never saw).
+        With ``curriculum_waits`` a stage has no deadline: it lasts until it passes."""
         return self.cfg.steps * (stage + 1) // (2 * (self.regime.num_stages - 1))
 
     def fit(self) -> dict:

@@ -9,7 +9,8 @@ def test_the_needle_memory_runs_are_each_evaluated_once_and_never_past_the_profi
     assert len(runs) == len({json_key(o) for _, o in runs}) and {m for m, _ in runs} == {"rmt"}
     assert max(generalisation.EXPERIMENTS["needle"]) * 4 == generalisation.NEEDLE_FARTHEST  # 4 trained segments
     assert [o["length"] for _, o in generalisation._runs_of("needle_lengths")] == [64, 128, 192]
-    assert generalisation._runs_of("needle_distractors") == [("rmt", None)]  # the profile's run, every seed
+    # the profile's run, every seed, and the queue's run whose first stage waits until it passes
+    assert generalisation._runs_of("needle_distractors") == [("rmt", None), ("rmt", {"curriculum_waits": "true"})]
 
 
 def test_the_harder_needle_has_two_distractors_and_the_batch_that_broke_its_plateau():

@@ -298,6 +298,22 @@ def test_an_unreached_curriculum_stage_still_ends_within_the_first_half_of_the_b
     assert [s - 4 for s in changes] == moves_at  # the stage ends at the eval of its last step
 
 
+def test_a_waiting_curriculum_stays_on_a_stage_until_it_passes(tmp_path):
+    # the test above with curriculum_waits: the unreached first stage never ends, and the model is
+    # still tested on the final layout
+    waits = {"curriculum": "1,3", "curriculum_threshold": 1.0, "eval_interval": 4, "curriculum_waits": True}
+    rec = _train(tmp_path, "copy", overrides=waits)
+    assert {h["segments"] for h in rec.history} == {1} and rec.steps == 16
+    assert rec.metrics["stage_reached"] == 1 and rec.metrics["segments"] == 3
+
+
+def test_waiting_changes_nothing_for_a_curriculum_that_passes_in_time(tmp_path):
+    passes = {"curriculum": "1,3", "curriculum_threshold": 0.0, "eval_interval": 4}
+    rec = _train(tmp_path / "a", "copy", overrides=passes)
+    waited = _train(tmp_path / "b", "copy", overrides={**passes, "curriculum_waits": True})
+    assert waited.history == rec.history and waited.metrics["test"] == rec.metrics["test"]
+
+
 def test_early_stopping_at_target(tmp_path):
     rec = _train(tmp_path, overrides={"target": 0.0, "eval_interval": 4})
     assert rec.steps == 4 and rec.stop_reason.startswith("target")

@@ -201,12 +201,11 @@ def _runs_of(experiment: str) -> list[tuple[str, dict | None]]:
         return [(m, None) for m in ("xl", "rmt", "transformer")]
     if experiment == "needle_lengths":
         return [("rmt", {"length": n}) for n in NEEDLE_TRAINED_LENGTHS]
-    if experiment == "needle_distractors":
-        return [("rmt", None)]
-    if experiment == "needle_memory":
-        from .reproduce import needle_memory
+    if experiment in ("needle_memory", "needle_distractors"):
+        from .reproduce import needle_distractors, needle_memory
 
-        return list({json.dumps(r.overrides, sort_keys=True): (r.model, r.overrides) for r in needle_memory()}.values())
+        runs = needle_memory() if experiment == "needle_memory" else needle_distractors()
+        return list({json.dumps(r.overrides, sort_keys=True): (r.model, r.overrides or None) for r in runs}.values())
     return [("xl", None), ("rmt", None)]
 
 

@@ -135,8 +135,12 @@ class RunConfig:
         return cls(**d)
 
     def fingerprint(self) -> str:
-        """Short hash of the whole configuration (used to detect a folder holding another run)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        """Short hash of the configuration (a run id's tail when its changes are too long to spell
+        out). Fields at their defaults are left out, so a field added later with a default that
+        reproduces the runs before it (see ``trainer.same_config``) leaves every hash as it was."""
+        defaults = {f.name: f.default for f in fields(self) if f.default is not dataclasses.MISSING}
+        changed = {k: v for k, v in self.to_dict().items() if k not in defaults or defaults[k] != v}
+        blob = json.dumps(changed, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 

@@ -270,6 +270,20 @@ def test_run_id_names_the_changes():
     assert rid == "xl-cpu-s0-curriculum1,2,3,6-segment_len12"  # the curriculum follows the segments
 
 
+def test_a_long_run_id_is_a_hash_that_fields_added_with_defaults_leave_alone():
+    # pinned: a RunConfig field added later (as curriculum_waits was) must not rename such a run,
+    # or its checkpoint and record would no longer be found
+    changes = {
+        "lr": "3e-4",
+        "warmup_steps": "7",
+        "batch_size": "48",
+        "d_ff": "320",
+        "mem_init_std": "0.5",
+        "clip": "0.5",
+    }
+    assert default_run_id(resolve("copy", "rmt", "cpu", 0, changes)) == "rmt-cpu-s0-x91e2665824"
+
+
 def test_every_model_variant_trains_on_a_task(tmp_path):
     for model in MODELS:
         rec = _train(tmp_path, "reverse", model, {"steps": 4, "eval_interval": 4, "warmup_steps": 0})

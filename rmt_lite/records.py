@@ -246,6 +246,8 @@ class RunRecord:
         row["num_segments"] = self.metrics.get("segments")
         row["seq_len"] = self.metrics.get("seq_len")
         row["curriculum"] = ",".join(map(str, cfg.get("curriculum") or []))
+        if cfg.get("curriculum_waits"):  # a column only where a run used it: the summaries before stay as they were
+            row["curriculum_waits"] = True
         row.update(cfg.get("task", {}))
         for split in ("test", "valid"):
             for k, v in (self.metrics.get(split) or {}).items():

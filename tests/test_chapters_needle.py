@@ -43,11 +43,13 @@ def settings_data():
         ("needle_memory", "long-s0", 0, "1,2,4", "steps", 6000, 6000, (1.0, 1.0, 1.0)),
         ("needle_memory", "unevaluated-s1", 1, "1,2,4,8,16", "target", 2000, 500, ()),
         ("needle_distractors", "distract-s0", 0, "1,2,4,8", "target", 4800, 1500, (0.9, 0.6)),
+        ("needle_distractors", "waits-s0", 0, "1,2,4,8", "target", 4800, 2500, (0.95, 0.7)),
     ]
     records = pd.DataFrame(
         [
             dict(experiment=e, run_id=r, model="rmt", seed=s, curriculum=c, stop_reason=why, steps=n, steps_done=d)
             | ({"num_distractors": 2} if e == "needle_distractors" else {})  # older records lack the column
+            | ({"curriculum_waits": True} if r.startswith("waits") else {})  # and the others this one
             for e, r, s, c, why, n, d, _ in runs
         ]
         + [dict(experiment="needle", run_id="xl-s0", model="xl", seed=0, curriculum="1,2,4", stop_reason="steps")]
@@ -69,15 +71,16 @@ def test_the_ways_of_training_the_needle_are_named_ordered_and_tabled_per_run_an
         "4 segments, stopped at the target",
         "curriculum to 8 segments",
         "curriculum to 8 segments, 2 distractors",
+        "curriculum to 8 segments, 2 distractors, each stage until it passes",
         "4 segments, 6,000 steps",
     ]  # the unevaluated run and the xl run are left out; distractors after the plain needle
     runs = needle.settings_table(curves, far=(16, 32))
-    assert list(runs["seed"]) == [0, 1, 0, 0, 0] and list(runs["steps"]) == [300, 300, 400, 1500, 6000]
-    assert list(runs["at the trained length"]) == [1.0, 1.0, 1.0, 0.9, 1.0]
-    assert runs["at 16 segments"].tolist() == [0.5, 0.97, 1.0, 0.6, 1.0] and runs["at 32 segments"].isna().all()
+    assert list(runs["seed"]) == [0, 1, 0, 0, 0, 0] and list(runs["steps"]) == [300, 300, 400, 1500, 2500, 6000]
+    assert list(runs["at the trained length"]) == [1.0, 1.0, 1.0, 0.9, 0.95, 1.0]
+    assert runs["at 16 segments"].tolist() == [0.5, 0.97, 1.0, 0.6, 0.7, 1.0] and runs["at 32 segments"].isna().all()
     summary = needle.settings_summary(curves, segments=16, bar=0.95)
     assert list(summary["trained"]) == list(dict.fromkeys(curves["trained"]))
-    assert list(summary["seeds at 0.95 or more"]) == ["1 of 2", "1 of 1", "0 of 1", "1 of 1"]
+    assert list(summary["seeds at 0.95 or more"]) == ["1 of 2", "1 of 1", "0 of 1", "0 of 1", "1 of 1"]
     assert summary["lowest at 16"].iloc[0] == 0.5 and summary["highest at 16"].iloc[0] == 0.97
     assert (
         needle.settings_curves(pd.DataFrame(), pd.DataFrame()).empty and needle.settings_summary(pd.DataFrame()).empty
@@ -98,9 +101,16 @@ def test_the_figure_of_the_ways_of_training_has_one_panel_each_and_a_line_per_se
         "4 segments, stopped at the target",
         "curriculum to 8 segments",
         "curriculum to 8 segments, 2 distractors",
+        "curriculum to 8 segments, 2 distractors, each stage until it passes",
         "4 segments, 6,000 steps",
     ]
-    assert [len([ln for ln in ax.get_lines() if ln.get_label().startswith("seed")]) for ax in fig.axes] == [2, 1, 1, 1]
+    assert [len([ln for ln in ax.get_lines() if ln.get_label().startswith("seed")]) for ax in fig.axes] == [
+        2,
+        1,
+        1,
+        1,
+        1,
+    ]
     assert overlapping_texts(fig) == []
     plt.close(fig)
 

@@ -326,6 +326,8 @@ def test_waiting_changes_nothing_for_a_curriculum_that_passes_in_time(tmp_path):
     rec = _train(tmp_path / "a", "copy", overrides=passes)
     waited = _train(tmp_path / "b", "copy", overrides={**passes, "curriculum_waits": True})
     assert waited.history == rec.history and waited.metrics["test"] == rec.metrics["test"]
+    # the records' tables name the waiting run, and only that one (the summaries before stay as they were)
+    assert waited.flat()["curriculum_waits"] is True and "curriculum_waits" not in rec.flat()
 
 
 def test_early_stopping_at_target(tmp_path):

@@ -92,15 +92,16 @@ def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
 
 def setting_of(record: pd.Series) -> str:
     """How an rmt needle run was trained, in words: its curriculum's last number of segments,
-    whether it stopped at the target or ran a fixed number of steps, and the distractor facts
-    beside the needle, if any."""
+    whether it stopped at the target or ran a fixed number of steps, the distractor facts beside
+    the needle, if any, and whether each stage waited until it passed (``curriculum_waits``)."""
     trained = int(str(record["curriculum"]).split(",")[-1])
     if record["stop_reason"] == "steps":
         name = f"{trained} segments, {int(record['steps']):,} steps"
     else:
         name = f"{trained} segments, stopped at the target" if trained == 4 else f"curriculum to {trained} segments"
     distractors = _distractors(record)
-    return f"{name}, {distractors} distractors" if distractors else name
+    name = f"{name}, {distractors} distractors" if distractors else name
+    return f"{name}, each stage until it passes" if _waits(record) else name
 
 
 def _distractors(record: pd.Series) -> int:
@@ -108,12 +109,16 @@ def _distractors(record: pd.Series) -> int:
     return 0 if value != value else int(value)  # NaN: a record from before the task had distractors
 
 
+def _waits(record: pd.Series) -> bool:
+    return record.get("curriculum_waits", False) is True  # NaN or missing: the stages had deadlines
+
+
 def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
     """The accuracy of every rmt run of ``records`` (the needle experiments, ``rmt_lite.load_records``)
     at each number of segments ``gen`` (``rmt_lite.repro.generalisation.load``) tested it on, with how
     it was trained (:func:`setting_of`), its steps and an ``order`` that puts the profile's way of
-    training first, the needle among distractors after the plain one and fixed numbers of steps
-    last."""
+    training first, the needle among distractors after the plain one (stages that wait after
+    those with deadlines) and fixed numbers of steps last."""
     if records.empty or gen.empty:
         return pd.DataFrame()
     frames = []
@@ -122,7 +127,7 @@ def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
         if len(g):
             trained = int(g.loc[g["factor"] == 1, "segments"].iloc[0])
             # fixed numbers of steps after the rest, a task with distractors after the plain needle
-            order = 1000 * int(r["stop_reason"] == "steps") + 100 * _distractors(r) + trained
+            order = 1000 * int(r["stop_reason"] == "steps") + 100 * _distractors(r) + 50 * _waits(r) + trained
             info = dict(trained=setting_of(r), order=order, seed=int(r["seed"]), steps=int(r["steps_done"]))
             frames.append(g[["segments", "factor", "acc"]].assign(**info, trained_segments=trained))
     if not frames:

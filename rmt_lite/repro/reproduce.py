@@ -123,8 +123,8 @@ def paper_settings() -> list[Run]:
     """Claims 2, 4 and 5 at the paper's own settings where the setting decides them, claim 10 on the
     needle, RMT combined with Transformer-XL (``rmt_xl``) where xl falls short, and issue 31's needle
     runs (its harder needle, with distractors, after the retrieval rows; its run that waits for a
-    stage to pass after claim 5's), cheapest groups first, each
-    seed-major; then the longer language modelling (:func:`longer_lm`)."""
+    stage to pass after claim 5's), cheapest groups first, each seed-major; then the longer
+    language modelling (:func:`longer_lm`)."""
     cheap = _sweep("copy", ("xl", "rmt"), (6,), seeds=SEEDS, mem_size=6)  # paper rows: xl 0.54, rmt 1.00
     cheap += _sweep("reverse", ("xl", "rmt"), (4,), seeds=SEEDS, mem_size=6)  # xl 0.80, rmt 1.00
     cheap += _sweep("copy", ("rmt_xl",), (6,), seeds=SEEDS, mem_size=12)  # claim 2's settings where xl < 1

@@ -210,19 +210,30 @@ class NeedleTask(Task):
         ``depth`` in turn, the fact placed at that share of the haystack (0: it opens the sample,
         1: it ends the haystack, just before the question), as BABILong's depth-by-length grid
         places it; the samples are the fixed set's first, with the fact moved. A task with one
-        fact and no distractors."""
-        if self.num_facts != 1 or self.num_distractors != 0:
+        fact about the person asked for; its distractor facts keep their places (the fact goes
+        before those at the same point when it sits in the first half, after them otherwise)."""
+        if self.num_facts != 1:
             raise ValueError(
-                f"{self.name}: num_facts={self.num_facts}, num_distractors={self.num_distractors} are not "
-                "allowed here: facts are placed at a depth in a task with one fact and no distractors"
+                f"{self.name}: num_facts={self.num_facts} is not allowed here: facts are placed at a depth "
+                "in a task with one fact about the person asked for"
             )
         bad = [d for d in depths if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1]
         if bad or not len(depths):
             raise ValueError(f"{self.name}: depths={list(depths)!r} is not allowed: shares of the haystack from 0 to 1")
         _check_int(self.name, "per_depth", per_depth, 1)
         params = self._fixed_params(split, per_depth * len(depths)).clone()
-        points = torch.tensor([round(d * self.haystack_len) for d in depths]).repeat_interleave(per_depth)
-        params[:, 3] = points  # [offset, name, place, point, order]
+        H, K = self.haystack_len, 1 + self.num_distractors
+        first = 3 + 2 * self.num_distractors  # [offset, name, place, others, their places, points, order]
+        points, order = params[:, first : first + K], params[:, first + K :]
+        target = torch.tensor([round(d * H) for d in depths]).repeat_interleave(per_depth)
+        needle = order == 0  # the slot that holds the fact about the person asked for
+        points = torch.where(needle, target[:, None], points)
+        # slots in text order again; ties: the fact first in the haystack's first half, else last
+        side = torch.where(target[:, None] * 2 <= H, 0, 2)
+        key = 3 * points + torch.where(needle, side, 1)
+        slots = key.argsort(dim=1, stable=True)
+        params[:, first : first + K] = points.gather(1, slots)
+        params[:, first + K :] = order.gather(1, slots)
         return params
 
     # -- reading a sample -------------------------------------------------------------------------

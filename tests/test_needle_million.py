@@ -42,8 +42,29 @@ def test_at_depths_places_the_one_fact_at_each_share_of_the_haystack():
     assert torch.equal(params[:3, :3], task._fixed_params("test", 3)[:, :3])  # the fixed set's samples, fact moved
     with pytest.raises(ValueError, match="depths"):
         task.at_depths("test", (0.5, 1.5), 3)
-    with pytest.raises(ValueError, match="num_distractors=2"):
-        data_gen.make_task("needle", length=400, num_distractors=2).at_depths("test", (0.5,), 3)
+    with pytest.raises(ValueError, match="num_facts=2"):
+        data_gen.make_task("needle", length=400, num_facts=2).at_depths("test", (0.5,), 3)
+
+
+def test_at_depths_moves_the_fact_among_distractors_that_stay_where_they_were():
+    task = data_gen.make_task("needle", length=400, num_distractors=2)
+    depths, n = (0, 0.5, 1), 8
+    tokens = task._batch_from(task.at_depths("test", depths, n), "test").tokens
+    fixed = task._batch_from(task._fixed_params("test", n * len(depths)), "test").tokens
+    went = data_gen.needle.WENT
+    for i, row in enumerate(tokens):
+        fact, before = task.fact_position(row), fixed[i]  # the fixed set's sample i, its fact moved
+        assert int((row == went).sum()) == 3 and task.answer_of(row) == task.answer_of(before)
+        others = [p - 1 for p in (row == went).nonzero().flatten().tolist() if p - 1 != fact]
+        assert [row[p] for p in others] == [
+            before[p - 1] for p in (before == went).nonzero().flatten().tolist() if p - 1 != task.fact_position(before)
+        ]  # same people, same order
+        haystack_at = fact - 1 - 3 * len([p for p in others if p < fact])  # words of haystack before it
+        assert haystack_at == round(depths[i // n] * task.haystack_len)
+    assert [task.fact_position(r) for r in tokens[:n]] == [1] * n  # depth 0 opens the sample
+    assert [task.fact_position(r) for r in tokens[-n:]] == [
+        len(r) - 6 for r in tokens[-n:]
+    ]  # 1: last, then the question
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +118,12 @@ def test_a_partial_read_from_other_code_is_set_aside_not_resumed(needle_run, tmp
     torch.save(dict(run_id="other", analysis_git_sha="0000000", threads=1, rows=[], length=64), partial)
     record = needle_million.measure(needle_run, (64,), per_depth=1, partial=partial, log=lambda line: None)
     assert len(record["rows"]) == len(needle_million.DEPTHS) and (tmp_path / "run.partial.pt.stale").exists()
-    path = tmp_path / needle_million.FOLDER / "r.json"
-    path.parent.mkdir()
+    path = tmp_path / needle_million.FOLDER / "needle" / "r.json"
+    path.parent.mkdir(parents=True)
     path.write_text(json.dumps(record))
     df = needle_million.load(tmp_path)
     assert df["acc"].between(0, 1).all() and set(df["length"]) == {64} and (df["seconds"] > 0).all()
+    assert set(df["experiment"]) == {"needle"} and needle_million.load(tmp_path, experiment="needle_memory").empty
     norms = needle_million.load(tmp_path, "norms")
     assert list(norms["segment"]) == [8] and norms["norm"].gt(0).all()  # 64 tokens: 8 segments of 8
     with pytest.raises(ValueError, match="part='all'"):
@@ -111,7 +133,7 @@ def test_a_partial_read_from_other_code_is_set_aside_not_resumed(needle_run, tmp
 def test_the_command_reads_each_run_once_and_refuses_bad_sizes(needle_run, tmp_path, capsys):
     args = ["--results", str(tmp_path), "--run", str(needle_run), "--lengths", "64", "--per-depth", "1"]
     assert needle_million.main(args) == 0
-    out = tmp_path / needle_million.FOLDER / f"{Path(needle_run).name}.json"
+    out = tmp_path / needle_million.FOLDER / "needle" / f"{Path(needle_run).name}.json"  # by the run's experiment
     first = out.stat().st_mtime_ns
     assert needle_million.main(args) == 0 and out.stat().st_mtime_ns == first
     assert "already read" in capsys.readouterr().out
@@ -119,3 +141,12 @@ def test_the_command_reads_each_run_once_and_refuses_bad_sizes(needle_run, tmp_p
     with pytest.raises(SystemExit):
         needle_million.main(args[:-1] + ["0"])
     assert "--per-depth 0" in capsys.readouterr().err
+
+
+def test_the_default_runs_are_the_curriculum_to_16_or_every_run_among_distractors(tmp_path):
+    to16 = needle_million.default_runs(tmp_path)
+    assert [p.parent.name for p in to16] == ["needle_memory"] * 3 and all("1,2,4,8,16" in p.name for p in to16)
+    distract = needle_million.default_runs(tmp_path, "needle_distractors")
+    assert {p.name for p in distract} == {"rmt-cpu-s0", "rmt-cpu-s1", "rmt-cpu-s2", "rmt-cpu-s1-curriculum_waitsTrue"}
+    with pytest.raises(ValueError, match="experiment='needle'"):
+        needle_million.default_runs(tmp_path, "needle")

@@ -2,12 +2,13 @@
 how long the haystack is.
 
 ``python -m rmt_lite.repro.needle_million`` reads each seed's rmt trained on the needle up to 16
-segments (the training that holds in every seed, chapter 9; ``--run`` another finished run) on
-test samples of each of ``LENGTHS`` tokens, up to a million (31,250 segments of 32 tokens), with
-the fact at each of ``DEPTHS`` of the haystack, ``PER_DEPTH`` samples each. A sample is made a
-segment at a time (:meth:`data_gen.needle.NeedleTask.window`) and only the memory is carried, so
-neither the sample nor what the model holds grows with its length. One JSON file per run,
-``results/needle_million/<run_id>.json``, read by :func:`load`.
+segments (the training that holds in every seed, chapter 9; ``--experiment needle_distractors``:
+the runs of the needle among distractors; ``--run`` another finished run) on test samples of each
+of ``LENGTHS`` tokens, up to a million (31,250 segments of 32 tokens), with the fact at each of
+``DEPTHS`` of the haystack, ``PER_DEPTH`` samples each. A sample is made a segment at a time
+(:meth:`data_gen.needle.NeedleTask.window`) and only the memory is carried, so neither the sample
+nor what the model holds grows with its length. One JSON file per run,
+``results/needle_million/<experiment>/<run_id>.json``, read by :func:`load`.
 
 A million tokens take over an hour on one CPU core. Every ``SAVE_EVERY`` segments the memory and
 what has been counted are saved to ``<run_id>.partial.pt`` beside the record (tensors and numbers
@@ -164,29 +165,40 @@ def _resume(partial: str | Path | None, head: dict) -> dict:
     return {}
 
 
-def load(results_dir: str | Path, part: str = "rows") -> pd.DataFrame:
-    """Every committed record as one row per run, length and depth: seed, run_id, the commit that
-    read it, threads, length, segments, depth, n, correct, ``acc`` (correct / n) and the
-    ``seconds`` that length took; ``part="norms"``: one row per run, length and saved segment with
-    the memory's mean slot norm there."""
+def load(results_dir: str | Path, part: str = "rows", experiment: str | None = None) -> pd.DataFrame:
+    """Every committed record (of ``experiment``'s runs; None: of every experiment) as one row per
+    run, length and depth: experiment, seed, run_id, the commit that read it, threads, length,
+    segments, depth, n, correct, ``acc`` (correct / n) and the ``seconds`` that length took;
+    ``part="norms"``: one row per run, length and saved segment with the memory's mean slot norm
+    there."""
     if part not in ("rows", "norms"):
         raise ValueError(f"part={part!r} is not allowed: 'rows' or 'norms'")
     frames = []
-    for path in sorted((Path(results_dir) / FOLDER).glob("*.json")):
+    for path in sorted((Path(results_dir) / FOLDER).glob(f"{experiment or '*'}/*.json")):
         r = json.loads(path.read_text())
-        df = pd.DataFrame(r[part]).assign(**{k: r[k] for k in ("seed", "run_id", "analysis_git_sha", "threads")})
+        info = {k: r[k] for k in ("seed", "run_id", "analysis_git_sha", "threads")}
+        df = pd.DataFrame(r[part]).assign(experiment=path.parent.name, **info)
         frames.append(df.assign(seconds=df["length"].astype(str).map(r["seconds"])) if part == "rows" else df)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return df.assign(acc=df["correct"] / df["n"]) if len(df) and part == "rows" else df
 
 
-def default_runs(results_dir: str | Path) -> list[Path]:
-    """The needle_memory runs of every seed whose curriculum ends at ``TRAINED_TO`` segments."""
+EXPERIMENTS = ("needle_memory", "needle_distractors")  # whose queued runs --experiment reads
+
+
+def default_runs(results_dir: str | Path, experiment: str = "needle_memory") -> list[Path]:
+    """The needle_memory runs of every seed whose curriculum ends at ``TRAINED_TO`` segments, or
+    every queued run of ``needle_distractors``."""
     from ..run_config import resolve
     from ..runs import default_run_id
-    from .reproduce import needle_memory
+    from .reproduce import needle_distractors, needle_memory
 
-    runs = [r for r in needle_memory() if r.overrides.get("curriculum", "").split(",")[-1] == str(TRAINED_TO)]
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment={experiment!r} is not allowed: one of {', '.join(EXPERIMENTS)}")
+    if experiment == "needle_distractors":
+        runs = needle_distractors()
+    else:
+        runs = [r for r in needle_memory() if r.overrides.get("curriculum", "").split(",")[-1] == str(TRAINED_TO)]
     return [
         Path(results_dir) / r.experiment / default_run_id(resolve(r.experiment, r.model, "cpu", r.seed, r.overrides))
         for r in runs
@@ -200,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--results", default="results", help="where records go (and runs are found)")
-    p.add_argument("--run", action="append", help="a finished rmt needle run folder (default: every seed's)")
+    p.add_argument("--experiment", choices=EXPERIMENTS, default=EXPERIMENTS[0], help="whose queued runs to read")
+    p.add_argument("--run", action="append", help="a finished rmt needle run folder (default: the experiment's)")
     p.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     p.add_argument("--per-depth", type=int, default=PER_DEPTH)
     p.add_argument("--threads", type=int, default=1)
@@ -211,11 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     from ..runs import finished
 
     torch.set_num_threads(args.threads)
-    for run_dir in [Path(r) for r in args.run or []] or default_runs(args.results):
+    for run_dir in [Path(r) for r in args.run or []] or default_runs(args.results, args.experiment):
         if not finished(run_dir):
             print(f"skipped {run_dir}: no finished run with its weights")
             continue
-        out = Path(args.results) / FOLDER / f"{run_dir.name}.json"
+        experiment = RunRecord.load(run_dir / RECORD).experiment  # run ids repeat across experiments
+        out = Path(args.results) / FOLDER / experiment / f"{run_dir.name}.json"
         if out.exists() and not args.rerun:  # hours of reading: never twice by accident
             print(f"skipped {run_dir}: already read ({out}; --rerun reads it again)")
             continue

@@ -85,6 +85,9 @@ def test_the_ways_of_training_the_needle_are_named_ordered_and_tabled_per_run_an
     assert (
         needle.settings_curves(pd.DataFrame(), pd.DataFrame()).empty and needle.settings_summary(pd.DataFrame()).empty
     )
+    # a table of waiting runs only holds numpy booleans, a mixed one NaN beside True
+    assert needle.waits(pd.DataFrame({"curriculum_waits": [True]}).iloc[0])
+    assert not needle.waits(pd.DataFrame({"curriculum_waits": [True, None]}).iloc[1])
 
 
 def test_the_figure_of_the_ways_of_training_has_one_panel_each_and_a_line_per_seed():

@@ -101,7 +101,7 @@ def setting_of(record: pd.Series) -> str:
         name = f"{trained} segments, stopped at the target" if trained == 4 else f"curriculum to {trained} segments"
     distractors = _distractors(record)
     name = f"{name}, {distractors} distractors" if distractors else name
-    return f"{name}, each stage until it passes" if _waits(record) else name
+    return f"{name}, each stage until it passes" if waits(record) else name
 
 
 def _distractors(record: pd.Series) -> int:
@@ -109,8 +109,10 @@ def _distractors(record: pd.Series) -> int:
     return 0 if value != value else int(value)  # NaN: a record from before the task had distractors
 
 
-def _waits(record: pd.Series) -> bool:
-    return record.get("curriculum_waits", False) is True  # NaN or missing: the stages had deadlines
+def waits(record: pd.Series) -> bool:
+    """Whether a run's curriculum stages lasted until they passed (``curriculum_waits``)."""
+    value = record.get("curriculum_waits", False)
+    return bool(value) and value == value  # NaN or missing: the stages had deadlines
 
 
 def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
@@ -127,7 +129,7 @@ def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
         if len(g):
             trained = int(g.loc[g["factor"] == 1, "segments"].iloc[0])
             # fixed numbers of steps after the rest, a task with distractors after the plain needle
-            order = 1000 * int(r["stop_reason"] == "steps") + 100 * _distractors(r) + 50 * _waits(r) + trained
+            order = 1000 * int(r["stop_reason"] == "steps") + 100 * _distractors(r) + 50 * waits(r) + trained
             info = dict(trained=setting_of(r), order=order, seed=int(r["seed"]), steps=int(r["steps_done"]))
             frames.append(g[["segments", "factor", "acc"]].assign(**info, trained_segments=trained))
     if not frames:

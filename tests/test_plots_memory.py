@@ -91,6 +91,24 @@ def test_needle_memory_scores_each_sample_whose_fact_needs_the_memory():
         needle_analysis.needle_memory(model, resolve("copy", "rmt", "smoke"), 12)
 
 
+def test_named_answers_counts_right_answers_answers_among_the_named_places_and_their_chance():
+    from rmt_lite.evaluate import streamed_exact
+
+    over = {"num_distractors": 2, "num_places": 4, "length": 32, "curriculum": ""}
+    cfg = resolve("needle", "rmt", "smoke", 0, over)
+    task = make_task(cfg)
+    torch.manual_seed(0)
+    model = MemoryTransformer(cfg.model_config(task.vocab_size)).eval()
+    out = needle_analysis.named_answers(model, cfg, n_samples=40)
+    test = task.fixed_set("test", 40)
+    assert out["right"] == streamed_exact(model, test, cfg.segment_len).float().mean().item()
+    assert out["right"] <= out["named"] <= 1 and out["n"] == 40
+    # three facts a sample: the answer is one of their places, so at random at least a third is right
+    assert 1 / 3 - 1e-9 <= out["random_fact"] <= 1
+    with pytest.raises(ValueError, match="allowed: the needle, rmt"):
+        needle_analysis.named_answers(model, resolve("copy", "rmt", "smoke"))
+
+
 def test_mean_attention_respects_the_mask_and_block_mass_sums_to_one():
     model, cfg, task = smoke_copy_model()
     tokens = task.fixed_set("test", 6).tokens

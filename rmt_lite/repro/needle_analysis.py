@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from data_gen.needle import WENT
+
 from ..curriculum import make_task
 from ..evaluate import streamed_exact
 from ..model import MemoryTransformer
@@ -82,6 +84,42 @@ def measure_needle_memory(run_dir: str | Path, factor: int = NEEDLE_FACTOR, leng
     return dict(meta, samples={c: df[c].tolist() for c in df.columns})
 
 
+ANSWERS_DIR = "needle_answers"
+
+
+@torch.no_grad()
+def named_answers(model: MemoryTransformer, cfg: RunConfig, n_samples: int = 500) -> dict:
+    """What a needle run answers among distractors, on ``n_samples`` test samples at its trained
+    length: the share it answers right (``right``), the share it answers with a place that one of
+    the sample's facts names, about anyone (``named``), and the share a reader scores that answers
+    with the place of one of those facts at random (``random_fact``)."""
+    task = make_task(cfg, int(cfg.task["length"]))
+    if not hasattr(task, "fact_position") or not model.cfg.has_memory or model.cfg.has_cache:
+        raise ValueError(f"cfg.experiment={cfg.experiment!r}, model {model.cfg.variant!r}: allowed: the needle, rmt")
+    batch = task.fixed_set("test", n_samples)
+    model.eval()
+    state = model.init_state(n_samples)
+    for a, b in segment_bounds(batch.tokens.shape[1], cfg.segment_len):
+        out = model(batch.tokens[:, a:b], state)
+        state = out.state
+    predicted, answer = out.logits[:, -1].argmax(-1), batch.targets[:, -1]
+    went = [(t[:-1] == WENT).nonzero().flatten() + 1 for t in batch.tokens]  # name went PLACE
+    places = [t[w] for t, w in zip(batch.tokens, went)]
+    return dict(
+        n=n_samples,
+        right=float((predicted == answer).float().mean()),
+        named=sum(bool((p == q).any()) for p, q in zip(places, predicted)) / n_samples,
+        random_fact=sum(float((p == a).float().mean()) for p, a in zip(places, answer)) / n_samples,
+    )
+
+
+def load_named_answers(results_dir: str | Path) -> pd.DataFrame:
+    """Every committed :func:`named_answers` record, one row per run: experiment, seed, run_id,
+    analysis_git_sha, n, right, named, random_fact."""
+    rows = [json.loads(p.read_text()) for p in sorted((Path(results_dir) / ANSWERS_DIR).glob("*/*.json"))]
+    return pd.DataFrame(rows)
+
+
 def load_needle_memory(results_dir: str | Path, experiment: str = "needle") -> pd.DataFrame:
     """Every committed :func:`measure_needle_memory` record of ``experiment``'s runs, one row per
     test sample, with seed, run_id and analysis_git_sha."""
@@ -105,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default="results")
     parser.add_argument("--seed", type=int, action="append", help="seeds (default 0, 1 and 2)")
     parser.add_argument("--run", action="append", help="a finished rmt needle run folder (instead of --seed)")
+    parser.add_argument("--answers", action="store_true", help="what the runs answer among distractors, not the probes")
     args = parser.parse_args(argv)
     profile = resolve("needle", "rmt", "cpu")
     length = NEEDLE_FACTOR * int(profile.task["length"])  # every probe at one length, so that they compare
@@ -116,12 +155,28 @@ def main(argv: list[str] | None = None) -> int:
         if not finished(run_dir):
             print(f"skipped {run_dir}: no finished run")
             continue
+        if args.answers:
+            print(_write_named_answers(run_dir, args.results))
+            continue
         record = measure_needle_memory(run_dir, length=length)
         out = Path(args.results) / ANALYSIS_DIR / record["experiment"] / f"{record['run_id']}.json"
         atomic_write_json(out, record)
         shares = pd.DataFrame(record["samples"])[["written", "kept", "answered"]].mean()
         print(f"{out}: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
     return 0
+
+
+def _write_named_answers(run_dir: Path, results: str | Path) -> str:
+    from ..runs import load_model
+    from ..utils import git_sha
+
+    model, cfg = load_model(run_dir, device="cpu")
+    record = RunRecord.load(run_dir / RECORD)
+    out = dict(experiment=cfg.experiment, seed=cfg.seed, run_id=record.run_id, git_sha=record.git_sha)
+    out.update(analysis_git_sha=git_sha(), **named_answers(model, cfg))
+    path = Path(results) / ANSWERS_DIR / cfg.experiment / f"{record.run_id}.json"
+    atomic_write_json(path, out)
+    return f"{path}: right {out['right']:.3f}, a place the sample names {out['named']:.3f}"
 
 
 if __name__ == "__main__":

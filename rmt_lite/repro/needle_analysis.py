@@ -107,9 +107,9 @@ def named_answers(model: MemoryTransformer, cfg: RunConfig, n_samples: int = 500
     places = [t[w] for t, w in zip(batch.tokens, went)]
     return dict(
         n=n_samples,
-        right=float((predicted == answer).float().mean()),
+        right=int((predicted == answer).sum()) / n_samples,
         named=sum(bool((p == q).any()) for p, q in zip(places, predicted)) / n_samples,
-        random_fact=sum(float((p == a).float().mean()) for p, a in zip(places, answer)) / n_samples,
+        random_fact=round(sum(int((p == a).sum()) / len(p) for p, a in zip(places, answer)) / n_samples, 6),
     )
 
 

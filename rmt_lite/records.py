@@ -241,6 +241,7 @@ class RunRecord:
             "mem_init",
             "mem_init_std",
             "mem_pos_gap",
+            "target",
         ):
             row[key] = cfg.get(key)
         row["num_segments"] = self.metrics.get("segments")

@@ -42,7 +42,7 @@ def settings_data():
         ("needle_memory", "to8-s0", 0, "1,2,4,8", "target", 2000, 400, (1.0, 1.0)),
         ("needle_memory", "long-s0", 0, "1,2,4", "steps", 6000, 6000, (1.0, 1.0, 1.0)),
         ("needle_memory", "unevaluated-s1", 1, "1,2,4,8,16", "target", 2000, 500, ()),
-        ("needle_distractors", "distract-s0", 0, "1,2,4,8", "target", 4800, 1500, (0.9, 0.6)),
+        ("needle_distractors", "distract-s0", 0, "1,2,4,8", "steps", 4800, 4800, (0.9, 0.6)),  # target missed
         ("needle_distractors", "waits-s0", 0, "1,2,4,8", "target", 4800, 2500, (0.95, 0.7)),
     ]
     records = pd.DataFrame(
@@ -50,6 +50,7 @@ def settings_data():
             dict(experiment=e, run_id=r, model="rmt", seed=s, curriculum=c, stop_reason=why, steps=n, steps_done=d)
             | ({"num_distractors": 2} if e == "needle_distractors" else {})  # older records lack the column
             | ({"curriculum_waits": True} if r.startswith("waits") else {})  # and the others this one
+            | ({"target": None if r.startswith("long") else 0.99})  # the fixed steps: no target
             for e, r, s, c, why, n, d, _ in runs
         ]
         + [dict(experiment="needle", run_id="xl-s0", model="xl", seed=0, curriculum="1,2,4", stop_reason="steps")]
@@ -75,7 +76,7 @@ def test_the_ways_of_training_the_needle_are_named_ordered_and_tabled_per_run_an
         "4 segments, 6,000 steps",
     ]  # the unevaluated run and the xl run are left out; distractors after the plain needle
     runs = needle.settings_table(curves, far=(16, 32))
-    assert list(runs["seed"]) == [0, 1, 0, 0, 0, 0] and list(runs["steps"]) == [300, 300, 400, 1500, 2500, 6000]
+    assert list(runs["seed"]) == [0, 1, 0, 0, 0, 0] and list(runs["steps"]) == [300, 300, 400, 4800, 2500, 6000]
     assert list(runs["at the trained length"]) == [1.0, 1.0, 1.0, 0.9, 0.95, 1.0]
     assert runs["at 16 segments"].tolist() == [0.5, 0.97, 1.0, 0.6, 0.7, 1.0] and runs["at 32 segments"].isna().all()
     summary = needle.settings_summary(curves, segments=16, bar=0.95)

@@ -92,16 +92,23 @@ def needle_memory_table(samples: pd.DataFrame, bins: int = 4) -> pd.DataFrame:
 
 def setting_of(record: pd.Series) -> str:
     """How an rmt needle run was trained, in words: its curriculum's last number of segments,
-    whether it stopped at the target or ran a fixed number of steps, the distractor facts beside
+    whether it trained towards a target or a fixed number of steps, the distractor facts beside
     the needle, if any, and whether each stage waited until it passed (``curriculum_waits``)."""
     trained = int(str(record["curriculum"]).split(",")[-1])
-    if record["stop_reason"] == "steps":
+    if _fixed_steps(record):
         name = f"{trained} segments, {int(record['steps']):,} steps"
     else:
         name = f"{trained} segments, stopped at the target" if trained == 4 else f"curriculum to {trained} segments"
     distractors = _distractors(record)
     name = f"{name}, {distractors} distractors" if distractors else name
     return f"{name}, each stage until it passes" if waits(record) else name
+
+
+def _fixed_steps(record: pd.Series) -> bool:
+    """Trained a fixed number of steps: no target to stop at (None, or NaN in a table). A run with a
+    target that it never reached also ran all its steps, but is named as the runs that reached it."""
+    target = record.get("target")
+    return record["stop_reason"] == "steps" and (target is None or target != target)
 
 
 def _distractors(record: pd.Series) -> int:
@@ -129,7 +136,7 @@ def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
         if len(g):
             trained = int(g.loc[g["factor"] == 1, "segments"].iloc[0])
             # fixed numbers of steps after the rest, a task with distractors after the plain needle
-            order = 1000 * int(r["stop_reason"] == "steps") + 100 * _distractors(r) + 50 * waits(r) + trained
+            order = 1000 * int(_fixed_steps(r)) + 100 * _distractors(r) + 50 * waits(r) + trained
             info = dict(trained=setting_of(r), order=order, seed=int(r["seed"]), steps=int(r["steps_done"]))
             frames.append(g[["segments", "factor", "acc"]].assign(**info, trained_segments=trained))
     if not frames:

@@ -193,9 +193,11 @@ class NeedleTask(Task):
     def fixed_set(self, split: str, size: int) -> TaskBatch:
         """The first ``size`` samples of the fixed ``split``, with text from that split's articles;
         drawn in blocks, so that a smaller set is a prefix of a larger one."""
-        return self._batch_from(self._fixed_params(split, size), REGION[split])
+        return self._batch_from(self.fixed_params(split, size), REGION[split])
 
-    def _fixed_params(self, split: str, size: int) -> torch.Tensor:
+    def fixed_params(self, split: str, size: int) -> torch.Tensor:
+        """``params`` (for :meth:`window`) of the first ``size`` samples of the fixed ``split``: the
+        samples :meth:`fixed_set` makes, for a reader that makes them a segment at a time."""
         if split not in SPLIT_BUCKET:
             raise ValueError(
                 f"{self.name}: split={split!r} is not allowed; split must be one of {sorted(SPLIT_BUCKET)}"
@@ -221,7 +223,7 @@ class NeedleTask(Task):
         if bad or not len(depths):
             raise ValueError(f"{self.name}: depths={list(depths)!r} is not allowed: shares of the haystack from 0 to 1")
         _check_int(self.name, "per_depth", per_depth, 1)
-        params = self._fixed_params(split, per_depth * len(depths)).clone()
+        params = self.fixed_params(split, per_depth * len(depths)).clone()
         H, K = self.haystack_len, 1 + self.num_distractors
         first = 3 + 2 * self.num_distractors  # [offset, name, place, others, their places, points, order]
         points, order = params[:, first : first + K], params[:, first + K :]

@@ -39,7 +39,7 @@ def test_at_depths_places_the_one_fact_at_each_share_of_the_haystack():
     batch = task._batch_from(params, "test")
     at = [task.fact_position(t) for t in batch.tokens]
     assert at == [1] * 3 + [1 + round(0.5 * task.haystack_len)] * 3 + [1 + task.haystack_len] * 3
-    assert torch.equal(params[:3, :3], task._fixed_params("test", 3)[:, :3])  # the fixed set's samples, fact moved
+    assert torch.equal(params[:3, :3], task.fixed_params("test", 3)[:, :3])  # the fixed set's samples, fact moved
     with pytest.raises(ValueError, match="depths"):
         task.at_depths("test", (0.5, 1.5), 3)
     with pytest.raises(ValueError, match="num_facts=2"):
@@ -50,7 +50,7 @@ def test_at_depths_moves_the_fact_among_distractors_that_stay_where_they_were():
     task = data_gen.make_task("needle", length=400, num_distractors=2)
     depths, n = (0, 0.5, 1), 8
     tokens = task._batch_from(task.at_depths("test", depths, n), "test").tokens
-    fixed = task._batch_from(task._fixed_params("test", n * len(depths)), "test").tokens
+    fixed = task._batch_from(task.fixed_params("test", n * len(depths)), "test").tokens
     went = data_gen.needle.WENT
     for i, row in enumerate(tokens):
         fact, before = task.fact_position(row), fixed[i]  # the fixed set's sample i, its fact moved

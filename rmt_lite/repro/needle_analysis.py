@@ -93,18 +93,16 @@ def named_answers(model: MemoryTransformer, cfg: RunConfig, n_samples: int = 500
     length: the share it answers right (``right``), the share it answers with a place that one of
     the sample's facts names, about anyone (``named``), and the share a reader scores that answers
     with the place of one of those facts at random (``random_fact``)."""
+    from .needle_million import read_needles
+
     task = make_task(cfg, int(cfg.task["length"]))
-    if not hasattr(task, "fact_position") or not model.cfg.has_memory or model.cfg.has_cache:
+    if not hasattr(task, "fact_position"):
         raise ValueError(f"cfg.experiment={cfg.experiment!r}, model {model.cfg.variant!r}: allowed: the needle, rmt")
-    batch = task.fixed_set("test", n_samples)
-    model.eval()
-    state = model.init_state(n_samples)
-    for a, b in segment_bounds(batch.tokens.shape[1], cfg.segment_len):
-        out = model(batch.tokens[:, a:b], state)
-        state = out.state
-    predicted, answer = out.logits[:, -1].argmax(-1), batch.targets[:, -1]
-    went = [(t[:-1] == WENT).nonzero().flatten() + 1 for t in batch.tokens]  # name went PLACE
-    places = [t[w] for t, w in zip(batch.tokens, went)]
+    params = task.fixed_params("test", n_samples)
+    read = read_needles(model.eval(), task, params, cfg.segment_len, amp=cfg.amp)  # refuses a model with a cache
+    predicted, answer = read["predicted"], read["answer"]
+    tokens = task.window(params, "test", 0, task.seq_len)  # the samples' input tokens
+    places = [t[(t[:-1] == WENT).nonzero().flatten() + 1] for t in tokens]  # name went PLACE
     return dict(
         n=n_samples,
         right=int((predicted == answer).sum()) / n_samples,

@@ -136,9 +136,9 @@ def test_the_longer_language_modelling_and_the_needle_memory_runs_are_queued_aft
     assert [n for n in distractors if "=" not in n] == every_seed
     assert set(distractors) - set(every_seed) == {"needle_distractors/rmt-s1-curriculum_waits=true"}
     assert names.index("retrieval_long/rmt_xl-s2-mem_size=3,num_segments=3") < names.index(distractors[0])
-    assert names.index(every_seed[-1]) < names.index("quadratic_small/xl-s0-mem_size=30")
-    # claim 5 (issue 28) before the run that only tests a remedy for one seed
-    assert names.index("quadratic_small/transformer-s2-num_segments=1,steps=9000") < names.index(distractors[-1])
+    # the run that waits comes right after every seed: the last run issue 31 needs, before claim 5's
+    assert names.index(every_seed[-1]) + 1 == names.index(distractors[-1])
+    assert names.index(distractors[-1]) < names.index("quadratic_small/xl-s0-mem_size=30")
 
 
 def test_runs_a_profile_cannot_hold_are_named_and_skipped(capsys):

@@ -14,23 +14,26 @@ from .corpora import (  # noqa: F401
     stream_batches,
 )
 from .needle import NeedleTask  # noqa: F401
+from .quadratic import (  # noqa: F401
+    QuadraticCheckError,
+    QuadraticTask,
+    check_quadratic_batch,
+    check_quadratic_sample,
+    render_quadratic,
+)
 from .tasks import (  # noqa: F401
     TASKS,
     CopyTask,
-    QuadraticCheckError,
-    QuadraticTask,
     RetrievalTask,
     ReverseTask,
     Task,
     TaskBatch,
     answer_correct,
-    check_quadratic_batch,
-    check_quadratic_sample,
     make_task,
-    render_quadratic,
 )
 
-# the needle task lives in its own module (it reads a corpus); make_task knows it by name
+# the quadratic equations and the needle live in modules of their own; make_task knows them by name
+TASKS[QuadraticTask.name] = QuadraticTask
 TASKS[NeedleTask.name] = NeedleTask
 
 __all__ = [

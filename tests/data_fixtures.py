@@ -6,7 +6,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from data_gen.tasks import CHAR_TO_ID, NUM_CHUNKS
+from data_gen.quadratic import CHAR_TO_ID, NUM_CHUNKS
 
 MEDIAWIKI_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">
   <siteinfo><sitename>Wikipedia</sitename></siteinfo>

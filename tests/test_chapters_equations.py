@@ -220,7 +220,7 @@ def test_settings_are_the_reproduction_queues():
 
 
 def test_rootless_shares_tabulates_the_held_out_equations_and_the_skew_of_a_small_range():
-    from data_gen.tasks import QuadraticTask
+    from data_gen.quadratic import QuadraticTask
 
     df = eq.rootless_shares([5, 25], k_max=2, n=40)
     small = QuadraticTask(root_range=5, k_max=2)

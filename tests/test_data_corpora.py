@@ -16,10 +16,8 @@ from data_gen.corpora import (
     DataFormatError,
     load_corpus,
     stream_batches,
-    wiki_articles,
-    wikitext_lines,
-    wikitext_tokenize,
 )
+from data_gen.wikitext import wiki_articles, wikitext_lines, wikitext_tokenize
 
 
 @pytest.fixture(autouse=True)

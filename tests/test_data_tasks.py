@@ -1,4 +1,4 @@
-"""data_gen.tasks: layouts against hand-written examples, determinism, held-out samples, the
+"""data_gen.tasks and data_gen.quadratic: layouts against hand-written examples, determinism, held-out samples, the
 quadratic-equation checker on many generated and corrupted samples."""
 
 import math
@@ -17,7 +17,7 @@ from data_gen import (
     make_task,
     render_quadratic,
 )
-from data_gen.tasks import CHAR_TO_ID
+from data_gen.quadratic import CHAR_TO_ID
 
 
 def gen(seed=0):

@@ -52,7 +52,7 @@ def rootless_shares(root_ranges: Sequence[int], k_max: int = 10, n: int = 250) -
     """Why a small range cannot be tested fairly: for each root range, the distinct equations of
     the task, the held-out real-root equations among them, and the share of rootless equations in
     its fixed test set of ``n`` (NaN where the held-out equations cannot fill it)."""
-    from data_gen.tasks import QuadraticTask
+    from data_gen.quadratic import QuadraticTask
 
     rows = []
     for r in root_ranges:
@@ -75,7 +75,8 @@ def rootless_shares(root_ranges: Sequence[int], k_max: int = 10, n: int = 250) -
 
 def characters(row) -> list[str]:
     """One character per token: '·' for padding, '>' for the start token, '?' for anything else."""
-    from data_gen.tasks import ID_TO_CHAR, PAD, START
+    from data_gen.quadratic import ID_TO_CHAR
+    from data_gen.tasks import PAD, START
 
     out = []
     for t in row.tolist() if isinstance(row, Tensor) else list(row):

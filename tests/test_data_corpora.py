@@ -1,4 +1,4 @@
-"""data_gen.corpora: the shipped Wikipedia excerpt, enwik8 / WikiText-103 loaders on fixture files the
+"""data_gen.corpora and data_gen.wikitext: the shipped Wikipedia excerpt, enwik8 / WikiText-103 loaders on fixture files the
 tests write themselves, every error case, safe XML, and the reference LM batching."""
 
 import bz2

@@ -75,6 +75,9 @@ def test_the_ways_of_training_the_needle_are_named_ordered_and_tabled_per_run_an
         "curriculum to 8 segments, 2 distractors, each stage until it passes",
         "4 segments, 6,000 steps",
     ]  # the unevaluated run and the xl run are left out; distractors after the plain needle
+    assert set(curves.loc[curves["waits"], "trained"]) == {
+        "curriculum to 8 segments, 2 distractors, each stage until it passes"
+    }
     runs = needle.settings_table(curves, far=(16, 32))
     assert list(runs["seed"]) == [0, 1, 0, 0, 0, 0] and list(runs["steps"]) == [300, 300, 400, 4800, 2500, 6000]
     assert list(runs["at the trained length"]) == [1.0, 1.0, 1.0, 0.9, 0.95, 1.0]

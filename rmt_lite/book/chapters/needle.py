@@ -127,7 +127,8 @@ def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
     at each number of segments ``gen`` (``rmt_lite.repro.generalisation.load``) tested it on, with how
     it was trained (:func:`setting_of`), its steps and an ``order`` that puts the profile's way of
     training first, the needle among distractors after the plain one (stages that wait after
-    those with deadlines) and fixed numbers of steps last."""
+    those with deadlines) and fixed numbers of steps last; ``waits`` marks the runs whose stages
+    lasted until they passed."""
     if records.empty or gen.empty:
         return pd.DataFrame()
     frames = []
@@ -138,6 +139,7 @@ def settings_curves(records: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
             # fixed numbers of steps after the rest, a task with distractors after the plain needle
             order = 1000 * int(_fixed_steps(r)) + 100 * _distractors(r) + 50 * waits(r) + trained
             info = dict(trained=setting_of(r), order=order, seed=int(r["seed"]), steps=int(r["steps_done"]))
+            info["waits"] = waits(r)
             frames.append(g[["segments", "factor", "acc"]].assign(**info, trained_segments=trained))
     if not frames:
         return pd.DataFrame()

@@ -4,13 +4,14 @@ from rmt_lite.repro import generalisation, reproduce
 
 
 def test_the_needle_memory_runs_are_each_evaluated_once_and_never_past_the_profiles_farthest_length():
-    runs = generalisation._runs_of("needle_memory")
+    runs = generalisation._runs_of("needle_memory", 0)
     assert {json_key(o) for _, o in runs} == {json_key(r.overrides) for r in reproduce.needle_memory()}
     assert len(runs) == len({json_key(o) for _, o in runs}) and {m for m, _ in runs} == {"rmt"}
     assert max(generalisation.EXPERIMENTS["needle"]) * 4 == generalisation.NEEDLE_FARTHEST  # 4 trained segments
-    assert [o["length"] for _, o in generalisation._runs_of("needle_lengths")] == [64, 128, 192]
-    # the profile's run, every seed, and the queue's run whose first stage waits until it passes
-    assert generalisation._runs_of("needle_distractors") == [("rmt", None), ("rmt", {"curriculum_waits": "true"})]
+    assert [o["length"] for _, o in generalisation._runs_of("needle_lengths", 0)] == [64, 128, 192]
+    # the profile's run, every seed, and the queue's run whose first stage waits until it passes: seed 1 only
+    assert generalisation._runs_of("needle_distractors", 1) == [("rmt", None), ("rmt", {"curriculum_waits": "true"})]
+    assert generalisation._runs_of("needle_distractors", 2) == [("rmt", None)]
 
 
 def test_the_harder_needle_has_two_distractors_and_the_batch_that_broke_its_plateau():

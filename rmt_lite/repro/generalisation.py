@@ -135,8 +135,6 @@ def load(results_dir: str | Path) -> pd.DataFrame:
     """Every committed generalisation record as one row per run and length (columns of
     :func:`length_generalisation` plus experiment, model, seed, profile, run_id, the commit that
     evaluated it and factor)."""
-    import json
-
     frames = []
     for path in sorted((Path(results_dir) / FOLDER).glob("*/*.json")):
         r = json.loads(path.read_text())
@@ -150,8 +148,6 @@ def load_samples(results_dir: str | Path) -> pd.DataFrame:
     """One row per test sample of every committed needle generalisation record: experiment, model,
     seed, run_id, length, segments, ``depth`` (where the answering fact starts, as a share of the
     sample) and ``correct``."""
-    import json
-
     frames = []
     for path in sorted((Path(results_dir) / FOLDER).glob("*/*.json")):
         r = json.loads(path.read_text())
@@ -178,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = args.only or list(EXPERIMENTS)
     for experiment in wanted:
-        for model, overrides in _runs_of(experiment):
+        for model, overrides in _runs_of(experiment, args.seed):
             cfg = resolve(experiment, model, "cpu", args.seed, overrides)
             run_dir = Path(args.results) / experiment / default_run_id(cfg)
             if not finished(run_dir):  # not trained, still training, or trained elsewhere (no weights here)
@@ -195,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _runs_of(experiment: str) -> list[tuple[str, dict | None]]:
-    """(model, overrides) of the runs of ``experiment`` that this command evaluates."""
+def _runs_of(experiment: str, seed: int) -> list[tuple[str, dict | None]]:
+    """(model, overrides) of the runs of ``experiment`` and ``seed`` that this command evaluates
+    (of the needle's later experiments, only those the queue trains for that seed)."""
     if experiment == "needle":
         return [(m, None) for m in ("xl", "rmt", "transformer")]
     if experiment == "needle_lengths":
@@ -205,7 +202,7 @@ def _runs_of(experiment: str) -> list[tuple[str, dict | None]]:
         from .reproduce import needle_distractors, needle_memory
 
         runs = needle_memory() if experiment == "needle_memory" else needle_distractors()
-        return list({json.dumps(r.overrides, sort_keys=True): (r.model, r.overrides or None) for r in runs}.values())
+        return [(r.model, r.overrides or None) for r in runs if r.seed == seed]
     return [("xl", None), ("rmt", None)]
 
 

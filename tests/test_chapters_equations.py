@@ -228,3 +228,33 @@ def test_rootless_shares_tabulates_the_held_out_equations_and_the_skew_of_a_smal
     assert df.iloc[0]["distinct equations"] == small.space_size
     assert math.isnan(df.iloc[0]["rootless share of 40 test equations"])  # too few to fill 40
     assert 0 < df.iloc[1]["rootless share of 40 test equations"] < 1
+
+
+def test_runs_at_the_profiles_settings_are_told_from_claim_5s_paper_settings():
+    rows = [  # (model, memory, steps): the profile gives 10 memory tokens and 3,000 steps
+        ("xl", 10, 3000, True),
+        ("rmt", 10, 3000, True),
+        ("transformer", 10, 3000, True),  # a transformer's memory size is never used
+        ("xl", 30, 3000, False),
+        ("rmt", 30, 3000, False),
+        ("transformer", 10, 9000, False),
+    ]
+    records = pd.DataFrame(
+        [dict(experiment="quadratic_small", model=m, seed=1, mem_size=mem, steps=n) for m, mem, n, _ in rows]
+    )
+    assert eq.at_profile(records).tolist() == [want for *_, want in rows]
+    assert eq.at_profile(records.iloc[:0]).empty
+    shown = eq.answers_table(
+        records.assign(
+            num_segments=[6, 6, 1, 6, 6, 1], steps_done=records["steps"], test_answer_acc=0.5, test_exact_match=0.25
+        )
+    )
+    assert list(shown["model"]) == ["rmt", "rmt", "transformer (whole)", "transformer (whole)", "xl", "xl"]
+    assert list(shown["memory"]) == [10, 30, 0, 0, 10, 30] and list(shown["steps"]) == [
+        3000,
+        3000,
+        3000,
+        9000,
+        3000,
+        3000,
+    ]

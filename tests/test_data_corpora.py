@@ -1,5 +1,6 @@
-"""data_gen.corpora and data_gen.wikitext: the shipped Wikipedia excerpt, enwik8 / WikiText-103 loaders on fixture files the
-tests write themselves, every error case, safe XML, and the reference LM batching."""
+"""data_gen.corpora and data_gen.wikitext: the shipped Wikipedia excerpt, enwik8 / WikiText-103
+loaders on fixture files the tests write themselves, every error case, safe XML, and the reference
+LM batching."""
 
 import bz2
 import re

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ...config import display_name, stated_memory
+from ...config import display_name, remembers, stated_memory
 from ...curriculum import make_task
 from ...evaluate import greedy_predictions
 from ...records import RunRecord
@@ -282,3 +282,31 @@ def paired_seeds(tidy: pd.DataFrame, source: str) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     return rows.pivot_table(index="seed", columns="setting", values="answer_accuracy").dropna()
+
+
+def at_profile(records: pd.DataFrame, profile: str = "cpu") -> pd.Series:
+    """Per record (``rmt_lite.load_records``): trained at its profile's own memory size and number of
+    steps, not at one of claim 5's paper settings (memory as long as the segment, the whole-sample
+    transformer trained three times longer), which chapter 5 shows apart."""
+
+    def same(r) -> bool:
+        cfg = resolve(r.experiment, r.model, profile, int(r.seed))
+        return r.steps == cfg.steps and (not remembers(r.model) or r.mem_size == cfg.mem_size)
+
+    return pd.Series([same(r) for r in records.itertuples()], index=records.index, dtype=bool)
+
+
+def answers_table(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per record (``rmt_lite.load_records``), by model and seed: the model as the chapter
+    names it, seed, memory (0 for the transformer), steps, answer accuracy and exact match."""
+    shown = records.sort_values(["model", "seed"])
+    return pd.DataFrame(
+        {
+            "model": [display_name(m, n) for m, n in zip(shown["model"], shown["num_segments"])],
+            "seed": shown["seed"],
+            "memory": [m if remembers(model) else 0 for model, m in zip(shown["model"], shown["mem_size"])],
+            "steps": shown["steps_done"],
+            "answer accuracy": shown["test_answer_acc"],
+            "exact match": shown["test_exact_match"],
+        }
+    ).reset_index(drop=True)

@@ -84,8 +84,9 @@ def test_figure_modules_only_draw():
 
 
 def test_no_module_is_over_500_lines():
-    long = {n: len(p.read_text().splitlines()) for n, p in package_modules().items()}
-    assert {n: k for n, k in long.items() if k > 500} == {}
+    modules = list(package_modules().values()) + sorted((PACKAGE.parent / "data_gen").rglob("*.py"))
+    long = {str(p.relative_to(PACKAGE.parent)): len(p.read_text().splitlines()) for p in modules}
+    assert len(long) > 50 and {n: k for n, k in long.items() if k > 500} == {}
 
 
 def test_the_import_finder_sees_relative_and_absolute_imports():

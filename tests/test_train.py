@@ -137,8 +137,6 @@ def test_paper_profile_holds_the_reference_hyperparameters():
     assert resolve("lm_words", "rmt", "paper").bptt_depth == 3
     cpu = resolve("copy", "rmt", "cpu")  # the paper's model and task size: L=24 in 3 segments of 24
     assert cpu.task == {"length": 24, "num_symbols": 10} and cpu.segment_len == 24 and cpu.n_layers == 4
-    small = resolve("copy_small", "rmt", "cpu")  # the earlier cpu profile, kept for its records
-    assert small.task == {"length": 12, "num_symbols": 10} and small.segment_len == 12
 
 
 def test_overrides_are_parsed_and_typed():

@@ -25,8 +25,8 @@ length, the memory size and the training hyperparameters.
   stopping at 0.999. Measured (one thread, seed 0, this commit's model): rmt on copy in 3 segments
   of 24 with 24 memory tokens reached 1.0 after 300 steps (204 s, 0.65 s a step at 3 segments).
   Before the d^-1/2 initialisation of ``model.py`` the paper's size stayed at chance for 800 steps,
-  so earlier versions ran L=12; those records are kept as the experiments ``copy_small`` and
-  ``reverse_small`` (L=12, memory 12 or 4) and no claim rests on them.
+  so earlier versions ran L=12 (``copy_small``, ``reverse_small``: retired with their records,
+  which came from edited trees and no claim read).
 - ``paper``: the reference hyperparameters, read off the paper's raw result CSVs
   (committed under ``results/paper``); GPU, hours.
 

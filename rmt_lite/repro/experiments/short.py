@@ -33,33 +33,6 @@ register(
         length_factor=2,
     )
 )
-# The earlier cpu profile (L=12), kept so that its records stay readable: a small variant, not a claim.
-register(
-    task_experiment(
-        "copy_small",
-        "copy at half the paper's length (L=12, 36 tokens): the earlier cpu profile",
-        "acc",
-        smoke=COPY_SMOKE,
-        cpu=short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2, 3)),
-        paper=COPY_PAPER,
-        source="as copy, at L=12",
-        length_factor=3,
-        task_name="copy",
-    )
-)
-register(
-    task_experiment(
-        "reverse_small",
-        "reverse at half the paper's length (L=12, 24 tokens): the earlier cpu profile",
-        "acc",
-        smoke=COPY_SMOKE,
-        cpu=short_cpu(12, steps=1200, eval_interval=50, curriculum=(1, 2)),
-        paper=merge(COPY_PAPER, dict(patience=10)),
-        source="as reverse, at L=12",
-        length_factor=2,
-        task_name="reverse",
-    )
-)
 register(
     task_experiment(
         "retrieval",

@@ -664,3 +664,21 @@ def test_the_headline_rows_keep_memory_as_long_as_a_segment_and_the_transformer(
         dict(model=["xl", "rmt", "rmt", "transformer"], mem_size=[12, 12, 6, 24], segment_len=[12, 12, 12, 72])
     )
     assert list(cs.memory_as_long_as_segment(recs).index) == [0, 1, 3]
+
+
+def test_runs_trained_twice_are_told_apart_by_how_they_start_and_how_far_they_end():
+    pairs = pd.DataFrame(
+        dict(
+            loss_gap_first=[1.2e-7, 2.4e-7, 8.7e-3, 2.4e-7],
+            parted_at=[750.0, 1000.0, 250.0, float("nan")],
+            test_before=[0.987, 0.835, 0.507, 0.113],
+            test_after=[0.515, 0.702, 0.507, 0.113],
+        )
+    )
+    told = retrieval.trained_twice(pairs)
+    assert (told["runs"], told["same"], told["other"]) == ("4", "3", "1")
+    assert told["first_gap"] == "2e-07" and told["other_gap"] == "0.0087"
+    assert told["parted"] == "750 to 1,000"  # the run that started apart is not among them
+    assert (told["moved"], told["largest"]) == ("2", "0.47")
+    one = retrieval.trained_twice(pairs.iloc[[0]])
+    assert one["parted"] == "750" and one["other"] == "0"

@@ -61,3 +61,32 @@ def longer_budget(runs: pd.DataFrame) -> dict[str, str]:
             out[f"{key}_seeds"] = ", ".join(f"seed {s} {a:.3f}" for s, a in zip(g["seed"], g["test_acc"])) or "none"
             out[f"{key}_steps"] = f"{g['steps_done'].mean():,.0f}" if len(g) else "-"
     return out
+
+
+SAME_START = 1e-5  # validation losses this close at the first evaluation: the same training up to rounding
+MOVED = 0.05  # a test accuracy that changed more than this between the two trainings
+
+
+def trained_twice(pairs: pd.DataFrame) -> dict[str, str]:
+    """Numbers for chapter 3's prose on the runs trained twice (``pairs``:
+    :func:`rmt_lite.repro.retrained.load`): ``runs``; ``same`` that start the same up to rounding
+    (validation loss gap at the first evaluation at most ``SAME_START``), their largest such gap
+    ``first_gap`` and the steps at which they part (``parted``: "750", or "750 to 1,000");
+    ``other`` that differ from the first evaluation on, with their largest gap ``other_gap``;
+    ``moved``, runs whose test accuracy changed by more than ``MOVED``, and ``largest``, the
+    largest change."""
+    same = pairs[pairs["loss_gap_first"] <= SAME_START]
+    other = pairs[pairs["loss_gap_first"] > SAME_START]
+    parted = same["parted_at"].dropna()
+    change = (pairs["test_after"] - pairs["test_before"]).abs()
+    span = sorted({f"{s:,.0f}" for s in (parted.min(), parted.max())}, key=lambda s: int(s.replace(",", "")))
+    return dict(
+        runs=str(len(pairs)),
+        same=str(len(same)),
+        first_gap=f"{same['loss_gap_first'].max():.0e}" if len(same) else "-",
+        parted=" to ".join(span) if len(parted) else "never",
+        other=str(len(other)),
+        other_gap=f"{other['loss_gap_first'].max():.4f}" if len(other) else "-",
+        moved=str(int((change > MOVED).sum())),
+        largest=f"{change.max():.2f}" if len(change) else "-",
+    )

@@ -632,6 +632,7 @@ def test_quadratic_reads_memory_as_long_as_the_segment_and_the_longest_trained_t
     small = seeds(quadratic_rows([0.84, 0.11, 0.73], root_range=25).assign(experiment="quadratic_small"))
     v = claims.quadratic(small)
     assert v.verdict == "partly" and "memory 10 on 30-token segments" in v.differs
+    assert "3,000 steps," in v.differs and "whole-sample" not in v.differs  # one budget for all
     paper_memory = quadratic_rows([0.95, 0.60, 0.92], root_range=25).assign(experiment="quadratic_small")
     paper_memory["mem_size"] = 30
     paper_memory.loc[paper_memory["model"] == "transformer", "steps"] = 9000
@@ -639,6 +640,7 @@ def test_quadratic_reads_memory_as_long_as_the_segment_and_the_longest_trained_t
     assert one_seed.verdict == "partly" and "memory 10 on" in one_seed.differs  # not read before 3 seeds
     v = claims.quadratic(pd.concat([small, seeds(paper_memory)], ignore_index=True))
     assert v.verdict == "holds" and "memory 10" not in v.differs
+    assert v.differs.endswith("3,000 steps (9,000 for the whole-sample transformer)")  # budgets that differ are named
     assert "rmt 0.920" in v.ours and "not read: rmt, memory 10, 3000 steps 0.730" in v.ours
 
 

@@ -644,6 +644,28 @@ def test_quadratic_reads_memory_as_long_as_the_segment_and_the_longest_trained_t
     assert "rmt 0.920" in v.ours and "not read: rmt, memory 10, 3000 steps 0.730" in v.ours
 
 
+def test_quadratic_reads_xl_and_rmt_on_the_transformers_budget_once_three_seeds_have_it():
+    def seeds(frame, n=3):
+        return pd.concat([frame.assign(seed=s) for s in range(n)], ignore_index=True)
+
+    def at(answers, memory, steps, n=3):
+        rows = quadratic_rows(answers, root_range=25).assign(experiment="quadratic_small", mem_size=memory, steps=steps)
+        return seeds(rows[rows["model"] != "transformer"], n)
+
+    profile = seeds(quadratic_rows([0.84, 0.11, 0.73], root_range=25).assign(experiment="quadratic_small"))
+    whole = seeds(quadratic_rows([0.97, 0, 0], root_range=25).assign(experiment="quadratic_small", steps=9000))
+    whole = whole[whole["model"] == "transformer"]
+    first = at([0, 0.65, 0.67], 30, 3000, n=1)  # seed 0 at memory 30 on the profile's budget
+    runs = pd.concat([profile, whole, first, at([0, 0.90, 0.95], 30, 9000, n=1)], ignore_index=True)
+    v = claims.quadratic(runs)  # one seed on the longer budget: the profile's memory is read
+    assert "memory 10 on 30-token segments" in v.differs and "xl 0.110" in v.ours
+    runs = pd.concat([profile, whole, first, at([0, 0.90, 0.95], 30, 9000)], ignore_index=True)
+    v = claims.quadratic(runs)
+    assert v.verdict == "holds" and v.differs.endswith("4 layers (6), 9,000 steps")
+    assert "rmt 0.950" in v.ours and "not read: rmt, memory 10, 3000 steps 0.730" in v.ours
+    assert "rmt, memory 30, 3000 steps 0.670" in v.ours  # the first budget stays a row of its own
+
+
 def test_a_copy_setting_still_training_is_shown_not_read():
     three = table(task_rows("copy", "xl", 9, [0.3] * 3), task_rows("copy", "rmt", 9, [1.0] * 3))
     three = pd.concat([three, table(task_rows("copy", "xl", 3, [1.0] * 3), task_rows("copy", "rmt", 3, [1.0] * 3))])

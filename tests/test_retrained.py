@@ -66,3 +66,6 @@ def test_a_missing_before_folder_is_named(tmp_path, capsys):
         retrained.main(["--experiment", "retrieval", "--before", str(tmp_path / "nowhere")])
     err = capsys.readouterr().err
     assert "--before" in err and "nowhere" in err and "not a folder" in err
+    with pytest.raises(SystemExit):
+        retrained.main(["--experiment", "nope", "--before", str(tmp_path)])
+    assert "experiment='nope' is not allowed" in capsys.readouterr().err

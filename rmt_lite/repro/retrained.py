@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not Path(args.before).is_dir():
         p.error(f"--before {args.before!r} is not a folder: give a results folder of a commit that held the records")
-    metric = resolve(args.experiment, "rmt", args.profile).spec.metric
+    try:
+        metric = resolve(args.experiment, "rmt", args.profile).spec.metric
+    except ValueError as e:  # an unknown experiment or profile, named by resolve
+        p.error(str(e))
     exp, profile = args.experiment, args.profile
     read = [
         (load_records(d, exp, profile=profile), load_history(d, exp, profile=profile))

@@ -682,3 +682,5 @@ def test_runs_trained_twice_are_told_apart_by_how_they_start_and_how_far_they_en
     assert (told["moved"], told["largest"]) == ("2", "0.47")
     one = retrieval.trained_twice(pairs.iloc[[0]])
     assert one["parted"] == "750" and one["other"] == "0"
+    none = retrieval.trained_twice(pairs.iloc[[]])  # nothing trained twice yet: a page still builds
+    assert (none["runs"], none["parted"], none["first_gap"], none["largest"]) == ("0", "never", "-", "-")

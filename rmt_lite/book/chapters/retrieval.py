@@ -79,7 +79,7 @@ def trained_twice(pairs: pd.DataFrame) -> dict[str, str]:
     other = pairs[pairs["loss_gap_first"] > SAME_START]
     parted = same["parted_at"].dropna()
     change = (pairs["test_after"] - pairs["test_before"]).abs()
-    span = sorted({f"{s:,.0f}" for s in (parted.min(), parted.max())}, key=lambda s: int(s.replace(",", "")))
+    span = [f"{s:,.0f}" for s in dict.fromkeys((parted.min(), parted.max()))] if len(parted) else []
     return dict(
         runs=str(len(pairs)),
         same=str(len(same)),

@@ -678,7 +678,7 @@ def test_runs_trained_twice_are_told_apart_by_how_they_start_and_how_far_they_en
     told = retrieval.trained_twice(pairs)
     assert (told["runs"], told["same"], told["other"]) == ("4", "3", "1")
     assert told["first_gap"] == "2e-07" and told["other_gap"] == "0.0087"
-    assert told["parted"] == "750 to 1,000"  # the run that started apart is not among them
+    assert told["parted"] == "750 to 1,000" and told["never"] == "1"  # the run that started apart is not among them
     assert (told["moved"], told["largest"]) == ("2", "0.47")
     one = retrieval.trained_twice(pairs.iloc[[0]])
     assert one["parted"] == "750" and one["other"] == "0"

@@ -71,10 +71,10 @@ def trained_twice(pairs: pd.DataFrame) -> dict[str, str]:
     """Numbers for chapter 3's prose on the runs trained twice (``pairs``:
     :func:`rmt_lite.repro.retrained.load`): ``runs``; ``same`` that start the same up to rounding
     (validation loss gap at the first evaluation at most ``SAME_START``), their largest such gap
-    ``first_gap`` and the steps at which they part (``parted``: "750", or "750 to 1,000");
-    ``other`` that differ from the first evaluation on, with their largest gap ``other_gap``;
-    ``moved``, runs whose test accuracy changed by more than ``MOVED``, and ``largest``, the
-    largest change."""
+    ``first_gap``, the steps at which they part (``parted``: "750", or "750 to 1,000") and how many
+    never part (``never``); ``other`` that differ from the first evaluation on, with their largest
+    gap ``other_gap``; ``moved``, runs whose test accuracy changed by more than ``MOVED``, and
+    ``largest``, the largest change."""
     same = pairs[pairs["loss_gap_first"] <= SAME_START]
     other = pairs[pairs["loss_gap_first"] > SAME_START]
     parted = same["parted_at"].dropna()
@@ -85,6 +85,7 @@ def trained_twice(pairs: pd.DataFrame) -> dict[str, str]:
         same=str(len(same)),
         first_gap=f"{same['loss_gap_first'].max():.0e}" if len(same) else "-",
         parted=" to ".join(span) if len(parted) else "never",
+        never=str(len(same) - len(parted)),
         other=str(len(other)),
         other_gap=f"{other['loss_gap_first'].max():.4f}" if len(other) else "-",
         moved=str(int((change > MOVED).sum())),

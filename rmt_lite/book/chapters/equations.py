@@ -20,6 +20,7 @@ from ...config import display_name, remembers, stated_memory
 from ...curriculum import make_task
 from ...evaluate import greedy_predictions
 from ...records import RunRecord
+from ...repro.claims.tasks import at_profile  # noqa: F401  (chapters 5 and 10 read it from here)
 from ...run_config import resolve
 from ..plots.equations import CHUNK_NAMES, SETTING_ORDER
 
@@ -282,18 +283,6 @@ def paired_seeds(tidy: pd.DataFrame, source: str) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     return rows.pivot_table(index="seed", columns="setting", values="answer_accuracy").dropna()
-
-
-def at_profile(records: pd.DataFrame, profile: str = "cpu") -> pd.Series:
-    """Per record (``rmt_lite.load_records``): trained at its profile's own memory size and number of
-    steps, not at one of claim 5's paper settings (memory as long as the segment, the whole-sample
-    transformer trained three times longer), which chapter 5 shows apart."""
-
-    def same(r) -> bool:
-        cfg = resolve(r.experiment, r.model, profile, int(r.seed))
-        return r.steps == cfg.steps and (not remembers(r.model) or r.mem_size == cfg.mem_size)
-
-    return pd.Series([same(r) for r in records.itertuples()], index=records.index, dtype=bool)
 
 
 def answers_table(records: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..records import atomic_write_text, load_history, load_records
 from ..run_config import resolve
+from .claims.rule import edited
 
 FOLDER = "retrained"
 TOL = 1e-3  # validation losses this far apart have parted (rounding alone moves them by far less at first)
@@ -43,10 +44,6 @@ COLUMNS = [
 ]
 
 
-def _edited(records: pd.DataFrame) -> pd.Series:
-    return records["git_sha"].fillna("").astype(str).str.endswith("+dirty")
-
-
 def compare(
     before: pd.DataFrame,
     before_history: pd.DataFrame,
@@ -59,7 +56,7 @@ def compare(
     ``after`` (records as :func:`rmt_lite.load_records`, histories as :func:`rmt_lite.load_history`):
     the test ``metric`` of each training, the gap between their validation losses at the first
     evaluation both made, and the first step at which that gap exceeds ``tol`` (NaN: never)."""
-    pairs = before[_edited(before)].merge(after[~_edited(after)], on="run_id", suffixes=("_before", "_after"))
+    pairs = before[edited(before)].merge(after[~edited(after)], on="run_id", suffixes=("_before", "_after"))
     rows = []
     for run in pairs.to_dict("records"):
         losses = [h[h["run_id"] == run["run_id"]].set_index("step")["loss"] for h in (before_history, after_history)]

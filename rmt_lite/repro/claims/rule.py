@@ -31,12 +31,17 @@ class Verdict:
     differs: str = ""  # how our setting differs from the paper's where that may decide the verdict
 
 
+def edited(records: pd.DataFrame) -> pd.Series:
+    """Per record: trained from a tree with local edits (a ``git_sha`` ending in ``+dirty`` names
+    code that no commit holds)."""
+    return records["git_sha"].fillna("").astype(str).str.endswith("+dirty")
+
+
 def clean(records: pd.DataFrame) -> pd.DataFrame:
-    """The records a claim may read: those trained from a commit without local edits (a ``git_sha``
-    ending in ``+dirty`` names code that no commit holds)."""
+    """The records a claim may read: those trained from a commit without local edits."""
     if records.empty or "git_sha" not in records:
         return records
-    return records[~records["git_sha"].fillna("").astype(str).str.endswith("+dirty")]
+    return records[~edited(records)]
 
 
 # -- the seed rule --------------------------------------------------------------------------------

@@ -544,10 +544,14 @@ def test_longer_budget_reads_each_memory_size_apart_and_lists_the_seeds_in_order
             )
         ]
     )
-    out = retrieval.longer_budget(runs)
+    five = dict(
+        experiment="retrieval_long", model="rmt", seed=0, num_segments=5, mem_size=2, test_acc=0.7, steps_done=9000
+    )
+    out = retrieval.longer_budget(pd.concat([runs, pd.DataFrame([five])], ignore_index=True))
     assert out["xl_3_m3"] == "0.850" and out["xl_3_m3_seeds"] == "seed 0 0.900, seed 1 0.800"
     assert out["xl_3_m3_steps"] == "8,000" and out["xl_3_m5"] == "1.000"
     assert out["rmt_3_m3"] == "not run yet" and out["rmt_2_m5_seeds"] == "none"
+    assert out["rmt_5_m2"] == "0.700" and out["xl_5_m2"] == "not run yet"  # the paper's 5-segment row
 
 
 def test_length_generalisation_figure_can_leave_out_exact_match_and_space_lengths_by_doublings():

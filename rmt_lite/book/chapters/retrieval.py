@@ -51,7 +51,7 @@ def longer_budget(runs: pd.DataFrame) -> dict[str, str]:
     longer = runs[runs["experiment"] == "retrieval_long"]
     out: dict[str, str] = {}
     for model in ("xl", "rmt"):
-        for segments, memory in ((2, 5), (3, 5), (3, 3)):
+        for segments, memory in ((2, 5), (3, 5), (3, 3), (5, 2)):
             key = f"{model}_{segments}_m{memory}"
             g = longer[
                 (longer["model"] == model) & (longer["num_segments"] == segments) & (longer["mem_size"] == memory)
